@@ -1,0 +1,87 @@
+//! Authentication (who is calling: a verified JWT) and authorization (which accounts and client
+//! addresses that caller may use), exposed to handlers as the [`Authenticated`] extractor.
+
+pub mod directory;
+pub mod ip;
+pub mod token;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{FromRequest, HttpRequest, HttpResponseBuilder, dev::Payload, web};
+use directory::CustomerContext;
+use futures_util::future::LocalBoxFuture;
+use std::sync::Arc;
+use token::Subject;
+use uuid::Uuid;
+
+/// A caller whose token verified and whose address is allowed.
+pub struct Authenticated {
+    pub context: Arc<CustomerContext>,
+    /// The token, when it came from the session cookie (which is then refreshed).
+    cookie_token: Option<String>,
+}
+
+impl Authenticated {
+    /// Resolves an API account-id to the internal account id, or the one uniform 400 that does
+    /// not tell "unknown" from "not yours".
+    pub async fn account(&self, state: &AppState, uuid: Uuid) -> Result<u32, ApiError> {
+        let account = state.directory.account(uuid).await?;
+        account
+            .filter(|a| self.context.may_use(a))
+            .map(|a| a.id)
+            .ok_or(ApiError::InvalidValue("account-id"))
+    }
+
+    /// Adds the refreshed session cookie when the token came from it.
+    pub fn refresh_cookie(&self, state: &AppState, resp: &mut HttpResponseBuilder) {
+        if let Some(token) = &self.cookie_token {
+            let cookie = Cookie::build(state.settings.session_cookie_name.clone(), token.clone())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(state.settings.session_cookie_secure)
+                .max_age(CookieDuration::seconds(
+                    state.settings.session_cookie_ttl_secs,
+                ))
+                .finish();
+            resp.cookie(cookie);
+        }
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
+    }
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+    let (raw, from_cookie) =
+        token::extract(req, &state.settings.session_cookie_name).ok_or(ApiError::Unauthorized)?;
+    let claims = state.jwt.verify(&raw).ok_or(ApiError::Unauthorized)?;
+    let context = match claims {
+        Subject::Access(id) => state
+            .directory
+            .access(id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?,
+        Subject::Dynamic(cfg) => Arc::new(CustomerContext::from(cfg)),
+    };
+    let client = ip::client_ip(req, &state.trusted_proxies).ok_or(ApiError::Unauthorized)?;
+    if !context.allows_ip(client) {
+        tracing::info!(%client, customer = context.customer_id, "client address not allowed");
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(Authenticated {
+        context,
+        cookie_token: from_cookie.then_some(raw),
+    })
+}

@@ -1,0 +1,5 @@
+//! The `cdrstats` subcommands besides `serve`.
+pub mod demo;
+pub mod migrate;
+pub mod seed;
+pub mod token;

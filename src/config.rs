@@ -1,0 +1,218 @@
+//! Settings read from the environment (`envy`), with the names fixed in SPEC §4.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// Every knob of the gateway. Field `foo_bar` is read from `FOO_BAR`.
+#[derive(Clone, Deserialize)]
+pub struct Settings {
+    #[serde(default = "defaults::listen_addr")]
+    pub listen_addr: String,
+    /// One URL, or several comma-separated replica URLs.
+    #[serde(default = "defaults::clickhouse_url")]
+    pub clickhouse_url: String,
+    #[serde(default = "defaults::clickhouse_database")]
+    pub clickhouse_database: String,
+    #[serde(default = "defaults::clickhouse_user")]
+    pub clickhouse_user: String,
+    #[serde(default)]
+    pub clickhouse_password: String,
+    /// HS256 secret; required by `serve` and `token`.
+    #[serde(default)]
+    pub jwt_secret: String,
+    #[serde(default = "defaults::auth_cache_ttl_secs")]
+    pub auth_cache_ttl_secs: u64,
+    #[serde(default = "defaults::session_cookie_name")]
+    pub session_cookie_name: String,
+    /// Lifetime given to a refreshed session cookie.
+    #[serde(default = "defaults::session_cookie_ttl_secs")]
+    pub session_cookie_ttl_secs: i64,
+    #[serde(default)]
+    pub session_cookie_secure: bool,
+    /// CIDRs of reverse proxies whose `X-Forwarded-For` is believed (comma-separated).
+    #[serde(default)]
+    pub trusted_proxies: String,
+    #[serde(default = "defaults::max_buckets")]
+    pub max_buckets: u64,
+    /// Server-side `max_execution_time` and client-side deadline of one request.
+    #[serde(default = "defaults::query_timeout_secs")]
+    pub query_timeout_secs: u64,
+}
+
+impl fmt::Debug for Settings {
+    // Hand-written so that secrets never reach a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen_addr", &self.listen_addr)
+            .field("clickhouse_url", &self.clickhouse_url)
+            .field("clickhouse_database", &self.clickhouse_database)
+            .field("clickhouse_user", &self.clickhouse_user)
+            .field("clickhouse_password", &"<redacted>")
+            .field("jwt_secret", &"<redacted>")
+            .field("auth_cache_ttl_secs", &self.auth_cache_ttl_secs)
+            .field("session_cookie_name", &self.session_cookie_name)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("max_buckets", &self.max_buckets)
+            .field("query_timeout_secs", &self.query_timeout_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+mod defaults {
+    pub fn listen_addr() -> String {
+        "127.0.0.1:8080".into()
+    }
+    pub fn clickhouse_url() -> String {
+        "http://127.0.0.1:8123".into()
+    }
+    pub fn clickhouse_database() -> String {
+        "cdrstats".into()
+    }
+    pub fn clickhouse_user() -> String {
+        "default".into()
+    }
+    pub fn auth_cache_ttl_secs() -> u64 {
+        30
+    }
+    pub fn session_cookie_name() -> String {
+        "_yeti_customer_v1_session".into()
+    }
+    pub fn session_cookie_ttl_secs() -> i64 {
+        86_400
+    }
+    pub fn max_buckets() -> u64 {
+        44_640
+    }
+    pub fn query_timeout_secs() -> u64 {
+        10
+    }
+}
+
+/// Why the environment could not be turned into [`Settings`].
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Env(#[from] envy::Error),
+    #[error("configuration: {var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads settings from explicit pairs (tests use this instead of mutating the environment).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let settings: Settings = envy::from_iter(vars)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |var, reason: &str| ConfigError::Invalid {
+            var,
+            reason: reason.to_owned(),
+        };
+        for url in self.clickhouse_urls() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    "CLICKHOUSE_URL",
+                    &format!("{url:?} must start with http:// or https://"),
+                ));
+            }
+        }
+        if self.clickhouse_urls().is_empty() {
+            return Err(invalid("CLICKHOUSE_URL", "no URL given"));
+        }
+        if !is_identifier(&self.clickhouse_database) {
+            return Err(invalid(
+                "CLICKHOUSE_DATABASE",
+                "use letters, digits and underscores only",
+            ));
+        }
+        if self.max_buckets == 0 {
+            return Err(invalid("MAX_BUCKETS", "must be at least 1"));
+        }
+        if self.query_timeout_secs == 0 {
+            return Err(invalid("QUERY_TIMEOUT_SECS", "must be at least 1"));
+        }
+        crate::auth::ip::parse_cidrs(&self.trusted_proxies)
+            .map_err(|e| invalid("TRUSTED_PROXIES", &e))?;
+        Ok(())
+    }
+
+    /// The replica URLs listed in `CLICKHOUSE_URL`.
+    pub fn clickhouse_urls(&self) -> Vec<String> {
+        self.clickhouse_url
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('/').to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// The JWT secret, or an error naming the variable.
+    pub fn require_jwt_secret(&self) -> Result<&str, ConfigError> {
+        if self.jwt_secret.len() < 16 {
+            return Err(ConfigError::Invalid {
+                var: "JWT_SECRET",
+                reason: "must be set, at least 16 characters".into(),
+            });
+        }
+        Ok(&self.jwt_secret)
+    }
+}
+
+/// True for a safe SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
+        assert_eq!(s.listen_addr, "127.0.0.1:8080");
+        assert_eq!(s.clickhouse_urls(), vec!["http://127.0.0.1:8123"]);
+        assert_eq!(s.max_buckets, 44_640);
+    }
+
+    #[test]
+    fn a_malformed_number_names_its_variable() {
+        let err = Settings::from_vars(vars(&[("AUTH_CACHE_TTL_SECS", "soon")]))
+            .expect_err("not a number");
+        assert!(err.to_string().contains("AUTH_CACHE_TTL_SECS"), "{err}");
+    }
+
+    #[test]
+    fn several_replicas_are_split_and_checked() {
+        let s = Settings::from_vars(vars(&[("CLICKHOUSE_URL", "http://a:8123, http://b:8123/")]))
+            .expect("two urls");
+        assert_eq!(s.clickhouse_urls(), vec!["http://a:8123", "http://b:8123"]);
+        let err = Settings::from_vars(vars(&[("CLICKHOUSE_URL", "a:8123")])).expect_err("scheme");
+        assert!(err.to_string().contains("CLICKHOUSE_URL"));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s =
+            Settings::from_vars(vars(&[("JWT_SECRET", "super-secret-value-123")])).expect("valid");
+        assert!(!format!("{s:?}").contains("super-secret"));
+    }
+}

@@ -1,0 +1,89 @@
+//! HTTP plumbing shared by all routes: request ids, `x-runtime`, security headers, and JSON
+//! answers for actix's own failures.
+
+use crate::error::ApiError;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{HttpMessage, HttpRequest};
+use std::time::Instant;
+
+/// The id of the current request: echoed from a sane `X-Request-Id`, else a fresh UUID. It is
+/// also the ClickHouse `query_id` of the request's queries.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The id stored by the middleware (or a fresh one outside it, e.g. in unit tests).
+    pub fn of(req: &HttpRequest) -> String {
+        req.extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+}
+
+/// An incoming id is echoed only if it is short and plain, so it is safe in logs and as a
+/// ClickHouse query id.
+fn sane_request_id(raw: Option<&HeaderValue>) -> Option<String> {
+    let text = raw?.to_str().ok()?;
+    let ok = (1..=128).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| text.to_owned())
+}
+
+/// Middleware: assigns the request id and adds `x-request-id` and `x-runtime` to every answer.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = sane_request_id(req.headers().get("x-request-id"))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut resp = next.call(req).await?;
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&runtime) {
+        headers.insert(HeaderName::from_static("x-runtime"), v);
+    }
+    Ok(resp)
+}
+
+/// The security headers of the contract, on every response.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("x-frame-options", "SAMEORIGIN"))
+        .add(("x-xss-protection", "0"))
+        .add(("x-content-type-options", "nosniff"))
+        .add(("x-permitted-cross-domain-policies", "none"))
+        .add(("referrer-policy", "strict-origin-when-cross-origin"))
+}
+
+/// Unknown routes answer JSON like everything else.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_request_ids_are_echoed() {
+        let v = |s: &'static str| HeaderValue::from_static(s);
+        assert_eq!(
+            sane_request_id(Some(&v("20651960-0677-4a19-b16c-dd160f472cf5"))).as_deref(),
+            Some("20651960-0677-4a19-b16c-dd160f472cf5")
+        );
+        assert_eq!(sane_request_id(Some(&v("a b"))), None);
+        assert_eq!(sane_request_id(Some(&v("x';DROP"))), None);
+        assert_eq!(sane_request_id(None), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! cdrstats: a query gateway for telecom call statistics over ClickHouse.
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod routes;
+pub mod startup;
+pub mod stats;
+pub mod telemetry;

@@ -1,0 +1,3 @@
+//! Thin handlers: extract → validate → query → shape.
+pub mod health;
+pub mod statistics;

@@ -1,0 +1,100 @@
+//! The application: shared state, the route table, and the HTTP server bound to a listener
+//! (port 0 in tests).
+
+use crate::auth::directory::Directory;
+use crate::auth::ip::parse_cidrs;
+use crate::auth::token::JwtVerifier;
+use crate::config::Settings;
+use crate::db::Replicas;
+use crate::http;
+use crate::routes;
+use crate::stats::filters::Endpoint;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use ipnet::IpNet;
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// Everything handlers share. Built once; no per-request set-up.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Replicas,
+    pub directory: Directory,
+    pub jwt: JwtVerifier,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> anyhow::Result<Self> {
+        let jwt = JwtVerifier::new(settings.require_jwt_secret()?);
+        let trusted_proxies = parse_cidrs(&settings.trusted_proxies).map_err(anyhow::Error::msg)?;
+        let db = Replicas::new(&settings);
+        let directory = Directory::new(
+            db.primary().clone(),
+            Duration::from_secs(settings.auth_cache_ttl_secs),
+        );
+        Ok(Self {
+            settings,
+            db,
+            directory,
+            jwt,
+            trusted_proxies,
+        })
+    }
+}
+
+/// A bound, not yet running, gateway.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `LISTEN_ADDR` and builds the server.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen_addr)
+            .with_context(|| format!("cannot listen on LISTEN_ADDR={}", settings.listen_addr))?;
+        Self::with_listener(settings, listener)
+    }
+
+    /// Builds the server on an already bound listener.
+    pub fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(settings)?);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(http::security_headers())
+                .wrap(actix_web::middleware::from_fn(http::request_id))
+                .configure(routes_table)
+                .default_service(web::to(http::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn routes_table(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(routes::health::healthz))
+        .route("/readyz", web::get().to(routes::health::readyz));
+    for endpoint in Endpoint::ALL {
+        cfg.route(
+            endpoint.path(),
+            web::get().to(move |req, auth, state| {
+                routes::statistics::statistics(endpoint, req, auth, state)
+            }),
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Reshapes per-bucket sums into the columnar response document, filling empty buckets.
+
+use super::metrics::{Sums, format};
+use serde::Serialize;
+
+/// The response body of a statistics request.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Document {
+    pub data: Columns,
+    pub rows: usize,
+    pub totals: Totals,
+}
+
+/// One array per metric, index-aligned by bucket.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Columns {
+    pub t: Vec<i64>,
+    pub total_calls: Vec<u64>,
+    pub acd: Vec<Option<String>>,
+    pub asr: Vec<Option<String>>,
+    pub cps: Vec<String>,
+}
+
+/// The same metrics over all buckets; `t` is always 0.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Totals {
+    pub t: i64,
+    pub total_calls: u64,
+    pub acd: Option<String>,
+    pub asr: Option<String>,
+    pub cps: String,
+}
+
+/// Buckets `first..=last` (bucket starts, `step` apart) with the sums found in `rows`, which
+/// must be sorted by bucket start; buckets without a row are empty.
+pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, step: i64) -> Document {
+    let mut columns = Columns::default();
+    let mut total = Sums::default();
+    let mut rows = rows.iter().peekable();
+    let mut t = first;
+    while t <= last {
+        // Rows outside the bucket range cannot come from a correct query; skip them defensively.
+        while rows.next_if(|(rt, _)| *rt < t).is_some() {}
+        let sums = rows
+            .next_if(|(rt, _)| *rt == t)
+            .map(|(_, s)| *s)
+            .unwrap_or_default();
+        let m = sums.metrics(step);
+        columns.t.push(t);
+        columns.total_calls.push(sums.total_calls);
+        columns.acd.push(m.acd.map(format));
+        columns.asr.push(m.asr.map(format));
+        columns.cps.push(format(m.cps));
+        total += sums;
+        t += step;
+    }
+    let m = total.metrics(step);
+    Document {
+        rows: columns.t.len(),
+        data: columns,
+        totals: Totals {
+            t: 0,
+            total_calls: total.total_calls,
+            acd: m.acd.map(format),
+            asr: m.asr.map(format),
+            cps: format(m.cps),
+        },
+    }
+}
+
+/// Number of buckets from `first` to `last` inclusive.
+pub fn bucket_count(first: i64, last: i64, step: i64) -> u64 {
+    if last < first {
+        0
+    } else {
+        ((last - first) / step + 1) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sums(total_calls: u64, answered: u64, duration_sum: i64) -> Sums {
+        Sums {
+            total_calls,
+            answered,
+            duration_sum,
+        }
+    }
+
+    #[test]
+    fn the_seed_document_serializes_in_the_contract_shape() {
+        let rows = [
+            (1_734_700_000, sums(150, 130, 650)),
+            (1_734_700_060, sums(120, 100, 480)),
+            (1_734_700_120, sums(180, 150, 720)),
+        ];
+        let doc = build(&rows, 1_734_700_000, 1_734_700_120, 60);
+        assert_eq!(
+            serde_json::to_string(&doc).expect("serializes"),
+            r#"{"data":{"t":[1734700000,1734700060,1734700120],"total_calls":[150,120,180],"acd":["5.0","4.8","4.8"],"asr":["86.67","83.33","83.33"],"cps":["2.5","2.0","3.0"]},"rows":3,"totals":{"t":0,"total_calls":450,"acd":"4.87","asr":"84.44","cps":"7.5"}}"#
+        );
+    }
+
+    #[test]
+    fn gaps_are_filled_with_empty_buckets() {
+        let doc = build(&[(120, sums(3, 1, 10))], 0, 240, 60);
+        assert_eq!(doc.rows, 5);
+        assert_eq!(doc.data.t, vec![0, 60, 120, 180, 240]);
+        assert_eq!(doc.data.total_calls, vec![0, 0, 3, 0, 0]);
+        assert_eq!(doc.data.acd[0], None);
+        assert_eq!(doc.data.asr[2].as_deref(), Some("33.33"));
+        assert_eq!(doc.data.cps[0], "0.0");
+        assert_eq!(doc.totals.acd.as_deref(), Some("10.0"));
+    }
+
+    #[test]
+    fn bucket_counts() {
+        assert_eq!(bucket_count(0, 0, 60), 1);
+        assert_eq!(bucket_count(0, 86_340, 60), 1440);
+        assert_eq!(bucket_count(60, 0, 60), 0);
+    }
+}

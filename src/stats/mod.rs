@@ -1,0 +1,8 @@
+//! The statistics feature: parameters → validated request → SQL plan → integer sums → document.
+pub mod document;
+pub mod filters;
+pub mod metrics;
+pub mod params;
+pub mod plan;
+pub mod query;
+pub mod time;

@@ -1,0 +1,285 @@
+//! Raw query string → a validated [`StatsRequest`] ("parse, don't validate"). Nothing downstream
+//! sees request text: only typed values.
+
+use super::filters::{self, Endpoint, Filter, Kind, MAX_TEXT_LEN};
+use super::time::{Instant, Sampling, parse_instant};
+use crate::error::ApiError;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// The required parameters, in the order the "missing" message lists them.
+const REQUIRED: [&str; 3] = ["account-id", "from-time", "sampling"];
+/// Scalar parameters besides the filters.
+const SCALARS: [&str; 4] = ["account-id", "from-time", "to-time", "sampling"];
+/// Longest query string accepted at all.
+pub const MAX_QUERY_LEN: usize = 8 * 1024;
+
+/// A validated filter value, typed as its column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    UInt32(u32),
+    Int32(i32),
+    /// A finite decimal, bound as Float64 (parsed from the same text, so correctly rounded).
+    Price(f64),
+    Text(String),
+}
+
+/// A validated request to a statistics endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsRequest {
+    pub endpoint: Endpoint,
+    pub account: Uuid,
+    pub from: Instant,
+    pub to: Option<Instant>,
+    pub sampling: Sampling,
+    /// Active filters in table order.
+    pub filters: Vec<(&'static Filter, Value)>,
+}
+
+/// Splits a query string into name → values. A name ending in `[]` is recorded as an array.
+fn collect(query: &str) -> HashMap<String, Vec<String>> {
+    let mut params: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let entry = params.entry(name.into_owned()).or_default();
+        entry.push(value.into_owned());
+    }
+    params
+}
+
+impl StatsRequest {
+    /// Parses the query string of `endpoint`. Unknown parameters are ignored.
+    pub fn parse(endpoint: Endpoint, query: &str) -> Result<Self, ApiError> {
+        if query.len() > MAX_QUERY_LEN {
+            return Err(ApiError::BadRequest(format!(
+                "query string too long (at most {MAX_QUERY_LEN} bytes)"
+            )));
+        }
+        let params = collect(query);
+        let known = SCALARS
+            .iter()
+            .copied()
+            .chain(filters::for_endpoint(endpoint).map(|f| f.param));
+
+        // Every known parameter is a scalar: given twice or as `name[]` is an error.
+        let mut single: HashMap<&'static str, &str> = HashMap::new();
+        for name in known {
+            if params.contains_key(&format!("{name}[]")) {
+                return Err(ApiError::NotAnArray(name));
+            }
+            match params.get(name).map(Vec::as_slice) {
+                Some([one]) => {
+                    single.insert(name, one.as_str());
+                }
+                Some([]) | None => {}
+                Some(_) => return Err(ApiError::NotAnArray(name)),
+            }
+        }
+
+        let missing: Vec<&'static str> = REQUIRED
+            .into_iter()
+            .filter(|name| single.get(name).is_none_or(|v| v.is_empty()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::MissingParams(missing));
+        }
+
+        let account = Uuid::try_parse(single["account-id"].trim())
+            .map_err(|_| ApiError::InvalidValue("account-id"))?;
+        let from = parse_instant(single["from-time"]).ok_or(ApiError::InvalidValue("from-time"))?;
+        let to = match single.get("to-time") {
+            None => None,
+            Some(raw) => {
+                let to = parse_instant(raw).ok_or(ApiError::InvalidValue("to-time"))?;
+                if to.secs < from.secs {
+                    return Err(ApiError::InvalidValue("to-time"));
+                }
+                Some(to)
+            }
+        };
+        let sampling = Sampling::parse(single["sampling"]).ok_or(ApiError::InvalidSampling)?;
+
+        let mut active = Vec::new();
+        for filter in filters::for_endpoint(endpoint) {
+            if let Some(raw) = single.get(filter.param) {
+                let value =
+                    parse_value(filter.kind, raw).ok_or(ApiError::InvalidValue(filter.param))?;
+                active.push((filter, value));
+            }
+        }
+
+        Ok(Self {
+            endpoint,
+            account,
+            from,
+            to,
+            sampling,
+            filters: active,
+        })
+    }
+}
+
+/// Parses one filter value as its kind, rejecting anything its column could not hold.
+fn parse_value(kind: Kind, raw: &str) -> Option<Value> {
+    match kind {
+        Kind::UInt32 => raw.parse().ok().map(Value::UInt32),
+        Kind::Int32 => raw.parse().ok().map(Value::Int32),
+        Kind::Price => {
+            // Decimal rejects NaN, infinities and exponents; the f64 parse of the same text is
+            // correctly rounded, so it equals the Float64 the pipeline stored for that price.
+            Decimal::from_str(raw).ok()?;
+            raw.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Value::Price)
+        }
+        Kind::Text => (!raw.is_empty() && raw.len() <= MAX_TEXT_LEN && !raw.contains('\0'))
+            .then(|| Value::Text(raw.to_owned())),
+        Kind::Ip => IpAddr::from_str(raw)
+            .ok()
+            .map(|ip| Value::Text(ip.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time=2026-04-15T18%3A45%3A48Z&sampling=minute";
+
+    fn err(endpoint: Endpoint, q: &str) -> String {
+        StatsRequest::parse(endpoint, q).expect_err(q).to_string()
+    }
+
+    #[test]
+    fn the_seed_request_parses() {
+        let r = StatsRequest::parse(Endpoint::Termination, OK).expect("valid");
+        assert_eq!(r.sampling, Sampling::Minute);
+        assert_eq!(r.from.secs, 1_776_278_748);
+        assert!(r.to.is_none() && r.filters.is_empty());
+    }
+
+    #[test]
+    fn missing_params_are_listed_in_contract_order() {
+        assert_eq!(
+            err(Endpoint::Termination, ""),
+            "missing required param(s) account-id, from-time, sampling"
+        );
+        assert_eq!(
+            err(Endpoint::Termination, "sampling=day&foo=1"),
+            "missing required param(s) account-id, from-time"
+        );
+        assert_eq!(
+            err(
+                Endpoint::Termination,
+                "account-id=&from-time=2026-01-01&sampling=day"
+            ),
+            "missing required param(s) account-id"
+        );
+    }
+
+    #[test]
+    fn arrays_and_repeats_are_rejected() {
+        assert_eq!(
+            err(Endpoint::Termination, &format!("{OK}&sampling=hour")),
+            "param sampling can't be an array"
+        );
+        assert_eq!(
+            err(Endpoint::Termination, &format!("{OK}&duration-gt[]=1")),
+            "param duration-gt can't be an array"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_parameter() {
+        let cases = [
+            (
+                "account-id=42&from-time=2026-01-01&sampling=day",
+                "invalid value account-id",
+            ),
+            (
+                "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time=x&sampling=day",
+                "invalid value from-time",
+            ),
+            (&format!("{OK}&to-time=2020-01-01"), "invalid value to-time"),
+            (&format!("{OK}&to-time=nope"), "invalid value to-time"),
+            (
+                "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time=2026-01-01&sampling=week",
+                "invalid sampling",
+            ),
+            (
+                &format!("{OK}&src-country-id=-1"),
+                "invalid value src-country-id",
+            ),
+            (
+                &format!("{OK}&dst-country-id=4294967296"),
+                "invalid value dst-country-id",
+            ),
+            (
+                &format!("{OK}&duration-gt=2147483648"),
+                "invalid value duration-gt",
+            ),
+            (
+                &format!("{OK}&vendor-price-eq=NaN"),
+                "invalid value vendor-price-eq",
+            ),
+            (
+                &format!("{OK}&vendor-price-gt=inf"),
+                "invalid value vendor-price-gt",
+            ),
+            (
+                &format!("{OK}&vendor-price-lt=1.2.3"),
+                "invalid value vendor-price-lt",
+            ),
+            (
+                &format!("{OK}&dst-prefix-routing-eq={}", "9".repeat(129)),
+                "invalid value dst-prefix-routing-eq",
+            ),
+        ];
+        for (q, want) in cases {
+            assert_eq!(err(Endpoint::Termination, q), want, "{q}");
+        }
+        assert_eq!(
+            err(
+                Endpoint::Origination,
+                &format!("{OK}&auth-orig-ip=10.0.0.256")
+            ),
+            "invalid value auth-orig-ip"
+        );
+    }
+
+    #[test]
+    fn filters_are_typed_and_endpoint_specific() {
+        let q = format!(
+            "{OK}&duration-gt=5&dst-prefix-routing-contains=%27%3B%20DROP&vendor-price-lt=0.015&customer-price-eq=zzz&auth-orig-ip=1.2.3.4"
+        );
+        let r = StatsRequest::parse(Endpoint::Termination, &q).expect("valid");
+        let got: Vec<_> = r
+            .filters
+            .iter()
+            .map(|(f, v)| (f.param, v.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("dst-prefix-routing-contains", Value::Text("'; DROP".into())),
+                ("duration-gt", Value::Int32(5)),
+                ("vendor-price-lt", Value::Price(0.015)),
+            ]
+        );
+        let o = StatsRequest::parse(
+            Endpoint::Origination,
+            &format!("{OK}&auth-orig-ip=::ffff:1.2.3.4&vendor-price-lt=zzz"),
+        )
+        .expect("vendor price is unknown here, so ignored");
+        assert_eq!(o.filters[0].1, Value::Text("::ffff:1.2.3.4".into()));
+    }
+
+    #[test]
+    fn to_time_may_equal_from_time() {
+        let q = "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time=2026-01-01&to-time=2026-01-01T00:00:00Z&sampling=day";
+        assert!(StatsRequest::parse(Endpoint::Termination, q).is_ok());
+    }
+}
