@@ -1,6 +1,6 @@
 -- Per-bucket integer sums for one account and time window, read from raw CDRs.
 -- The gateway derives acd/asr/cps from these sums exactly (rust_decimal), so no float
--- arithmetic happens here. %ACCOUNT_COLUMN% and %CONDITIONS% are replaced by fragments of the
+-- arithmetic happens here. The two percent-delimited markers are replaced by fragments of the
 -- gateway's static filter table; every value arrives as a typed server-side parameter.
 SELECT
     toUInt32(toStartOfInterval(time_start, toIntervalSecond({step:UInt32}))) AS t,

@@ -1,1 +1,8 @@
-fn main() {}
+//! Integration tests: the whole gateway over HTTP against the real local engine (no mocks).
+//! Each test gets a fresh database named after it.
+
+mod auth;
+mod engine;
+mod helpers;
+mod statistics;
+mod validation;
