@@ -37,6 +37,9 @@ pub struct Settings {
     /// Server-side `max_execution_time` and client-side deadline of one request.
     #[serde(default = "defaults::query_timeout_secs")]
     pub query_timeout_secs: u64,
+    /// Built chart page (`make dashboard`), served at `/dashboard/`.
+    #[serde(default = "defaults::dashboard_dir")]
+    pub dashboard_dir: String,
 }
 
 impl fmt::Debug for Settings {
@@ -85,6 +88,9 @@ mod defaults {
     }
     pub fn query_timeout_secs() -> u64 {
         10
+    }
+    pub fn dashboard_dir() -> String {
+        "dashboard/dist".into()
     }
 }
 

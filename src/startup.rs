@@ -61,6 +61,7 @@ impl Application {
     /// Builds the server on an already bound listener.
     pub fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        let dashboard_dir = settings.dashboard_dir.clone();
         let state = web::Data::new(AppState::new(settings)?);
         let server = HttpServer::new(move || {
             App::new()
@@ -68,6 +69,11 @@ impl Application {
                 .wrap(http::security_headers())
                 .wrap(actix_web::middleware::from_fn(http::request_id))
                 .configure(routes_table)
+                .service(
+                    actix_files::Files::new("/dashboard", &dashboard_dir)
+                        .index_file("index.html")
+                        .default_handler(web::to(http::not_found)),
+                )
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)?
@@ -88,7 +94,19 @@ impl Application {
 
 fn routes_table(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(routes::health::healthz))
-        .route("/readyz", web::get().to(routes::health::readyz));
+        .route("/readyz", web::get().to(routes::health::readyz))
+        .route(
+            "/api/rest/customer/v1/accounts",
+            web::get().to(routes::accounts::list),
+        )
+        .route(
+            "/dashboard",
+            web::get().to(|| async {
+                actix_web::HttpResponse::PermanentRedirect()
+                    .insert_header(("location", "/dashboard/"))
+                    .finish()
+            }),
+        );
     for endpoint in Endpoint::ALL {
         cfg.route(
             endpoint.path(),

@@ -1,0 +1,51 @@
+//! `GET /api/rest/customer/v1/accounts`: the accounts the caller may query (for pickers such as
+//! the dashboard's).
+
+use crate::auth::Authenticated;
+use crate::db::to_api_error;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::{HttpResponse, web};
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+const ACCOUNTS_OF_CUSTOMER: &str = include_str!("../../sql/accounts_of_customer.sql");
+
+#[derive(Row, Deserialize)]
+struct AccountRow {
+    id: u32,
+    uuid: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct AccountItem {
+    id: String,
+    name: String,
+}
+
+pub async fn list(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = state
+        .db
+        .primary()
+        .query(ACCOUNTS_OF_CUSTOMER)
+        .param("customer", auth.context.customer_id)
+        .fetch_all::<AccountRow>()
+        .await
+        .map_err(to_api_error)?;
+    let allowed = &auth.context.account_ids;
+    let items: Vec<AccountItem> = rows
+        .into_iter()
+        .filter(|r| allowed.is_empty() || allowed.contains(&r.id))
+        .map(|r| AccountItem {
+            id: r.uuid,
+            name: r.name,
+        })
+        .collect();
+    let mut resp = HttpResponse::Ok();
+    auth.refresh_cookie(&state, &mut resp);
+    Ok(resp.json(serde_json::json!({ "data": items })))
+}
