@@ -87,3 +87,4 @@ bench: ## Benchmarks (see bench/README.md)
 
 clean: engine-stop ## Remove build output and local data
 	rm -rf target data
+include mk/dashboard.mk

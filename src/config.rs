@@ -37,6 +37,19 @@ pub struct Settings {
     /// Server-side `max_execution_time` and client-side deadline of one request.
     #[serde(default = "defaults::query_timeout_secs")]
     pub query_timeout_secs: u64,
+    /// A bucket is settled (its numbers final) once it ended this long ago: the longest call
+    /// plus the CDR pipeline's lag.
+    #[serde(default = "defaults::settle_lag_secs")]
+    pub settle_lag_secs: i64,
+    /// How long a response over settled buckets stays cached.
+    #[serde(default = "defaults::cache_settled_ttl_secs")]
+    pub cache_settled_ttl_secs: u64,
+    /// How long a response touching live buckets stays cached.
+    #[serde(default = "defaults::cache_live_ttl_secs")]
+    pub cache_live_ttl_secs: u64,
+    /// Memory for cached responses and settled bucket sums, MiB each.
+    #[serde(default = "defaults::cache_mb")]
+    pub cache_mb: u64,
     /// Built chart page (`make dashboard`), served at `/dashboard/`.
     #[serde(default = "defaults::dashboard_dir")]
     pub dashboard_dir: String,
@@ -57,6 +70,10 @@ impl fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("max_buckets", &self.max_buckets)
             .field("query_timeout_secs", &self.query_timeout_secs)
+            .field("settle_lag_secs", &self.settle_lag_secs)
+            .field("cache_settled_ttl_secs", &self.cache_settled_ttl_secs)
+            .field("cache_live_ttl_secs", &self.cache_live_ttl_secs)
+            .field("cache_mb", &self.cache_mb)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +105,18 @@ mod defaults {
     }
     pub fn query_timeout_secs() -> u64 {
         10
+    }
+    pub fn settle_lag_secs() -> i64 {
+        4 * 3_600
+    }
+    pub fn cache_settled_ttl_secs() -> u64 {
+        3_600
+    }
+    pub fn cache_live_ttl_secs() -> u64 {
+        2
+    }
+    pub fn cache_mb() -> u64 {
+        64
     }
     pub fn dashboard_dir() -> String {
         "dashboard/dist".into()

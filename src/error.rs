@@ -57,6 +57,28 @@ impl fmt::Display for ApiError {
     }
 }
 
+impl ApiError {
+    /// Recovers an error shared among coalesced callers (moka hands each an `Arc`).
+    pub fn from_shared(shared: std::sync::Arc<ApiError>) -> Self {
+        std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| match shared.as_ref() {
+            Self::MissingParams(v) => Self::MissingParams(v.clone()),
+            Self::InvalidValue(p) => Self::InvalidValue(p),
+            Self::InvalidSampling => Self::InvalidSampling,
+            Self::NotAnArray(p) => Self::NotAnArray(p),
+            Self::TooManyBuckets { buckets, limit } => Self::TooManyBuckets {
+                buckets: *buckets,
+                limit: *limit,
+            },
+            Self::BadRequest(m) => Self::BadRequest(m.clone()),
+            Self::Unauthorized => Self::Unauthorized,
+            Self::NotFound => Self::NotFound,
+            Self::Unavailable(m) => Self::Unavailable(m),
+            Self::Timeout => Self::Timeout,
+            Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
+        })
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::Internal(e)

@@ -9,6 +9,7 @@ use crate::db::Replicas;
 use crate::http;
 use crate::routes;
 use crate::stats::filters::Endpoint;
+use crate::stats::service::Stats;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub directory: Directory,
     pub jwt: JwtVerifier,
     pub trusted_proxies: Vec<IpNet>,
+    pub stats: Stats,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             Duration::from_secs(settings.auth_cache_ttl_secs),
         );
         Ok(Self {
+            stats: Stats::new(&settings),
             settings,
             db,
             directory,

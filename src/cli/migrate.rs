@@ -7,18 +7,19 @@ use clickhouse::Row;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+macro_rules! migration {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../schema/", $name)))
+    };
+}
+
 /// The schema files, compiled in so the binary migrates without the source tree. A unit test
 /// checks this list against the `schema/` folder.
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("001_cdrs.sql", include_str!("../../schema/001_cdrs.sql")),
-    (
-        "002_accounts.sql",
-        include_str!("../../schema/002_accounts.sql"),
-    ),
-    (
-        "003_api_access.sql",
-        include_str!("../../schema/003_api_access.sql"),
-    ),
+    migration!("001_cdrs.sql"),
+    migration!("002_accounts.sql"),
+    migration!("003_api_access.sql"),
+    migration!("004_rollups.sql"),
 ];
 
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

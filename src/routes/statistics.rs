@@ -1,24 +1,20 @@
 //! `GET /api/rest/customer/v1/{termination,origination}-statistics-quality`.
 
 use crate::auth::Authenticated;
-use crate::db::to_api_error;
 use crate::error::ApiError;
 use crate::http::RequestId;
 use crate::startup::AppState;
-use crate::stats::document::{self, bucket_count};
 use crate::stats::filters::Endpoint;
 use crate::stats::params::StatsRequest;
-use crate::stats::plan::{self, Window};
-use crate::stats::query::fetch_buckets;
+use crate::stats::query::Executor;
+use crate::stats::service::{Ask, weak_etag};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::{Digest, Sha256};
-use std::time::Duration;
 
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 const CACHE_CONTROL: &str = "max-age=0, private, must-revalidate";
 
-/// Validates, queries and shapes one statistics request.
+/// Validates, answers and shapes one statistics request.
 #[tracing::instrument(skip_all, fields(endpoint = endpoint.name(), customer = auth.context.customer_id))]
 pub async fn statistics(
     endpoint: Endpoint,
@@ -30,50 +26,57 @@ pub async fn statistics(
     let now = chrono::Utc::now().timestamp();
     if request.from.secs > now {
         // Nothing can exist yet: answer without asking ClickHouse.
-        return Ok(respond(&req, &auth, &state, b"[]".to_vec()));
+        let body = b"[]".to_vec();
+        return Ok(respond(
+            &req,
+            &auth,
+            &state,
+            &body,
+            &weak_etag(&body),
+            "none",
+        ));
     }
     let account = auth.account(&state, request.account).await?;
-
-    let end = request.to.map_or(now, |t| t.floor().min(now));
-    let sampling = request.sampling;
-    let step = sampling.seconds();
-    let (first, last) = (sampling.floor(request.from.secs), sampling.floor(end));
-    let buckets = bucket_count(first, last, step);
-    if buckets > state.settings.max_buckets {
-        return Err(ApiError::TooManyBuckets {
-            buckets,
-            limit: state.settings.max_buckets,
-        });
-    }
-
-    let window = Window {
-        from: request.from.ceil(),
-        to: end,
+    let exec = Executor::new(
+        state.db.primary(),
+        &RequestId::of(&req),
+        state.settings.query_timeout_secs,
+    );
+    let ask = Ask {
+        request: &request,
+        account,
+        customer: auth.context.customer_id,
+        now,
+        bypass: no_cache(&req),
     };
-    let rows = if window.from > window.to {
-        Vec::new() // a sub-second window holds no whole second
-    } else {
-        let plan = plan::buckets(&request, account, window);
-        let timeout = state.settings.query_timeout_secs;
-        let client = state
-            .db
-            .primary()
-            .clone()
-            .with_setting("query_id", RequestId::of(&req))
-            .with_setting("max_execution_time", timeout.to_string());
-        // The server stops at max_execution_time; the client deadline is a safety net.
-        tokio::time::timeout(
-            Duration::from_secs(timeout + 1),
-            fetch_buckets(&client, &plan),
-        )
-        .await
-        .map_err(|_| ApiError::Timeout)?
-        .map_err(to_api_error)?
+    let answer = state.stats.answer(&exec, &ask).await?;
+    tracing::debug!(
+        account,
+        source = answer.source.as_str(),
+        "statistics answered"
+    );
+    Ok(respond(
+        &req,
+        &auth,
+        &state,
+        &answer.body,
+        &answer.etag,
+        answer.source.as_str(),
+    ))
+}
+
+/// `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh answer.
+fn no_cache(req: &HttpRequest) -> bool {
+    let says = |name| {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
+            })
     };
-    tracing::debug!(account, buckets, rows = rows.len(), "statistics answered");
-    let doc = document::build(&rows, first, last, step);
-    let body = serde_json::to_vec(&doc).map_err(anyhow::Error::from)?;
-    Ok(respond(&req, &auth, &state, body))
+    says(header::CACHE_CONTROL) || says(header::PRAGMA)
 }
 
 /// A 200 with the contract's headers, or a 304 when the client already has this body.
@@ -81,14 +84,15 @@ fn respond(
     req: &HttpRequest,
     auth: &Authenticated,
     state: &AppState,
-    body: Vec<u8>,
+    body: &[u8],
+    etag: &str,
+    source: &'static str,
 ) -> HttpResponse {
-    let etag = weak_etag(&body);
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| etag_matches(v, &etag));
+        .is_some_and(|v| etag_matches(v, etag));
     let mut resp = if not_modified {
         HttpResponse::NotModified()
     } else {
@@ -96,20 +100,14 @@ fn respond(
     };
     resp.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
-        .insert_header((header::VARY, HeaderValue::from_static("Accept")));
+        .insert_header((header::VARY, HeaderValue::from_static("Accept")))
+        .insert_header(("x-cdrstats-source", source));
     auth.refresh_cookie(state, &mut resp);
     if not_modified {
         resp.finish()
     } else {
-        resp.content_type(CONTENT_TYPE).body(body)
+        resp.content_type(CONTENT_TYPE).body(body.to_vec())
     }
-}
-
-/// `W/"<128-bit digest hex>"` of the body.
-fn weak_etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
 }
 
 /// `If-None-Match` semantics: `*`, or any listed tag equal under weak comparison.

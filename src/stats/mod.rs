@@ -5,4 +5,5 @@ pub mod metrics;
 pub mod params;
 pub mod plan;
 pub mod query;
+pub mod service;
 pub mod time;

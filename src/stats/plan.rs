@@ -1,16 +1,52 @@
-//! Turns a validated request into SQL text plus typed parameters. The SQL text is assembled only
-//! from the templates in `sql/` and the static filter table; request values travel as
-//! server-side parameters (`{name:Type}`).
+//! Query planning: which source answers (a rollup or raw CDRs) and the SQL for it. The SQL text
+//! is assembled only from the templates in `sql/`, the static filter table and the static rollup
+//! table below; request values travel as server-side parameters (`{name:Type}`).
 
-use super::filters::Endpoint;
-use super::params::{StatsRequest, Value};
+use super::filters::{Endpoint, Filter};
+use super::params::Value;
 use super::time::{Sampling, clickhouse_datetime};
 
-const BUCKETS_RAW: &str = include_str!("../../sql/buckets_raw.sql");
+const BUCKETS: &str = include_str!("../../sql/buckets.sql");
+const PART_RAW: &str = include_str!("../../sql/part_raw.sql");
+const PART_ROLLUP: &str = include_str!("../../sql/part_rollup.sql");
+
+/// Rollups cover whole minutes: a range is split where its edges are not minute-aligned.
+const ROLLUP_GRAIN: i64 = 60;
+
+/// A per-minute rollup table and the CDR columns it keeps (under the same names).
+#[derive(Debug, PartialEq)]
+pub struct Rollup {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+/// The rollups of `schema/004_rollups.sql`, coarsest first.
+pub static ROLLUPS: &[Rollup] = &[
+    Rollup {
+        table: "rollup_minute",
+        columns: &[],
+    },
+    Rollup {
+        table: "rollup_minute_country",
+        columns: &["src_country_id", "dst_country_id"],
+    },
+    Rollup {
+        table: "rollup_minute_dst_prefix",
+        columns: &["dst_prefix_routing"],
+    },
+];
+
+/// The coarsest rollup holding every filtered column, if any.
+pub fn choose_rollup(filters: &[(&'static Filter, Value)]) -> Option<&'static Rollup> {
+    ROLLUPS
+        .iter()
+        .find(|r| filters.iter().all(|(f, _)| r.columns.contains(&f.column)))
+}
 
 /// A typed value for a server-side parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Bind {
+    UInt8(u8),
     UInt32(u32),
     Int32(i32),
     Float64(f64),
@@ -18,11 +54,18 @@ pub enum Bind {
     Text(String),
 }
 
-/// The time window a query covers, in unix seconds, both ends inclusive.
+/// A time range in unix seconds, both ends inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub from: i64,
     pub to: i64,
+}
+
+/// Which kind of source a plan reads; reported to clients as a transparency header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    Rollup,
+    Raw,
 }
 
 /// What a query reads and with which parameters.
@@ -30,44 +73,147 @@ pub struct Window {
 pub struct Plan {
     pub sql: String,
     pub binds: Vec<(String, Bind)>,
+    pub path: Path,
 }
 
-/// Plans the bucket query of `req` for the internal account id `account` over `window`.
-pub fn buckets(req: &StatsRequest, account: u32, window: Window) -> Plan {
-    plan_raw(req.endpoint, req.sampling, &req.filters, account, window)
+/// What is being asked: everything but the time ranges.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub endpoint: Endpoint,
+    pub account: u32,
+    pub sampling: Sampling,
+    pub filters: &'a [(&'static Filter, Value)],
 }
 
-fn plan_raw(
-    endpoint: Endpoint,
-    sampling: Sampling,
-    filters: &[(&'static super::filters::Filter, Value)],
-    account: u32,
-    window: Window,
-) -> Plan {
-    let mut conditions = String::new();
-    if endpoint.last_cdr_only() {
-        conditions.push_str("AND is_last_cdr\n");
+/// Plans the bucket query for `windows` (disjoint, ascending), using a rollup where one
+/// serves the filters. `allow_rollup = false` forces raw CDRs (for equivalence tests).
+pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
+    let rollup = allow_rollup.then(|| choose_rollup(scope.filters)).flatten();
+    let (mut raw, mut rolled) = (Vec::new(), Vec::new());
+    for w in windows {
+        match rollup {
+            Some(_) => split_for_rollup(*w, &mut raw, &mut rolled),
+            None => raw.push(*w),
+        }
     }
+
     let mut binds = vec![
         // A bucket width fits u32 by construction (at most 86 400).
-        ("step".to_owned(), Bind::UInt32(sampling.seconds() as u32)),
-        ("account".to_owned(), Bind::UInt32(account)),
         (
-            "from".to_owned(),
-            Bind::Text(clickhouse_datetime(window.from)),
+            "step".to_owned(),
+            Bind::UInt32(scope.sampling.seconds() as u32),
         ),
-        ("to".to_owned(), Bind::Text(clickhouse_datetime(window.to))),
+        ("account".to_owned(), Bind::UInt32(scope.account)),
     ];
+    let conditions = filter_conditions(scope.filters, &mut binds);
+    let mut parts = Vec::new();
+    if !raw.is_empty() {
+        let mut extra = String::new();
+        if scope.endpoint.last_cdr_only() {
+            extra.push_str("AND is_last_cdr ");
+        }
+        extra.push_str(&conditions);
+        parts.push(
+            PART_RAW
+                .replace("%ACCOUNT_COLUMN%", scope.endpoint.account_column())
+                .replace("%RANGES%", &ranges("time_start", "r", &raw, &mut binds))
+                .replace("%CONDITIONS%", extra.trim_end()),
+        );
+    }
+    if let (Some(rollup), false) = (rollup, rolled.is_empty()) {
+        binds.push(("side".to_owned(), Bind::UInt8(side(scope.endpoint))));
+        parts.push(
+            PART_ROLLUP
+                .replace("%ROLLUP%", rollup.table)
+                .replace("%RANGES%", &ranges("minute", "m", &rolled, &mut binds))
+                .replace("%CONDITIONS%", conditions.trim_end()),
+        );
+    }
+    let path = if rolled.is_empty() {
+        Path::Raw
+    } else {
+        Path::Rollup
+    };
+    Plan {
+        sql: BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
+        binds,
+        path,
+    }
+}
+
+/// The rollup side code of an endpoint (see `schema/004_rollups.sql`).
+fn side(endpoint: Endpoint) -> u8 {
+    match endpoint {
+        Endpoint::Termination => 0,
+        Endpoint::Origination => 1,
+    }
+}
+
+/// Whole minutes go to the rollup; the partial minutes at either edge to raw CDRs.
+fn split_for_rollup(w: Window, raw: &mut Vec<Window>, rolled: &mut Vec<Window>) {
+    let first_whole = w.from.div_euclid(ROLLUP_GRAIN) * ROLLUP_GRAIN
+        + if w.from.rem_euclid(ROLLUP_GRAIN) == 0 {
+            0
+        } else {
+            ROLLUP_GRAIN
+        };
+    let end_whole = (w.to + 1).div_euclid(ROLLUP_GRAIN) * ROLLUP_GRAIN; // exclusive
+    if first_whole >= end_whole {
+        raw.push(w);
+        return;
+    }
+    if w.from < first_whole {
+        raw.push(Window {
+            from: w.from,
+            to: first_whole - 1,
+        });
+    }
+    rolled.push(Window {
+        from: first_whole,
+        to: end_whole - 1,
+    });
+    if end_whole <= w.to {
+        raw.push(Window {
+            from: end_whole,
+            to: w.to,
+        });
+    }
+}
+
+/// `(col >= {p0_from} AND col <= {p0_to}) OR ...`, binding each bound.
+fn ranges(
+    column: &str,
+    prefix: &str,
+    windows: &[Window],
+    binds: &mut Vec<(String, Bind)>,
+) -> String {
+    windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let (from, to) = (format!("{prefix}{i}_from"), format!("{prefix}{i}_to"));
+            binds.push((from.clone(), Bind::Text(clickhouse_datetime(w.from))));
+            binds.push((to.clone(), Bind::Text(clickhouse_datetime(w.to))));
+            format!(
+                "({column} >= {{{from}:DateTime('UTC')}} AND {column} <= {{{to}:DateTime('UTC')}})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+fn filter_conditions(
+    filters: &[(&'static Filter, Value)],
+    binds: &mut Vec<(String, Bind)>,
+) -> String {
+    let mut conditions = String::new();
     for (filter, value) in filters {
-        conditions.push_str("  AND ");
+        conditions.push_str("AND ");
         conditions.push_str(&filter.condition());
-        conditions.push('\n');
+        conditions.push(' ');
         binds.push((filter.bind_name(), to_bind(value)));
     }
-    let sql = BUCKETS_RAW
-        .replace("%ACCOUNT_COLUMN%", endpoint.account_column())
-        .replace("%CONDITIONS%", conditions.trim_end());
-    Plan { sql, binds }
+    conditions
 }
 
 fn to_bind(value: &Value) -> Bind {
@@ -82,6 +228,7 @@ fn to_bind(value: &Value) -> Bind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::params::StatsRequest;
 
     fn request(endpoint: Endpoint, extra: &str) -> StatsRequest {
         let q = format!(
@@ -90,7 +237,17 @@ mod tests {
         StatsRequest::parse(endpoint, &q).expect("valid")
     }
 
-    const WINDOW: Window = Window {
+    fn plan_of(req: &StatsRequest, windows: &[Window]) -> Plan {
+        let scope = Scope {
+            endpoint: req.endpoint,
+            account: 7,
+            sampling: req.sampling,
+            filters: &req.filters,
+        };
+        plan(scope, windows, true)
+    }
+
+    const DAY: Window = Window {
         from: 1_776_211_200,
         to: 1_776_297_599,
     };
@@ -102,7 +259,7 @@ mod tests {
             Endpoint::Termination,
             &format!("&dst-prefix-routing-starts-with={evil}&src-prefix-routing-contains={evil}"),
         );
-        let plan = buckets(&req, 7, WINDOW);
+        let plan = plan_of(&req, &[DAY]);
         assert!(!plan.sql.contains("OR 1=1"), "{}", plan.sql);
         assert!(
             plan.sql.contains(
@@ -117,20 +274,75 @@ mod tests {
             !plan.sql.contains('?'),
             "the driver would read `?` as a placeholder"
         );
+        assert!(!plan.sql.contains('%'), "every template marker is replaced");
     }
 
     #[test]
-    fn endpoints_pick_their_account_column_and_rows() {
-        let t = buckets(&request(Endpoint::Termination, ""), 7, WINDOW);
-        assert!(t.sql.contains("WHERE vendor_acc_id = {account:UInt32}"));
-        assert!(!t.sql.contains("is_last_cdr"));
-        let o = buckets(&request(Endpoint::Origination, ""), 7, WINDOW);
-        assert!(o.sql.contains("WHERE customer_acc_id = {account:UInt32}"));
-        assert!(o.sql.contains("AND is_last_cdr"));
-        assert!(
-            o.binds
-                .contains(&("from".into(), Bind::Text("2026-04-15 00:00:00".into())))
+    fn the_coarsest_sufficient_rollup_is_chosen() {
+        let table = |extra: &str| {
+            choose_rollup(&request(Endpoint::Termination, extra).filters).map(|r| r.table)
+        };
+        assert_eq!(table(""), Some("rollup_minute"));
+        assert_eq!(table("&dst-country-id=44"), Some("rollup_minute_country"));
+        assert_eq!(
+            table("&dst-country-id=44&src-country-id=1"),
+            Some("rollup_minute_country")
         );
-        assert!(o.binds.contains(&("step".into(), Bind::UInt32(3600))));
+        assert_eq!(
+            table("&dst-prefix-routing-starts-with=44"),
+            Some("rollup_minute_dst_prefix")
+        );
+        assert_eq!(table("&dst-prefix-routing-eq=44&dst-country-id=44"), None);
+        assert_eq!(table("&duration-gt=0"), None);
+        assert_eq!(table("&src-prefix-routing-eq=1"), None);
+        assert_eq!(table("&vendor-price-lt=0.1"), None);
+    }
+
+    #[test]
+    fn unaligned_edges_are_read_raw_and_whole_minutes_from_the_rollup() {
+        let req = request(Endpoint::Origination, "");
+        let p = plan_of(
+            &req,
+            &[Window {
+                from: DAY.from + 30,
+                to: DAY.from + 3 * 60 + 9,
+            }],
+        );
+        assert_eq!(p.path, Path::Rollup);
+        assert!(p.sql.contains("FROM rollup_minute\n"));
+        assert!(p.sql.contains("WHERE customer_acc_id = {account:UInt32}"));
+        assert!(p.sql.contains("AND is_last_cdr"));
+        let text = |name: &str| {
+            p.binds
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, b)| b.clone())
+                .expect(name)
+        };
+        assert_eq!(text("m0_from"), Bind::Text("2026-04-15 00:01:00".into()));
+        assert_eq!(text("m0_to"), Bind::Text("2026-04-15 00:02:59".into()));
+        assert_eq!(text("r0_from"), Bind::Text("2026-04-15 00:00:30".into()));
+        assert_eq!(text("r0_to"), Bind::Text("2026-04-15 00:00:59".into()));
+        assert_eq!(text("r1_from"), Bind::Text("2026-04-15 00:03:00".into()));
+        assert_eq!(text("r1_to"), Bind::Text("2026-04-15 00:03:09".into()));
+        assert_eq!(text("side"), Bind::UInt8(1));
+    }
+
+    #[test]
+    fn sub_minute_windows_and_unrolled_filters_read_raw() {
+        let req = request(Endpoint::Termination, "");
+        let p = plan_of(
+            &req,
+            &[Window {
+                from: DAY.from + 10,
+                to: DAY.from + 50,
+            }],
+        );
+        assert_eq!(p.path, Path::Raw);
+        assert!(p.sql.contains("WHERE vendor_acc_id = {account:UInt32}"));
+        assert!(!p.sql.contains("is_last_cdr"));
+        let raw = plan_of(&request(Endpoint::Termination, "&duration-gt=3"), &[DAY]);
+        assert_eq!(raw.path, Path::Raw);
+        assert!(raw.sql.contains("AND duration > {f_duration_gt:Int32}"));
     }
 }

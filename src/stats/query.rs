@@ -2,8 +2,11 @@
 
 use super::metrics::Sums;
 use super::plan::{Bind, Plan};
+use crate::db::to_api_error;
+use crate::error::ApiError;
 use clickhouse::Row;
 use serde::Deserialize;
+use std::time::Duration;
 
 /// One row of the bucket queries; the column types are checked against the result header.
 #[derive(Debug, Row, Deserialize)]
@@ -22,6 +25,7 @@ pub async fn fetch_buckets(
     let mut query = client.query(&plan.sql);
     for (name, value) in &plan.binds {
         query = match value {
+            Bind::UInt8(v) => query.param(name, v),
             Bind::UInt32(v) => query.param(name, v),
             Bind::Int32(v) => query.param(name, v),
             Bind::Float64(v) => query.param(name, v),
@@ -42,4 +46,32 @@ pub async fn fetch_buckets(
             )
         })
         .collect())
+}
+
+/// Runs plans for one request: its query id, server-side time limit and client deadline.
+pub struct Executor {
+    pub client: clickhouse::Client,
+    pub timeout_secs: u64,
+}
+
+impl Executor {
+    /// A client whose queries carry `query_id` and `max_execution_time`.
+    pub fn new(client: &clickhouse::Client, query_id: &str, timeout_secs: u64) -> Self {
+        Self {
+            client: client
+                .clone()
+                .with_setting("query_id", query_id)
+                .with_setting("max_execution_time", timeout_secs.to_string()),
+            timeout_secs,
+        }
+    }
+
+    /// Runs `plan`; the server stops at max_execution_time, the client deadline is a safety net.
+    pub async fn run(&self, plan: &Plan) -> Result<Vec<(i64, Sums)>, ApiError> {
+        let deadline = Duration::from_secs(self.timeout_secs + 1);
+        tokio::time::timeout(deadline, fetch_buckets(&self.client, plan))
+            .await
+            .map_err(|_| ApiError::Timeout)?
+            .map_err(to_api_error)
+    }
 }

@@ -1,0 +1,160 @@
+// Headless browser test of the dashboard against a running gateway.
+// Env: DASHBOARD_URL (e.g. http://127.0.0.1:8095/dashboard/), DASHBOARD_TOKEN (a valid JWT),
+// optional CHROMIUM_PATH (default /usr/bin/chromium). Saves dashboard/screenshot.png.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const url = process.env.DASHBOARD_URL;
+const token = process.env.DASHBOARD_TOKEN;
+if (!url || !token) {
+  console.error('dashboard e2e: set DASHBOARD_URL and DASHBOARD_TOKEN');
+  console.log('dashboard e2e: 0 passed, 1 failed');
+  process.exit(2);
+}
+const screenshot = fileURLToPath(new URL('../screenshot.png', import.meta.url));
+const TIMEOUT = 30_000;
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   - ${name}`);
+  } catch (err) {
+    failed++;
+    // never echo the token, even inside an error message
+    console.log(`FAIL - ${name}: ${String(err && err.message || err).split(token).join('<token>')}`);
+  }
+}
+// Clicks a button and waits for the status line to settle; returns its class and text.
+async function press(page, selector) {
+  await page.evaluate(() => {
+    const s = document.querySelector('#status');
+    s.textContent = '';
+    s.className = '';
+  });
+  await page.click(selector);
+  await page.waitForFunction(() => {
+    const s = document.querySelector('#status');
+    return s.textContent !== '' && s.className !== 'busy';
+  });
+  return page.$eval('#status', (s) => ({ kind: s.className, text: s.textContent }));
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'cdrstats-e2e-'));
+let context;
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 960 },
+    timezoneId: 'UTC',
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(TIMEOUT);
+  const jsErrors = [];
+  const consoleText = [];
+  page.on('pageerror', (e) => jsErrors.push(e.message));
+  page.on('console', (m) => {
+    consoleText.push(m.text());
+    // API error answers are expected here; failed page assets are caught by the 'response' hook
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) jsErrors.push(m.text());
+  });
+  page.on('response', (r) => {
+    if (!r.url().includes('/api/') && r.status() >= 400) jsErrors.push(`${r.status()} ${r.url()}`);
+  });
+
+  await check('page loads', async () => {
+    const resp = await page.goto(url, { waitUntil: 'load' });
+    assert(resp && resp.ok(), `GET ${url} answered ${resp && resp.status()}`);
+    assert((await page.title()).includes('cdrstats'), 'unexpected title');
+    assert(await page.evaluate(() => typeof window.uPlot === 'function'), 'uPlot not loaded');
+  });
+
+  await check('load accounts fills the account list', async () => {
+    await page.fill('#token', token);
+    const st = await press(page, '#load-accounts');
+    assert(st.kind === 'ok' && /accounts? loaded/.test(st.text), `status: ${st.text}`);
+    const first = await page.$eval('#account', (s) => s.options[0] && s.options[0].value);
+    assert(/^[0-9a-f-]{36}$/.test(first || ''), `first option is not an account uuid: ${first}`);
+  });
+
+  await check('token is kept in sessionStorage', async () => {
+    const stored = await page.evaluate(() => sessionStorage.getItem('cdrstats.token'));
+    assert(stored === token, 'token not in sessionStorage');
+  });
+
+  await check('last 24 h, hourly: four charts with data and totals > 0', async () => {
+    await page.selectOption('#account', { index: 0 });
+    await page.selectOption('#endpoint', 'termination-statistics-quality');
+    await page.selectOption('#range', '86400');
+    await page.selectOption('#sampling', 'hour');
+    const st = await press(page, '#load');
+    assert(st.kind === 'ok' && (await page.isVisible('#totals')), `no totals; status: ${st.text}`);
+    assert((await page.locator('#charts figure.chart canvas').count()) === 4, 'expected 4 chart canvases');
+    const calls = Number(await page.textContent('#totals-total-calls'));
+    assert(calls > 0, `total calls not > 0: ${calls}`);
+    const labels = await page.$$eval('#charts figure.chart', (fs) => fs.map((f) => f.getAttribute('aria-label')));
+    for (const l of labels) assert(/: [1-9]\d* points/.test(l || ''), `chart without points: ${l}`);
+    await page.waitForTimeout(300); // let uPlot finish painting
+    await page.screenshot({ path: screenshot, fullPage: true });
+  });
+
+  await check('origination endpoint loads too', async () => {
+    await page.selectOption('#endpoint', 'origination-statistics-quality');
+    const st = await press(page, '#load');
+    assert(st.kind === 'ok', `status: ${st.text}`);
+    assert((await page.locator('#charts figure.chart canvas').count()) === 4, 'expected 4 chart canvases');
+    await page.selectOption('#endpoint', 'termination-statistics-quality');
+  });
+
+  await check('400 shows the gateway error text', async () => {
+    await page.fill('#account-id', 'not-a-uuid');
+    const st = await press(page, '#load');
+    assert(st.kind === 'error' && /^Bad request: .+/.test(st.text), `unexpected message: ${st.text}`);
+    await page.fill('#account-id', '');
+  });
+
+  await check('future range answers a clear "no data" message', async () => {
+    await page.selectOption('#range', 'custom');
+    // the browser runs in UTC (timezoneId above), so a UTC wall-clock time is its local time
+    await page.fill('#from', new Date(Date.now() + 2 * 86400_000).toISOString().slice(0, 16));
+    await page.fill('#to', '');
+    const st = await press(page, '#load');
+    assert(st.kind === 'warn' && /No data|No calls/.test(st.text), `unexpected message: ${st.text}`);
+    await page.selectOption('#range', '86400');
+  });
+
+  await check('bad token shows "token rejected"', async () => {
+    await page.fill('#token', 'not.a.valid-token');
+    for (const button of ['#load-accounts', '#load']) {
+      const st = await press(page, button);
+      assert(st.kind === 'error' && /token rejected/i.test(st.text), `${button}: ${st.text}`);
+    }
+  });
+
+  await check('no JavaScript errors or missing assets, token never logged', async () => {
+    assert(jsErrors.length === 0, `JS errors: ${jsErrors.join(' | ')}`);
+    assert(!consoleText.some((t) => t.includes(token)), 'token appeared in the console');
+  });
+} catch (err) {
+  failed++;
+  console.log(`FAIL - browser: ${err && err.message || err}`);
+} finally {
+  if (context) await context.close().catch(() => {});
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+console.log(`dashboard e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

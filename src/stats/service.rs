@@ -1,0 +1,360 @@
+//! Answers statistics requests fast and exactly:
+//! - a response cache keyed by the normalized request and the customer, where N identical
+//!   concurrent misses run one query (moka's `try_get_with` coalesces them);
+//! - a cache of the integer sums of *settled* buckets (ended longer than the settle lag ago), so
+//!   a repeated window asks ClickHouse only for the unsettled tail (and a partial first bucket)
+//!   and stitches; totals are recomputed from the sums, so numbers stay identical;
+//! - the planner's choice of rollup or raw CDRs for whatever must still be read.
+
+use super::document::{self, bucket_count};
+use super::filters::Endpoint;
+use super::metrics::Sums;
+use super::params::StatsRequest;
+use super::plan::{self, Path, Scope, Window};
+use super::query::Executor;
+use super::time::Sampling;
+use crate::config::Settings;
+use crate::error::ApiError;
+use moka::Expiry;
+use moka::future::Cache;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where an answer came from (sent as a transparency header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The response cache.
+    Cache,
+    /// Cached settled buckets plus a query for the rest.
+    Incremental,
+    Rollup,
+    Raw,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cache => "cache",
+            Self::Incremental => "incremental",
+            Self::Rollup => "rollup",
+            Self::Raw => "raw",
+        }
+    }
+}
+
+/// A finished response body.
+#[derive(Debug)]
+pub struct Answer {
+    pub body: Vec<u8>,
+    pub etag: String,
+    pub source: Source,
+    ttl: Duration,
+}
+
+/// What a request asks, minus its time window.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ScopeKey {
+    endpoint: Endpoint,
+    account: u32,
+    sampling: Sampling,
+    /// The validated filters in table order, in a canonical text form.
+    filters: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ResponseKey {
+    customer: u32,
+    scope: ScopeKey,
+    /// First bucket and first counted second.
+    first: i64,
+    from: i64,
+    /// `None` when the window runs until now.
+    to: Option<i64>,
+}
+
+/// Settled buckets `[start, start + sums.len() × step)`, empty ones included.
+#[derive(Debug)]
+struct Segment {
+    start: i64,
+    sums: Vec<Sums>,
+}
+
+impl Segment {
+    fn end(&self, step: i64) -> i64 {
+        self.start + self.sums.len() as i64 * step
+    }
+}
+
+struct PerEntryTtl;
+
+impl Expiry<ResponseKey, Arc<Answer>> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _: &ResponseKey,
+        value: &Arc<Answer>,
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// The statistics service: caches plus planning.
+pub struct Stats {
+    responses: Cache<ResponseKey, Arc<Answer>>,
+    segments: Cache<ScopeKey, Arc<Segment>>,
+    settle_lag: i64,
+    settled_ttl: Duration,
+    live_ttl: Duration,
+    max_buckets: u64,
+}
+
+/// One request to answer.
+pub struct Ask<'a> {
+    pub request: &'a StatsRequest,
+    pub account: u32,
+    pub customer: u32,
+    pub now: i64,
+    /// `Cache-Control: no-cache`: read nothing from the caches (results still refresh them).
+    pub bypass: bool,
+}
+
+impl Stats {
+    pub fn new(settings: &Settings) -> Self {
+        let bytes = settings.cache_mb.saturating_mul(1 << 20);
+        Self {
+            responses: Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|_, a: &Arc<Answer>| u32::try_from(a.body.len() + 256).unwrap_or(u32::MAX))
+                .expire_after(PerEntryTtl)
+                .build(),
+            segments: Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|_, s: &Arc<Segment>| {
+                    u32::try_from(s.sums.len() * size_of::<Sums>() + 128).unwrap_or(u32::MAX)
+                })
+                .time_to_idle(Duration::from_secs(settings.cache_settled_ttl_secs))
+                .build(),
+            settle_lag: settings.settle_lag_secs,
+            settled_ttl: Duration::from_secs(settings.cache_settled_ttl_secs),
+            live_ttl: Duration::from_secs(settings.cache_live_ttl_secs),
+            max_buckets: settings.max_buckets,
+        }
+    }
+
+    /// Answers `ask`, from the caches where allowed.
+    pub async fn answer(&self, exec: &Executor, ask: &Ask<'_>) -> Result<Arc<Answer>, ApiError> {
+        let req = ask.request;
+        let (first, last, end) = bounds(req, ask.now);
+        let buckets = bucket_count(first, last, req.sampling.seconds());
+        if buckets > self.max_buckets {
+            return Err(ApiError::TooManyBuckets {
+                buckets,
+                limit: self.max_buckets,
+            });
+        }
+        let key = ResponseKey {
+            customer: ask.customer,
+            scope: scope_key(req, ask.account),
+            first,
+            from: req.from.ceil(),
+            to: req.to.map(|_| end),
+        };
+        if ask.bypass {
+            let answer = Arc::new(self.compute(exec, ask, false).await?);
+            self.responses.insert(key, answer.clone()).await;
+            return Ok(answer);
+        }
+        let computed = AtomicBool::new(false);
+        let answer = self
+            .responses
+            .try_get_with(key, async {
+                computed.store(true, Ordering::Relaxed);
+                self.compute(exec, ask, true).await.map(Arc::new)
+            })
+            .await
+            .map_err(ApiError::from_shared)?;
+        if computed.load(Ordering::Relaxed) {
+            Ok(answer)
+        } else {
+            Ok(Arc::new(Answer {
+                body: answer.body.clone(),
+                etag: answer.etag.clone(),
+                source: Source::Cache,
+                ttl: answer.ttl,
+            }))
+        }
+    }
+
+    async fn compute(
+        &self,
+        exec: &Executor,
+        ask: &Ask<'_>,
+        use_segments: bool,
+    ) -> Result<Answer, ApiError> {
+        let req = ask.request;
+        let sampling = req.sampling;
+        let step = sampling.seconds();
+        let (first, last, end) = bounds(req, ask.now);
+        let from = req.from.ceil();
+        // Whole buckets inside the window that are settled: [full_start, settled_end).
+        let full_start = if sampling.floor(from) == from {
+            from
+        } else {
+            sampling.floor(from) + step
+        };
+        let settled_end = sampling
+            .floor(ask.now - self.settle_lag)
+            .min(sampling.floor(end + 1));
+        let scope_key = scope_key(req, ask.account);
+
+        let segment = match use_segments && full_start < settled_end {
+            true => self.segments.get(&scope_key).await,
+            false => None,
+        }
+        .filter(|s| s.start <= full_start && s.end(step) > full_start);
+
+        let mut windows = Vec::new();
+        let mut rows = Vec::new();
+        let store_from = match &segment {
+            Some(seg) => {
+                let cached_end = seg.end(step).min(settled_end);
+                if from < full_start {
+                    windows.push(Window {
+                        from,
+                        to: full_start - 1,
+                    });
+                }
+                if cached_end <= end {
+                    windows.push(Window {
+                        from: cached_end,
+                        to: end,
+                    });
+                }
+                let skip = ((full_start - seg.start) / step) as usize;
+                let take = ((cached_end - full_start) / step) as usize;
+                rows.extend(
+                    seg.sums[skip..skip + take]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (full_start + i as i64 * step, *s)),
+                );
+                cached_end
+            }
+            None => {
+                if from <= end {
+                    windows.push(Window { from, to: end });
+                }
+                full_start
+            }
+        };
+
+        let mut path = Path::Raw;
+        if !windows.is_empty() {
+            let scope = Scope {
+                endpoint: req.endpoint,
+                account: ask.account,
+                sampling,
+                filters: &req.filters,
+            };
+            let plan = plan::plan(scope, &windows, true);
+            path = plan.path;
+            rows.extend(exec.run(&plan).await?);
+            rows.sort_unstable_by_key(|(t, _)| *t);
+        }
+        if store_from < settled_end {
+            self.remember(scope_key, store_from, settled_end, step, &rows)
+                .await;
+        }
+
+        let doc = document::build(&rows, first, last, step);
+        let body = serde_json::to_vec(&doc).map_err(anyhow::Error::from)?;
+        let settled = end < ask.now - self.settle_lag;
+        Ok(Answer {
+            etag: weak_etag(&body),
+            body,
+            source: match (segment.is_some(), path) {
+                (true, _) => Source::Incremental,
+                (false, Path::Rollup) => Source::Rollup,
+                (false, Path::Raw) => Source::Raw,
+            },
+            ttl: if settled {
+                self.settled_ttl
+            } else {
+                self.live_ttl
+            },
+        })
+    }
+
+    /// Records the sums of settled buckets `[from, to)` (absent rows are empty buckets),
+    /// merging with what is known when the ranges touch.
+    async fn remember(&self, key: ScopeKey, from: i64, to: i64, step: i64, rows: &[(i64, Sums)]) {
+        let mut known: BTreeMap<i64, Sums> = BTreeMap::new();
+        if let Some(old) = self.segments.get(&key).await
+            && old.start <= to
+            && old.end(step) >= from
+        {
+            known.extend(
+                old.sums
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (old.start + i as i64 * step, *s)),
+            );
+        }
+        let found: BTreeMap<i64, Sums> = rows
+            .iter()
+            .copied()
+            .filter(|(t, _)| (from..to).contains(t))
+            .collect();
+        let mut t = from;
+        while t < to {
+            known.insert(t, found.get(&t).copied().unwrap_or_default());
+            t += step;
+        }
+        // Keep the newest buckets within the response limit.
+        let keep = usize::try_from(self.max_buckets).unwrap_or(usize::MAX);
+        let sums: Vec<(i64, Sums)> = known.into_iter().collect();
+        let tail = &sums[sums.len().saturating_sub(keep)..];
+        if let Some((start, _)) = tail.first() {
+            let segment = Segment {
+                start: *start,
+                sums: tail.iter().map(|(_, s)| *s).collect(),
+            };
+            self.segments.insert(key, Arc::new(segment)).await;
+        }
+    }
+}
+
+/// First bucket, last bucket and end second of a request answered at `now`.
+fn bounds(req: &StatsRequest, now: i64) -> (i64, i64, i64) {
+    let end = req.to.map_or(now, |t| t.floor().min(now));
+    (
+        req.sampling.floor(req.from.secs),
+        req.sampling.floor(end),
+        end,
+    )
+}
+
+fn scope_key(req: &StatsRequest, account: u32) -> ScopeKey {
+    let filters = req
+        .filters
+        .iter()
+        .map(|(f, v)| format!("{}={v:?}", f.param))
+        .collect::<Vec<_>>()
+        .join("&");
+    ScopeKey {
+        endpoint: req.endpoint,
+        account,
+        sampling: req.sampling,
+        filters,
+    }
+}
+
+/// `W/"<128-bit digest hex>"` of the body.
+pub fn weak_etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
+}
