@@ -3,6 +3,7 @@
 
 mod auth;
 mod engine;
+mod equivalence;
 mod helpers;
 mod statistics;
 mod validation;
