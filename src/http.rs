@@ -2,10 +2,14 @@
 //! answers for actix's own failures.
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::startup::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::web;
 use actix_web::{HttpMessage, HttpRequest};
 use std::time::Instant;
 
@@ -44,7 +48,21 @@ pub async fn request_id(
     let id = sane_request_id(req.headers().get("x-request-id"))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut resp = next.call(req).await?;
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(s) = &state {
+        s.metrics.in_flight.inc();
+    }
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let result = next.call(req).await;
+    if let Some(s) = &state {
+        s.metrics.in_flight.dec();
+        let status = match &result {
+            Ok(resp) => resp.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        record(&s.metrics, &route, status, started.elapsed().as_secs_f64());
+    }
+    let mut resp = result?;
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
@@ -54,6 +72,23 @@ pub async fn request_id(
         headers.insert(HeaderName::from_static("x-runtime"), v);
     }
     Ok(resp)
+}
+
+fn record(metrics: &Metrics, route: &str, status: StatusCode, seconds: f64) {
+    metrics
+        .requests
+        .with_label_values(&[route, status.as_str()])
+        .inc();
+    metrics
+        .request_seconds
+        .with_label_values(&[route])
+        .observe(seconds);
+    if matches!(status.as_u16(), 429 | 503 | 504) {
+        metrics
+            .rejections
+            .with_label_values(&[status.as_str()])
+            .inc();
+    }
 }
 
 /// The security headers of the contract, on every response.

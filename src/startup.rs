@@ -7,6 +7,7 @@ use crate::auth::token::JwtVerifier;
 use crate::config::Settings;
 use crate::db::Replicas;
 use crate::http;
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::stats::filters::Endpoint;
 use crate::stats::service::Stats;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub jwt: JwtVerifier,
     pub trusted_proxies: Vec<IpNet>,
     pub stats: Stats,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
         );
         Ok(Self {
             stats: Stats::new(&settings),
+            metrics: Metrics::new(),
             settings,
             db,
             directory,
@@ -98,6 +101,7 @@ impl Application {
 fn routes_table(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(routes::health::healthz))
         .route("/readyz", web::get().to(routes::health::readyz))
+        .route("/metrics", web::get().to(routes::health::metrics))
         .route(
             "/api/rest/customer/v1/accounts",
             web::get().to(routes::accounts::list),

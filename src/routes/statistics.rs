@@ -41,6 +41,7 @@ pub async fn statistics(
         state.db.primary(),
         &RequestId::of(&req),
         state.settings.query_timeout_secs,
+        &state.metrics,
     );
     let ask = Ask {
         request: &request,

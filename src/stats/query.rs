@@ -1,12 +1,13 @@
 //! Runs a [`Plan`] on ClickHouse and reads the typed rows.
 
 use super::metrics::Sums;
-use super::plan::{Bind, Plan};
+use super::plan::{Bind, Path, Plan};
 use crate::db::to_api_error;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use clickhouse::Row;
 use serde::Deserialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One row of the bucket queries; the column types are checked against the result header.
 #[derive(Debug, Row, Deserialize)]
@@ -48,30 +49,57 @@ pub async fn fetch_buckets(
         .collect())
 }
 
-/// Runs plans for one request: its query id, server-side time limit and client deadline.
-pub struct Executor {
+/// Runs plans for one request: its query id, server-side time limit, client deadline and
+/// metrics.
+pub struct Executor<'a> {
     pub client: clickhouse::Client,
     pub timeout_secs: u64,
+    pub metrics: &'a Metrics,
 }
 
-impl Executor {
+impl<'a> Executor<'a> {
     /// A client whose queries carry `query_id` and `max_execution_time`.
-    pub fn new(client: &clickhouse::Client, query_id: &str, timeout_secs: u64) -> Self {
+    pub fn new(
+        client: &clickhouse::Client,
+        query_id: &str,
+        timeout_secs: u64,
+        metrics: &'a Metrics,
+    ) -> Self {
         Self {
             client: client
                 .clone()
                 .with_setting("query_id", query_id)
                 .with_setting("max_execution_time", timeout_secs.to_string()),
             timeout_secs,
+            metrics,
         }
     }
 
     /// Runs `plan`; the server stops at max_execution_time, the client deadline is a safety net.
     pub async fn run(&self, plan: &Plan) -> Result<Vec<(i64, Sums)>, ApiError> {
+        let path = match plan.path {
+            Path::Rollup => "rollup",
+            Path::Raw => "raw",
+        };
+        self.metrics.queries.with_label_values(&[path]).inc();
+        let started = Instant::now();
         let deadline = Duration::from_secs(self.timeout_secs + 1);
-        tokio::time::timeout(deadline, fetch_buckets(&self.client, plan))
+        let result = tokio::time::timeout(deadline, fetch_buckets(&self.client, plan))
             .await
-            .map_err(|_| ApiError::Timeout)?
-            .map_err(to_api_error)
+            .map_err(|_| ApiError::Timeout)
+            .and_then(|r| r.map_err(to_api_error));
+        self.metrics
+            .query_seconds
+            .with_label_values(&[path])
+            .observe(started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            let kind = match e {
+                ApiError::Timeout => "timeout",
+                ApiError::Unavailable(_) => "unavailable",
+                _ => "other",
+            };
+            self.metrics.query_errors.with_label_values(&[kind]).inc();
+        }
+        result
     }
 }

@@ -145,7 +145,11 @@ impl Stats {
     }
 
     /// Answers `ask`, from the caches where allowed.
-    pub async fn answer(&self, exec: &Executor, ask: &Ask<'_>) -> Result<Arc<Answer>, ApiError> {
+    pub async fn answer(
+        &self,
+        exec: &Executor<'_>,
+        ask: &Ask<'_>,
+    ) -> Result<Arc<Answer>, ApiError> {
         let req = ask.request;
         let (first, last, end) = bounds(req, ask.now);
         let buckets = bucket_count(first, last, req.sampling.seconds());
@@ -176,7 +180,13 @@ impl Stats {
             })
             .await
             .map_err(ApiError::from_shared)?;
-        if computed.load(Ordering::Relaxed) {
+        let hit = !computed.load(Ordering::Relaxed);
+        let result = if hit { "hit" } else { "miss" };
+        exec.metrics
+            .cache
+            .with_label_values(&["response", result])
+            .inc();
+        if !hit {
             Ok(answer)
         } else {
             Ok(Arc::new(Answer {
@@ -190,7 +200,7 @@ impl Stats {
 
     async fn compute(
         &self,
-        exec: &Executor,
+        exec: &Executor<'_>,
         ask: &Ask<'_>,
         use_segments: bool,
     ) -> Result<Answer, ApiError> {
@@ -215,6 +225,13 @@ impl Stats {
             false => None,
         }
         .filter(|s| s.start <= full_start && s.end(step) > full_start);
+        if use_segments && full_start < settled_end {
+            let result = if segment.is_some() { "hit" } else { "miss" };
+            exec.metrics
+                .cache
+                .with_label_values(&["buckets", result])
+                .inc();
+        }
 
         let mut windows = Vec::new();
         let mut rows = Vec::new();

@@ -2,6 +2,7 @@
 //! Each test gets a fresh database named after it.
 
 mod auth;
+mod caching;
 mod engine;
 mod equivalence;
 mod helpers;
