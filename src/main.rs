@@ -1,6 +1,6 @@
 //! `cdrstats`: the gateway and its operator commands.
 
-use cdrstats::cli::{demo, migrate, seed, token};
+use cdrstats::cli::{demo, migrate, seed, sql, token};
 use cdrstats::config::Settings;
 use cdrstats::startup::Application;
 use clap::{Parser, Subcommand};
@@ -26,6 +26,8 @@ enum Command {
     Token(token::TokenArgs),
     /// Print a ready-to-paste curl line for the seeded demo customer.
     Demo,
+    /// Print the SQL and parameters the gateway would run for a request (JSON).
+    Sql(sql::SqlArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }),
         Command::Token(args) => {
             println!("{}", token::run(&settings, &args)?);
+            Ok(())
+        }
+        Command::Sql(args) => {
+            println!("{}", sql::run(&args)?);
             Ok(())
         }
         Command::Demo => runtime.block_on(async {

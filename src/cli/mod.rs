@@ -2,4 +2,5 @@
 pub mod demo;
 pub mod migrate;
 pub mod seed;
+pub mod sql;
 pub mod token;

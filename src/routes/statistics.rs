@@ -9,6 +9,7 @@ use crate::stats::params::StatsRequest;
 use crate::stats::query::Executor;
 use crate::stats::service::{Ask, weak_etag};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -60,7 +61,7 @@ pub async fn statistics(
         &req,
         &auth,
         &state,
-        &answer.body,
+        answer.body.clone(),
         &answer.etag,
         answer.source.as_str(),
     ))
@@ -85,7 +86,7 @@ fn respond(
     req: &HttpRequest,
     auth: &Authenticated,
     state: &AppState,
-    body: &[u8],
+    body: Bytes,
     etag: &str,
     source: &'static str,
 ) -> HttpResponse {
@@ -107,7 +108,7 @@ fn respond(
     if not_modified {
         resp.finish()
     } else {
-        resp.content_type(CONTENT_TYPE).body(body.to_vec())
+        resp.content_type(CONTENT_TYPE).body(body)
     }
 }
 

@@ -15,6 +15,7 @@ use super::query::Executor;
 use super::time::Sampling;
 use crate::config::Settings;
 use crate::error::ApiError;
+use actix_web::web::Bytes;
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
@@ -48,7 +49,8 @@ impl Source {
 /// A finished response body.
 #[derive(Debug)]
 pub struct Answer {
-    pub body: Vec<u8>,
+    /// Shared, so a cache hit sends it without copying.
+    pub body: Bytes,
     pub etag: String,
     pub source: Source,
     ttl: Duration,
@@ -287,7 +289,7 @@ impl Stats {
         }
 
         let doc = document::build(&rows, first, last, step);
-        let body = serde_json::to_vec(&doc).map_err(anyhow::Error::from)?;
+        let body = Bytes::from(serde_json::to_vec(&doc).map_err(anyhow::Error::from)?);
         let settled = end < ask.now - self.settle_lag;
         Ok(Answer {
             etag: weak_etag(&body),

@@ -1,0 +1,71 @@
+//! `cdrstats sql`: prints the SQL and parameters the gateway would send for a request, as JSON,
+//! so the same query can be timed directly against ClickHouse (gateway overhead) or read by a
+//! human. Runs no query.
+
+use crate::stats::filters::Endpoint;
+use crate::stats::params::StatsRequest;
+use crate::stats::plan::{Bind, Scope, Window, plan};
+
+/// Command-line options.
+#[derive(Debug, clap::Args)]
+pub struct SqlArgs {
+    /// `termination` or `origination`.
+    #[arg(long, default_value = "termination")]
+    pub endpoint: String,
+    /// The internal account id (the gateway resolves `account-id` to it).
+    #[arg(long)]
+    pub account: u32,
+    /// The request's query string (`account-id=…&from-time=…&sampling=…`).
+    #[arg(long)]
+    pub query: String,
+    /// Plan raw CDRs only, as if no rollup existed.
+    #[arg(long)]
+    pub raw: bool,
+    /// "Now" as unix seconds (default: the current time).
+    #[arg(long)]
+    pub now: Option<i64>,
+}
+
+/// The plan as JSON: `{"path": "...", "sql": "...", "params": {"name": "value"}}`.
+pub fn run(args: &SqlArgs) -> anyhow::Result<String> {
+    let endpoint = Endpoint::ALL
+        .into_iter()
+        .find(|e| e.name() == args.endpoint)
+        .ok_or_else(|| anyhow::anyhow!("--endpoint must be termination or origination"))?;
+    let req = StatsRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = args.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let end = req.to.map_or(now, |t| t.floor().min(now));
+    let scope = Scope {
+        endpoint,
+        account: args.account,
+        sampling: req.sampling,
+        filters: &req.filters,
+    };
+    let p = plan(
+        scope,
+        &[Window {
+            from: req.from.ceil(),
+            to: end,
+        }],
+        !args.raw,
+    );
+    let params: serde_json::Map<String, serde_json::Value> = p
+        .binds
+        .iter()
+        .map(|(name, bind)| {
+            let text = match bind {
+                Bind::UInt8(v) => v.to_string(),
+                Bind::UInt32(v) => v.to_string(),
+                Bind::Int32(v) => v.to_string(),
+                Bind::Float64(v) => v.to_string(),
+                Bind::Text(v) => v.clone(),
+            };
+            (name.clone(), serde_json::Value::String(text))
+        })
+        .collect();
+    let path = match p.path {
+        crate::stats::plan::Path::Rollup => "rollup",
+        crate::stats::plan::Path::Raw => "raw",
+    };
+    Ok(serde_json::json!({ "path": path, "sql": p.sql, "params": params }).to_string())
+}
