@@ -27,15 +27,9 @@ pub async fn statistics(
     let now = chrono::Utc::now().timestamp();
     if request.from.secs > now {
         // Nothing can exist yet: answer without asking ClickHouse.
-        let body = b"[]".to_vec();
-        return Ok(respond(
-            &req,
-            &auth,
-            &state,
-            &body,
-            &weak_etag(&body),
-            "none",
-        ));
+        let body = Bytes::from_static(b"[]");
+        let etag = weak_etag(&body);
+        return Ok(respond(&req, &auth, &state, body, &etag, "none"));
     }
     let account = auth.account(&state, request.account).await?;
     let exec = Executor::new(
