@@ -1,5 +1,6 @@
 //! Settings read from the environment (`envy`), with the names fixed in SPEC §4.
 
+use crate::limits::{Class, ClassLimits};
 use serde::Deserialize;
 use std::fmt;
 
@@ -50,6 +51,28 @@ pub struct Settings {
     /// Memory for cached responses and settled bucket sums, MiB each.
     #[serde(default = "defaults::cache_mb")]
     pub cache_mb: u64,
+    /// How long a settled answer is kept to be served (with `Age`) while ClickHouse is down.
+    #[serde(default = "defaults::stale_ttl_secs")]
+    pub stale_ttl_secs: u64,
+    /// Per traffic class: `queries=N,rps=N,burst=N,concurrency=N` (0 = unlimited).
+    #[serde(default)]
+    pub limits_customer: String,
+    #[serde(default)]
+    pub limits_bi: String,
+    #[serde(default)]
+    pub limits_loadtest: String,
+    /// How long a request may wait for a ClickHouse query slot before a 503.
+    #[serde(default = "defaults::queue_wait_ms")]
+    pub queue_wait_ms: u64,
+    /// `api_access` ids whose traffic is BI / load-test (comma-separated); tokens may also say
+    /// so in a `cls` claim.
+    #[serde(default)]
+    pub bi_access_ids: String,
+    #[serde(default)]
+    pub loadtest_access_ids: String,
+    /// Extra ClickHouse settings sent with every statistics query (`name=value,...`).
+    #[serde(default)]
+    pub clickhouse_settings: String,
     /// Built chart page (`make dashboard`), served at `/dashboard/`.
     #[serde(default = "defaults::dashboard_dir")]
     pub dashboard_dir: String,
@@ -74,6 +97,12 @@ impl fmt::Debug for Settings {
             .field("cache_settled_ttl_secs", &self.cache_settled_ttl_secs)
             .field("cache_live_ttl_secs", &self.cache_live_ttl_secs)
             .field("cache_mb", &self.cache_mb)
+            .field("stale_ttl_secs", &self.stale_ttl_secs)
+            .field("limits_customer", &self.limits_customer)
+            .field("limits_bi", &self.limits_bi)
+            .field("limits_loadtest", &self.limits_loadtest)
+            .field("queue_wait_ms", &self.queue_wait_ms)
+            .field("clickhouse_settings", &self.clickhouse_settings)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +146,12 @@ mod defaults {
     }
     pub fn cache_mb() -> u64 {
         64
+    }
+    pub fn stale_ttl_secs() -> u64 {
+        86_400
+    }
+    pub fn queue_wait_ms() -> u64 {
+        250
     }
     pub fn dashboard_dir() -> String {
         "dashboard/dist".into()
@@ -177,7 +212,71 @@ impl Settings {
         }
         crate::auth::ip::parse_cidrs(&self.trusted_proxies)
             .map_err(|e| invalid("TRUSTED_PROXIES", &e))?;
+        self.class_limits()?;
+        self.access_ids(&self.bi_access_ids, "BI_ACCESS_IDS")?;
+        self.access_ids(&self.loadtest_access_ids, "LOADTEST_ACCESS_IDS")?;
+        self.extra_clickhouse_settings()?;
         Ok(())
+    }
+
+    /// The limits of every traffic class.
+    pub fn class_limits(&self) -> Result<Vec<(Class, ClassLimits)>, ConfigError> {
+        Class::ALL
+            .into_iter()
+            .map(|class| {
+                let (var, text) = match class {
+                    Class::Customer => ("LIMITS_CUSTOMER", &self.limits_customer),
+                    Class::Bi => ("LIMITS_BI", &self.limits_bi),
+                    Class::LoadTest => ("LIMITS_LOADTEST", &self.limits_loadtest),
+                };
+                ClassLimits::parse(class, text)
+                    .map(|l| (class, l))
+                    .map_err(|reason| ConfigError::Invalid { var, reason })
+            })
+            .collect()
+    }
+
+    fn access_ids(&self, text: &str, var: &'static str) -> Result<Vec<u32>, ConfigError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| ConfigError::Invalid {
+                    var,
+                    reason: format!("{s:?} is not an api_access id"),
+                })
+            })
+            .collect()
+    }
+
+    /// The class configured for an `api_access` id.
+    pub fn class_of_access(&self, id: u32) -> Option<Class> {
+        let listed = |text: &str, var| self.access_ids(text, var).unwrap_or_default().contains(&id);
+        if listed(&self.loadtest_access_ids, "LOADTEST_ACCESS_IDS") {
+            Some(Class::LoadTest)
+        } else if listed(&self.bi_access_ids, "BI_ACCESS_IDS") {
+            Some(Class::Bi)
+        } else {
+            None
+        }
+    }
+
+    /// `CLICKHOUSE_SETTINGS` as pairs; names must be plain identifiers.
+    pub fn extra_clickhouse_settings(&self) -> Result<Vec<(String, String)>, ConfigError> {
+        self.clickhouse_settings
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|item| match item.split_once('=') {
+                Some((k, v)) if is_identifier(k.trim()) => {
+                    Ok((k.trim().to_owned(), v.trim().to_owned()))
+                }
+                _ => Err(ConfigError::Invalid {
+                    var: "CLICKHOUSE_SETTINGS",
+                    reason: format!("{item:?} is not name=value"),
+                }),
+            })
+            .collect()
     }
 
     /// The replica URLs listed in `CLICKHOUSE_URL`.

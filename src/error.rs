@@ -25,6 +25,10 @@ pub enum ApiError {
     /// Missing, malformed, forged, expired token, or a client IP that is not allowed.
     Unauthorized,
     NotFound,
+    /// The caller exceeded its rate or concurrency limit.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     /// ClickHouse is unreachable or overloaded.
     Unavailable(&'static str),
     /// The query ran past its deadline.
@@ -50,6 +54,7 @@ impl fmt::Display for ApiError {
             Self::BadRequest(msg) => f.write_str(msg),
             Self::Unauthorized => f.write_str("unauthorized"),
             Self::NotFound => f.write_str("not found"),
+            Self::TooManyRequests { .. } => f.write_str("too many requests, slow down"),
             Self::Unavailable(why) => f.write_str(why),
             Self::Timeout => f.write_str("query timed out"),
             Self::Internal(_) => f.write_str("internal error"),
@@ -72,6 +77,9 @@ impl ApiError {
             Self::BadRequest(m) => Self::BadRequest(m.clone()),
             Self::Unauthorized => Self::Unauthorized,
             Self::NotFound => Self::NotFound,
+            Self::TooManyRequests { retry_after_secs } => Self::TooManyRequests {
+                retry_after_secs: *retry_after_secs,
+            },
             Self::Unavailable(m) => Self::Unavailable(m),
             Self::Timeout => Self::Timeout,
             Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
@@ -99,6 +107,7 @@ impl ResponseError for ApiError {
             | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,6 +122,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+        }
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {
             // The contract: 401 carries no body, so nothing hints at why.

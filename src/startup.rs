@@ -7,6 +7,7 @@ use crate::auth::token::JwtVerifier;
 use crate::config::Settings;
 use crate::db::Replicas;
 use crate::http;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::stats::filters::Endpoint;
@@ -16,17 +17,21 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use ipnet::IpNet;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything handlers share. Built once; no per-request set-up.
 pub struct AppState {
     pub settings: Settings,
-    pub db: Replicas,
+    pub db: Arc<Replicas>,
     pub directory: Directory,
     pub jwt: JwtVerifier,
     pub trusted_proxies: Vec<IpNet>,
     pub stats: Stats,
     pub metrics: Metrics,
+    pub limits: Limits,
+    /// `CLICKHOUSE_SETTINGS`, parsed once.
+    pub clickhouse_settings: Vec<(String, String)>,
 }
 
 impl AppState {
@@ -34,13 +39,21 @@ impl AppState {
         let jwt = JwtVerifier::new(settings.require_jwt_secret()?);
         let trusted_proxies = parse_cidrs(&settings.trusted_proxies).map_err(anyhow::Error::msg)?;
         let db = Replicas::new(&settings);
+        db.spawn_health_checks();
         let directory = Directory::new(
-            db.primary().clone(),
+            db.clone(),
             Duration::from_secs(settings.auth_cache_ttl_secs),
         );
+        let limits = Limits::new(
+            &settings.class_limits()?,
+            Duration::from_millis(settings.queue_wait_ms),
+        );
+        let clickhouse_settings = settings.extra_clickhouse_settings()?;
         Ok(Self {
             stats: Stats::new(&settings),
             metrics: Metrics::new(),
+            limits,
+            clickhouse_settings,
             settings,
             db,
             directory,

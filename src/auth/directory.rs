@@ -3,7 +3,7 @@
 
 use super::ip::parse_net;
 use super::token::DynamicCfg;
-use crate::db::to_api_error;
+use crate::db::{Failure, Replicas};
 use crate::error::ApiError;
 use clickhouse::Row;
 use ipnet::IpNet;
@@ -87,15 +87,15 @@ impl From<DynamicCfg> for CustomerContext {
 
 /// Cached lookups of accounts and API credentials.
 pub struct Directory {
-    client: clickhouse::Client,
+    db: Arc<Replicas>,
     accounts: Cache<Uuid, Option<Account>>,
     access: Cache<u32, Option<Arc<CustomerContext>>>,
 }
 
 impl Directory {
-    pub fn new(client: clickhouse::Client, ttl: Duration) -> Self {
+    pub fn new(db: Arc<Replicas>, ttl: Duration) -> Self {
         Self {
-            client,
+            db,
             accounts: Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(ttl)
@@ -109,14 +109,16 @@ impl Directory {
 
     /// The account with this API uuid, if any.
     pub async fn account(&self, uuid: Uuid) -> Result<Option<Account>, ApiError> {
-        let client = &self.client;
+        let db = &self.db;
         self.accounts
             .try_get_with(uuid, async move {
-                client
-                    .query(ACCOUNT_BY_UUID)
-                    .param("uuid", uuid.to_string())
-                    .fetch_optional::<Account>()
-                    .await
+                db.read(|c| async move {
+                    c.query(ACCOUNT_BY_UUID)
+                        .param("uuid", uuid.to_string())
+                        .fetch_optional::<Account>()
+                        .await
+                })
+                .await
             })
             .await
             .map_err(unwrap_shared)
@@ -124,15 +126,18 @@ impl Directory {
 
     /// The context of the `api_access` row `id`, if any.
     pub async fn access(&self, id: u32) -> Result<Option<Arc<CustomerContext>>, ApiError> {
-        let client = &self.client;
+        let db = &self.db;
         self.access
             .try_get_with(id, async move {
-                let row = client
-                    .query(API_ACCESS_BY_ID)
-                    .param("id", id)
-                    .fetch_optional::<AccessRow>()
+                let row = db
+                    .read(|c| async move {
+                        c.query(API_ACCESS_BY_ID)
+                            .param("id", id)
+                            .fetch_optional::<AccessRow>()
+                            .await
+                    })
                     .await?;
-                Ok::<_, clickhouse::error::Error>(row.map(|r| {
+                Ok::<_, Failure>(row.map(|r| {
                     Arc::new(CustomerContext::new(
                         r.customer_id,
                         r.account_ids,
@@ -146,13 +151,11 @@ impl Directory {
 }
 
 /// moka shares one error among coalesced callers; map it without cloning the driver error.
-fn unwrap_shared(err: Arc<clickhouse::error::Error>) -> ApiError {
+fn unwrap_shared(err: Arc<Failure>) -> ApiError {
     match Arc::try_unwrap(err) {
-        Ok(e) => to_api_error(e),
+        Ok(failure) => failure.into_api(),
         Err(shared) => match shared.as_ref() {
-            clickhouse::error::Error::Network(_) => {
-                ApiError::Unavailable("statistics backend unavailable")
-            }
+            Failure::Down => ApiError::Unavailable("statistics backend unavailable"),
             other => ApiError::Internal(anyhow::anyhow!("directory lookup: {other}")),
         },
     }

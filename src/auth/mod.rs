@@ -6,6 +6,7 @@ pub mod ip;
 pub mod token;
 
 use crate::error::ApiError;
+use crate::limits::Class;
 use crate::startup::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{FromRequest, HttpRequest, HttpResponseBuilder, dev::Payload, web};
@@ -18,6 +19,8 @@ use uuid::Uuid;
 /// A caller whose token verified and whose address is allowed.
 pub struct Authenticated {
     pub context: Arc<CustomerContext>,
+    /// The traffic class, for limits.
+    pub class: Class,
     /// The token, when it came from the session cookie (which is then refreshed).
     cookie_token: Option<String>,
 }
@@ -66,8 +69,13 @@ async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
     let (raw, from_cookie) =
         token::extract(req, &state.settings.session_cookie_name).ok_or(ApiError::Unauthorized)?;
-    let claims = state.jwt.verify(&raw).ok_or(ApiError::Unauthorized)?;
-    let context = match claims {
+    let verified = state.jwt.verify(&raw).ok_or(ApiError::Unauthorized)?;
+    let configured = match verified.subject {
+        Subject::Access(id) => state.settings.class_of_access(id),
+        Subject::Dynamic(_) => None,
+    };
+    let class = verified.class.or(configured).unwrap_or(Class::Customer);
+    let context = match verified.subject {
         Subject::Access(id) => state
             .directory
             .access(id)
@@ -82,6 +90,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     }
     Ok(Authenticated {
         context,
+        class,
         cookie_token: from_cookie.then_some(raw),
     })
 }

@@ -1,5 +1,6 @@
 //! JWT handling: where the token comes from, and strict HS256 verification.
 
+use crate::limits::Class;
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -34,6 +35,17 @@ struct Claims {
     sub: serde_json::Value,
     #[serde(default)]
     cfg: Option<DynamicCfg>,
+    /// Optional traffic class: `customer`, `bi` or `loadtest`.
+    #[serde(default)]
+    cls: Option<String>,
+}
+
+/// A verified token.
+#[derive(Debug, PartialEq)]
+pub struct Verified {
+    pub subject: Subject,
+    /// The traffic class the token claims, if any.
+    pub class: Option<Class>,
 }
 
 /// The token of a request: the last word of `Authorization` (so `Bearer <t>` and a bare token
@@ -77,13 +89,14 @@ impl JwtVerifier {
 
     /// The subject of a valid token; `None` for anything malformed, forged, expired or meant
     /// for another audience.
-    pub fn verify(&self, token: &str) -> Option<Subject> {
+    pub fn verify(&self, token: &str) -> Option<Verified> {
         if token.len() > MAX_TOKEN_LEN {
             return None;
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).ok()?;
         let claims = data.claims;
-        match claims.sub {
+        let class = claims.cls.as_deref().and_then(Class::parse);
+        let subject = match claims.sub {
             serde_json::Value::Number(n) => n
                 .as_u64()
                 .and_then(|id| u32::try_from(id).ok())
@@ -92,7 +105,8 @@ impl JwtVerifier {
             // Some issuers put integer subjects in strings.
             serde_json::Value::String(s) => s.parse().ok().map(Subject::Access),
             _ => None,
-        }
+        }?;
+        Some(Verified { subject, class })
     }
 }
 
@@ -155,38 +169,44 @@ mod tests {
         JwtVerifier::new(SECRET)
     }
 
+    impl JwtVerifier {
+        fn verify_subject(&self, token: &str) -> Option<Subject> {
+            self.verify(token).map(|v| v.subject)
+        }
+    }
+
     #[test]
     fn integer_and_dynamic_subjects() {
         let t = mint(SECRET, Mint::Access(60), None).expect("mint");
-        assert_eq!(verifier().verify(&t), Some(Subject::Access(60)));
+        assert_eq!(verifier().verify_subject(&t), Some(Subject::Access(60)));
         let cfg = DynamicCfg {
             customer_id: 5,
             account_ids: vec![1, 2],
             allowed_ips: vec!["10.0.0.0/8".into()],
         };
         let t = mint(SECRET, Mint::Dynamic(cfg.clone()), None).expect("mint");
-        assert_eq!(verifier().verify(&t), Some(Subject::Dynamic(cfg)));
+        assert_eq!(verifier().verify_subject(&t), Some(Subject::Dynamic(cfg)));
     }
 
     #[test]
     fn forged_expired_and_foreign_tokens_fail() {
         let other = mint("another-secret-value-xx", Mint::Access(1), None).expect("mint");
-        assert_eq!(verifier().verify(&other), None);
+        assert_eq!(verifier().verify_subject(&other), None);
         let expired = mint(SECRET, Mint::Access(1), Some(1_000_000)).expect("mint");
-        assert_eq!(verifier().verify(&expired), None);
+        assert_eq!(verifier().verify_subject(&expired), None);
         let future = chrono::Utc::now().timestamp() + 3600;
         let live = mint(SECRET, Mint::Access(1), Some(future)).expect("mint");
-        assert_eq!(verifier().verify(&live), Some(Subject::Access(1)));
+        assert_eq!(verifier().verify_subject(&live), Some(Subject::Access(1)));
 
         let claims = br#"{"aud":["customer-v1"],"sub":1}"#;
         let none = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(claims));
-        assert_eq!(verifier().verify(&none), None);
+        assert_eq!(verifier().verify_subject(&none), None);
         let wrong_aud = format!(
             "{}.{}.sig",
             b64(br#"{"alg":"HS256"}"#),
             b64(br#"{"aud":["admin"],"sub":1}"#)
         );
-        assert_eq!(verifier().verify(&wrong_aud), None);
+        assert_eq!(verifier().verify_subject(&wrong_aud), None);
         assert_eq!(verifier().verify("not.a.token"), None);
         assert_eq!(verifier().verify(""), None);
     }
@@ -204,6 +224,6 @@ mod tests {
         )
         .expect("sign");
         let token = format!("{signing_input}.{sig}");
-        assert_eq!(verifier().verify(&token), Some(Subject::Access(60)));
+        assert_eq!(verifier().verify_subject(&token), Some(Subject::Access(60)));
     }
 }

@@ -2,7 +2,7 @@
 //! the dashboard's).
 
 use crate::auth::Authenticated;
-use crate::db::to_api_error;
+use crate::db::Failure;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use actix_web::{HttpResponse, web};
@@ -28,14 +28,17 @@ pub async fn list(
     auth: Authenticated,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let customer = auth.context.customer_id;
     let rows = state
         .db
-        .primary()
-        .query(ACCOUNTS_OF_CUSTOMER)
-        .param("customer", auth.context.customer_id)
-        .fetch_all::<AccountRow>()
+        .read(|c| async move {
+            c.query(ACCOUNTS_OF_CUSTOMER)
+                .param("customer", customer)
+                .fetch_all::<AccountRow>()
+                .await
+        })
         .await
-        .map_err(to_api_error)?;
+        .map_err(Failure::into_api)?;
     let allowed = &auth.context.account_ids;
     let items: Vec<AccountItem> = rows
         .into_iter()

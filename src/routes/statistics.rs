@@ -7,7 +7,7 @@ use crate::startup::AppState;
 use crate::stats::filters::Endpoint;
 use crate::stats::params::StatsRequest;
 use crate::stats::query::Executor;
-use crate::stats::service::{Ask, weak_etag};
+use crate::stats::service::{Ask, Source, weak_etag};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,6 +23,8 @@ pub async fn statistics(
     auth: Authenticated,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    // Held until the answer is sent: counts against the customer's concurrency.
+    let _admission = state.limits.admit(auth.class, auth.context.customer_id)?;
     let request = StatsRequest::parse(endpoint, req.query_string())?;
     let now = chrono::Utc::now().timestamp();
     if request.from.secs > now {
@@ -32,12 +34,15 @@ pub async fn statistics(
         return Ok(respond(&req, &auth, &state, body, &etag, "none"));
     }
     let account = auth.account(&state, request.account).await?;
-    let exec = Executor::new(
-        state.db.primary(),
-        &RequestId::of(&req),
-        state.settings.query_timeout_secs,
-        &state.metrics,
-    );
+    let exec = Executor {
+        db: &state.db,
+        limits: &state.limits,
+        class: auth.class,
+        metrics: &state.metrics,
+        query_id: RequestId::of(&req),
+        timeout_secs: state.settings.query_timeout_secs,
+        extra_settings: &state.clickhouse_settings,
+    };
     let ask = Ask {
         request: &request,
         account,
@@ -51,14 +56,21 @@ pub async fn statistics(
         source = answer.source.as_str(),
         "statistics answered"
     );
-    Ok(respond(
+    let mut resp = respond(
         &req,
         &auth,
         &state,
         answer.body.clone(),
         &answer.etag,
         answer.source.as_str(),
-    ))
+    );
+    if answer.source == Source::Stale {
+        let age = answer.created.elapsed().as_secs().to_string();
+        if let Ok(value) = HeaderValue::from_str(&age) {
+            resp.headers_mut().insert(header::AGE, value);
+        }
+    }
+    Ok(resp)
 }
 
 /// `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh answer.

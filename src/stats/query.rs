@@ -2,8 +2,9 @@
 
 use super::metrics::Sums;
 use super::plan::{Bind, Path, Plan};
-use crate::db::to_api_error;
+use crate::db::{Failure, Replicas};
 use crate::error::ApiError;
+use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
 use clickhouse::Row;
 use serde::Deserialize;
@@ -49,34 +50,24 @@ pub async fn fetch_buckets(
         .collect())
 }
 
-/// Runs plans for one request: its query id, server-side time limit, client deadline and
-/// metrics.
+/// Runs plans for one request: its query id, server-side time limit, client deadline, the
+/// class's query slots, replica failover and metrics.
 pub struct Executor<'a> {
-    pub client: clickhouse::Client,
-    pub timeout_secs: u64,
+    pub db: &'a Replicas,
+    pub limits: &'a Limits,
+    pub class: Class,
     pub metrics: &'a Metrics,
+    pub query_id: String,
+    pub timeout_secs: u64,
+    /// `CLICKHOUSE_SETTINGS`, sent with every query.
+    pub extra_settings: &'a [(String, String)],
 }
 
-impl<'a> Executor<'a> {
-    /// A client whose queries carry `query_id` and `max_execution_time`.
-    pub fn new(
-        client: &clickhouse::Client,
-        query_id: &str,
-        timeout_secs: u64,
-        metrics: &'a Metrics,
-    ) -> Self {
-        Self {
-            client: client
-                .clone()
-                .with_setting("query_id", query_id)
-                .with_setting("max_execution_time", timeout_secs.to_string()),
-            timeout_secs,
-            metrics,
-        }
-    }
-
-    /// Runs `plan`; the server stops at max_execution_time, the client deadline is a safety net.
+impl Executor<'_> {
+    /// Runs `plan`. The server stops it at `max_execution_time`, and real ClickHouse also when
+    /// our connection drops (deadline passed, client gone); the client deadline is a safety net.
     pub async fn run(&self, plan: &Plan) -> Result<Vec<(i64, Sums)>, ApiError> {
+        let _slot = self.limits.query_slot(self.class).await?;
         let path = match plan.path {
             Path::Rollup => "rollup",
             Path::Raw => "raw",
@@ -84,10 +75,20 @@ impl<'a> Executor<'a> {
         self.metrics.queries.with_label_values(&[path]).inc();
         let started = Instant::now();
         let deadline = Duration::from_secs(self.timeout_secs + 1);
-        let result = tokio::time::timeout(deadline, fetch_buckets(&self.client, plan))
+        let attempt = |client: clickhouse::Client| {
+            let mut client = client
+                .with_setting("query_id", &self.query_id)
+                .with_setting("max_execution_time", self.timeout_secs.to_string())
+                .with_setting("cancel_http_readonly_queries_on_client_close", "1");
+            for (name, value) in self.extra_settings {
+                client = client.with_setting(name, value);
+            }
+            async move { fetch_buckets(&client, plan).await }
+        };
+        let result = tokio::time::timeout(deadline, self.db.read(attempt))
             .await
             .map_err(|_| ApiError::Timeout)
-            .and_then(|r| r.map_err(to_api_error));
+            .and_then(|r| r.map_err(Failure::into_api));
         self.metrics
             .query_seconds
             .with_label_values(&[path])

@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 pub enum Source {
     /// The response cache.
     Cache,
+    /// A settled answer kept for outages, served because ClickHouse is unreachable.
+    Stale,
     /// Cached settled buckets plus a query for the rest.
     Incremental,
     Rollup,
@@ -39,6 +41,7 @@ impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cache => "cache",
+            Self::Stale => "stale",
             Self::Incremental => "incremental",
             Self::Rollup => "rollup",
             Self::Raw => "raw",
@@ -54,6 +57,10 @@ pub struct Answer {
     pub etag: String,
     pub source: Source,
     ttl: Duration,
+    /// Whether every bucket was settled (the answer cannot change any more).
+    settled: bool,
+    /// When the body was computed (for `Age` on stale answers).
+    pub created: Instant,
 }
 
 /// What a request asks, minus its time window.
@@ -106,6 +113,8 @@ impl Expiry<ResponseKey, Arc<Answer>> for PerEntryTtl {
 /// The statistics service: caches plus planning.
 pub struct Stats {
     responses: Cache<ResponseKey, Arc<Answer>>,
+    /// Settled answers kept longer, served only while ClickHouse is unreachable.
+    stale: Cache<ResponseKey, Arc<Answer>>,
     segments: Cache<ScopeKey, Arc<Segment>>,
     settle_lag: i64,
     settled_ttl: Duration,
@@ -132,6 +141,11 @@ impl Stats {
                 .weigher(|_, a: &Arc<Answer>| u32::try_from(a.body.len() + 256).unwrap_or(u32::MAX))
                 .expire_after(PerEntryTtl)
                 .build(),
+            stale: Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|_, a: &Arc<Answer>| u32::try_from(a.body.len() + 256).unwrap_or(u32::MAX))
+                .time_to_live(Duration::from_secs(settings.stale_ttl_secs))
+                .build(),
             segments: Cache::builder()
                 .max_capacity(bytes)
                 .weigher(|_, s: &Arc<Segment>| {
@@ -146,12 +160,44 @@ impl Stats {
         }
     }
 
-    /// Answers `ask`, from the caches where allowed.
+    /// Answers `ask`, from the caches where allowed; while ClickHouse is unreachable, a settled
+    /// answer computed earlier is served instead of a 503.
     pub async fn answer(
         &self,
         exec: &Executor<'_>,
         ask: &Ask<'_>,
     ) -> Result<Arc<Answer>, ApiError> {
+        let key = self.key(ask)?;
+        match self.answer_key(exec, ask, key.clone()).await {
+            Err(ApiError::Unavailable(why)) => match self.stale.get(&key).await {
+                Some(kept) => {
+                    exec.metrics
+                        .cache
+                        .with_label_values(&["stale", "hit"])
+                        .inc();
+                    Ok(Arc::new(Answer {
+                        body: kept.body.clone(),
+                        etag: kept.etag.clone(),
+                        source: Source::Stale,
+                        ttl: kept.ttl,
+                        settled: kept.settled,
+                        created: kept.created,
+                    }))
+                }
+                None => Err(ApiError::Unavailable(why)),
+            },
+            Ok(answer) => {
+                if answer.settled && answer.source != Source::Cache {
+                    self.stale.insert(key, answer.clone()).await;
+                }
+                Ok(answer)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The normalized cache key of `ask`, after the bucket-count check.
+    fn key(&self, ask: &Ask<'_>) -> Result<ResponseKey, ApiError> {
         let req = ask.request;
         let (first, last, end) = bounds(req, ask.now);
         let buckets = bucket_count(first, last, req.sampling.seconds());
@@ -161,13 +207,21 @@ impl Stats {
                 limit: self.max_buckets,
             });
         }
-        let key = ResponseKey {
+        Ok(ResponseKey {
             customer: ask.customer,
             scope: scope_key(req, ask.account),
             first,
             from: req.from.ceil(),
             to: req.to.map(|_| end),
-        };
+        })
+    }
+
+    async fn answer_key(
+        &self,
+        exec: &Executor<'_>,
+        ask: &Ask<'_>,
+        key: ResponseKey,
+    ) -> Result<Arc<Answer>, ApiError> {
         if ask.bypass {
             let answer = Arc::new(self.compute(exec, ask, false).await?);
             self.responses.insert(key, answer.clone()).await;
@@ -196,6 +250,8 @@ impl Stats {
                 etag: answer.etag.clone(),
                 source: Source::Cache,
                 ttl: answer.ttl,
+                settled: answer.settled,
+                created: answer.created,
             }))
         }
     }
@@ -304,6 +360,8 @@ impl Stats {
             } else {
                 self.live_ttl
             },
+            settled,
+            created: Instant::now(),
         })
     }
 

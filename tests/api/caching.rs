@@ -39,7 +39,8 @@ async fn get(app: &TestApp, query: &str, no_cache: bool) -> (u16, String, String
 
 #[tokio::test]
 async fn identical_concurrent_cold_requests_run_one_query() {
-    let app = spawn_app("coalescing").await;
+    // Limits off: this test is about coalescing, not admission.
+    let app = spawn_app_with("coalescing", &[("LIMITS_CUSTOMER", "rps=0,concurrency=0")]).await;
     app.insert_cdrs(&[cdr(T0 + 5, 10), cdr(T0 + 65, 0)]).await;
     let q = window_query(T0, T0 + 3599, "minute", "");
     // Warm the account lookup so only statistics queries are counted.
@@ -107,4 +108,45 @@ async fn metrics_count_requests_by_route_and_status() {
     ] {
         assert!(text.contains(&needle), "missing {needle}\n{text}");
     }
+}
+
+#[tokio::test]
+async fn a_customer_over_its_rate_gets_429_with_retry_after() {
+    let app = spawn_app_with("rate_limit", &[("LIMITS_CUSTOMER", "rps=1,burst=3")]).await;
+    let q = window_query(T0, T0 + 59, "minute", "");
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        let resp = app
+            .http
+            .get(format!("{}{TERMINATION}?{q}", app.address))
+            .header("Authorization", token(Mint::Access(ACCESS_ALL)))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        if status == 429 {
+            let retry: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .expect("ascii")
+                .parse()
+                .expect("secs");
+            assert!(retry >= 1);
+            assert_eq!(
+                resp.text().await.expect("body"),
+                r#"{"error":"too many requests, slow down"}"#
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+    // A load-test token has its own class and limits: not refused.
+    let claims = serde_json::json!({"aud": ["customer-v1"], "sub": ACCESS_ALL, "cls": "loadtest"});
+    let lt = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("encode");
+    let resp = app.get_with_token(TERMINATION, &q, &lt).await;
+    assert_eq!(resp.status(), 200);
 }

@@ -9,6 +9,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 
+mod replicas;
+pub use replicas::{Failure, Replicas};
+
 /// A connect that takes longer than this means the replica is down: fail fast instead of hanging.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Idle keep-alive connections are dropped before ClickHouse's own 3 s timeout closes them.
@@ -71,29 +74,6 @@ pub fn to_api_error(err: clickhouse::error::Error) -> ApiError {
             Unavailable("statistics backend overloaded")
         }
         _ => ApiError::Internal(anyhow::Error::new(err).context("clickhouse query")),
-    }
-}
-
-/// The configured ClickHouse replicas.
-pub struct Replicas {
-    clients: Vec<clickhouse::Client>,
-}
-
-impl Replicas {
-    pub fn new(settings: &Settings) -> Self {
-        Self {
-            clients: replica_clients(settings),
-        }
-    }
-
-    /// The replica queries go to.
-    pub fn primary(&self) -> &clickhouse::Client {
-        &self.clients[0]
-    }
-
-    /// `SELECT 1` on the primary replica.
-    pub async fn ping(&self) -> Result<(), clickhouse::error::Error> {
-        self.primary().query("SELECT 1").execute().await
     }
 }
 
