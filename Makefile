@@ -76,7 +76,7 @@ test-engine-stop:
 	@LOCAL_ENGINE_DIR=$(TEST_ENGINE_DIR) bash engine/stop.sh
 
 integration: test-engine ## Integration tests against a real engine (started if needed)
-	CDRSTATS_TEST_CLICKHOUSE_URL=$(TEST_ENGINE_URL) cargo test --locked --test api
+	CDRSTATS_TEST_CLICKHOUSE_URL=$(TEST_ENGINE_URL) cargo test --locked --test api --test fault
 
 test: lint unit engine-test ## Everything CI runs
 	@$(MAKE) --no-print-directory integration; status=$$?; \

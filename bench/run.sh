@@ -19,6 +19,7 @@ ENGINE="http://$ENGINE_ADDR"
 GATEWAY="http://$GATEWAY_ADDR"
 DB=bench
 ENGINE_DIR=bench/data/engine
+ENGINE_LOG="$ENGINE_DIR/engine-${ENGINE_ADDR##*:}.log"
 RUN_DIR=bench/data/run
 RESULTS=bench/results
 VENV="${VENV:-.venv}"
@@ -105,7 +106,7 @@ step "dataset check"
 hot=$(ch "SELECT count() FROM cdrs WHERE vendor_acc_id = 1")
 read -r min_ts max_ts < <(ch "SELECT toUnixTimestamp(min(time_start)), toUnixTimestamp(max(time_start)) FROM cdrs FORMAT TSV")
 hot_min=$(( BENCH_ROWS * 2 / 5 ))
-note "cdrs: $count rows, $(( (max_ts - min_ts) / 3600 )) h of data ending $(date -u -d "@$max_ts" '+%F %T') UTC"
+note "cdrs: $count rows, $(( (max_ts - min_ts + 59) / 60 )) min of data ending $(date -u -d "@$max_ts" '+%F %T') UTC"
 note "hot account 1 (termination): $hot rows (required >= $hot_min)"
 [ "$count" -ge "$BENCH_ROWS" ] || die "cdrs holds $count rows, fewer than $BENCH_ROWS"
 [ "$hot" -ge "$hot_min" ] || die "hot account has $hot rows, fewer than $hot_min"
@@ -165,13 +166,27 @@ wrk_run() {
     env "$@" BENCH_THREADS="$threads" wrk -t"$threads" -c"$conns" -d"${BENCH_WARMUP}s" --timeout 30s \
       -s "$LUA" "$url" >"$log.warmup" 2>&1 || true
   fi
+  local l0 l1
+  l0=$(wc -l <"$ENGINE_LOG")
   env "$@" BENCH_THREADS="$threads" wrk -t"$threads" -c"$conns" -d"${BENCH_DURATION}s" --timeout 30s \
     -s "$LUA" "$url" >"$log" 2>&1 || { cat "$log"; die "wrk failed for $name"; }
+  l1=$(wc -l <"$ENGINE_LOG")
+  # the engine's own per-request times (its log: "date time METHOD STATUS 12.3ms statement")
+  sed -n "$((l0 + 1)),${l1}p" "$ENGINE_LOG" | awk '$5 ~ /ms$/ {sub(/ms$/, "", $5); print $5}' >"$RUN_DIR/$name.engine-ms"
   local json
   json=$(sed -n 's/^BENCHJSON //p' "$log")
   [ -n "$json" ] || { cat "$log"; die "no result line from wrk for $name"; }
-  printf '%s\n' "$json" >"$RUN_DIR/$name.json"
-  "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print("    %-10s p50 %8.3f ms  p99 %8.3f ms  %9.1f req/s  errors %d  non-2xx %d  sources %s" % (sys.argv[2], r["p50_ms"], r["p99_ms"], r["rps"], r["errors"], r["non2xx"], r["sources"]))' "$RUN_DIR/$name.json" "$name"
+  printf '%s\n' "$json" | "$PY" -c '
+import json, statistics, sys
+r = json.loads(sys.stdin.read())
+ms = [float(x) for x in open(sys.argv[1]) if x.strip()]
+r["engine_queries"] = len(ms)
+r["engine_p50_ms"] = statistics.median(ms) if ms else None
+json.dump(r, open(sys.argv[2], "w"))
+e = "engine p50 %.1f ms x %d" % (r["engine_p50_ms"], len(ms)) if ms else "engine idle"
+print("    %-11s p50 %8.3f ms  p99 %8.3f ms  %9.1f req/s  errors %d  non-2xx %d  %s  sources %s" % (
+    sys.argv[3], r["p50_ms"], r["p99_ms"], r["rps"], r["errors"], r["non2xx"], e, r["sources"]))
+' "$RUN_DIR/$name.engine-ms" "$RUN_DIR/$name.json" "$name"
 }
 
 Q="account-id=$uuid&from-time=$FROM_ISO&to-time=$TO_ISO&sampling=minute"

@@ -1,0 +1,191 @@
+//! Fault tests with real processes: local engines are started, killed and restarted under the
+//! gateway; the gateway itself runs as a process for the shutdown test. Each test uses its own
+//! ports and data directories.
+
+mod processes;
+
+use cdrstats::auth::token::{Mint, mint};
+use processes::*;
+use std::time::{Duration, Instant};
+
+const STATS: &str = "/api/rest/customer/v1/termination-statistics-quality";
+
+fn settled_query(uuid: &str) -> String {
+    format!(
+        "account-id={uuid}&from-time=2024-12-20T13:00:00Z&to-time=2024-12-20T13:59:59Z&sampling=minute"
+    )
+}
+
+fn live_query(uuid: &str) -> String {
+    let from = cdrstats::stats::time::rfc3339(chrono::Utc::now().timestamp() - 600);
+    format!("account-id={uuid}&from-time={from}&sampling=minute")
+}
+
+fn bearer() -> String {
+    format!(
+        "Bearer {}",
+        mint(
+            SECRET,
+            Mint::Access(1),
+            Some(chrono::Utc::now().timestamp() + 3600)
+        )
+        .expect("mint")
+    )
+}
+
+async fn get(
+    http: &reqwest::Client,
+    base: &str,
+    query: &str,
+    no_cache: bool,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut req = http
+        .get(format!("{base}{STATS}?{query}"))
+        .header("Authorization", bearer());
+    if no_cache {
+        req = req.header("Cache-Control", "no-cache");
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            (status, headers, resp.text().await.unwrap_or_default())
+        }
+        Err(e) => (0, Default::default(), e.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn engine_down_is_503_within_a_second_and_recovery_takes_under_two() {
+    let mut engine = Engine::start("down_up", &[]).await;
+    let uuid = engine.prepare().await;
+    let gateway = Gateway::start("down_up", &engine.url, &[]).await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        get(&http, &gateway.base, &live_query(&uuid), true).await.0,
+        200
+    );
+    // A settled window answered once is kept for outages.
+    let (status, _, settled_body) = get(&http, &gateway.base, &settled_query(&uuid), false).await;
+    assert_eq!(status, 200);
+
+    engine.kill();
+    let started = Instant::now();
+    let (status, headers, body) = get(&http, &gateway.base, &live_query(&uuid), true).await;
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    assert!(took < Duration::from_secs(1), "503 took {took:?}");
+    println!("engine down: 503 after {took:?}");
+
+    // While down, the settled window is still served, marked stale with an Age.
+    let (status, headers, body) = get(&http, &gateway.base, &settled_query(&uuid), true).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-cdrstats-source"], "stale");
+    assert!(headers.contains_key("age"));
+    assert_eq!(body, settled_body);
+
+    engine.restart().await;
+    let up = Instant::now();
+    loop {
+        if get(&http, &gateway.base, &live_query(&uuid), true).await.0 == 200 {
+            break;
+        }
+        assert!(
+            up.elapsed() < Duration::from_secs(2),
+            "not answering 2 s after the engine came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("engine back: answering after {:?}", up.elapsed());
+}
+
+#[tokio::test]
+async fn a_killed_replica_is_avoided_without_errors() {
+    let mut a = Engine::start("replica_a", &[]).await;
+    let b = Engine::start("replica_b", &[]).await;
+    let uuid = a.prepare().await;
+    assert_eq!(b.prepare().await, uuid, "both replicas hold the same data");
+    let urls = format!("{},{}", a.url, b.url);
+    let gateway = Gateway::start("replicas", &urls, &[]).await;
+    let http = reqwest::Client::new();
+    for _ in 0..10 {
+        assert_eq!(
+            get(&http, &gateway.base, &live_query(&uuid), true).await.0,
+            200
+        );
+    }
+    a.kill();
+    let mut statuses = std::collections::BTreeMap::new();
+    let started = Instant::now();
+    for _ in 0..50 {
+        let (status, _, _) = get(&http, &gateway.base, &live_query(&uuid), true).await;
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    println!(
+        "one of two replicas killed: {statuses:?} in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(statuses.get(&200), Some(&50), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_slow_query_is_a_504_and_stops_on_the_server() {
+    let engine = Engine::start("slow", &[("ENGINE_TEST_DELAY", "1")]).await;
+    let uuid = engine.prepare().await;
+    let gateway = Gateway::start(
+        "slow",
+        &engine.url,
+        &[
+            ("QUERY_TIMEOUT_SECS", "1"),
+            ("CLICKHOUSE_SETTINGS", "engine_test_sleep_ms=5000"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let (status, _, body) = get(&http, &gateway.base, &live_query(&uuid), true).await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body, r#"{"error":"query timed out"}"#);
+    assert!(took < Duration::from_millis(2500), "504 after {took:?}");
+    // The engine stopped the query at max_execution_time: it is free at once.
+    let ping = Instant::now();
+    let n: u8 = engine
+        .client()
+        .query("SELECT 1")
+        .fetch_one()
+        .await
+        .expect("engine answers");
+    assert_eq!(n, 1);
+    assert!(ping.elapsed() < Duration::from_millis(500));
+    println!("slow query: 504 after {took:?}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish() {
+    let engine = Engine::start("shutdown", &[("ENGINE_TEST_DELAY", "1")]).await;
+    let uuid = engine.prepare().await;
+    let gateway = Gateway::start(
+        "shutdown",
+        &engine.url,
+        &[("CLICKHOUSE_SETTINGS", "engine_test_sleep_ms=1500")],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let in_flight: Vec<_> = (0..5)
+        .map(|_| {
+            let (http, base, q) = (http.clone(), gateway.base.clone(), live_query(&uuid));
+            tokio::spawn(async move { get(&http, &base, &q, true).await.0 })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let code = gateway.terminate_and_wait(Duration::from_secs(15));
+    let statuses: Vec<u16> = futures_util::future::join_all(in_flight)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(statuses, vec![200; 5], "in-flight requests finish");
+    assert_eq!(code, Some(0), "clean exit");
+}
