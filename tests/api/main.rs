@@ -6,5 +6,6 @@ mod caching;
 mod engine;
 mod equivalence;
 mod helpers;
+mod robustness;
 mod statistics;
 mod validation;
