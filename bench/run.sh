@@ -32,6 +32,7 @@ export CLICKHOUSE_URL="$ENGINE" CLICKHOUSE_DATABASE="$DB"
 export JWT_SECRET="${BENCH_JWT_SECRET:-cdrstats-bench-secret-0123456789}"
 
 t_start=$SECONDS
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 step() { printf '\n==> [%4ds] %s\n' "$((SECONDS - t_start))" "$*"; }
 note() { printf '    %s\n' "$*"; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -291,7 +292,7 @@ import json
 print(json.dumps({
   "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
   "stamp": "$(date -u '+%Y-%m-%d-%H%M')",
-  "nproc": $(nproc), "cpu": """$cpu""".strip(), "mem_gib": round($mem_kb / 1048576, 1),
+  "nproc": $(nproc), "loadavg": "$LOADAVG", "cpu": """$cpu""".strip(), "mem_gib": round($mem_kb / 1048576, 1),
   "git": "$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo '+dirty')",
   "wrk": "$(wrk --version 2>&1 | head -1 | awk '{print $2}')",
   "rows": $count, "hot_rows": $hot, "bench_rows": $BENCH_ROWS, "data_end": "$(date -u -d "@$max_ts" '+%F %T') UTC",

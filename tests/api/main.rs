@@ -7,5 +7,6 @@ mod engine;
 mod equivalence;
 mod helpers;
 mod robustness;
+mod schema;
 mod statistics;
 mod validation;

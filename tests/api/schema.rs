@@ -1,0 +1,32 @@
+//! The cluster variant of the schema cannot run here (no cluster), but ClickHouse's own parser
+//! can check every statement of it.
+
+use crate::helpers::engine_url;
+
+#[tokio::test]
+async fn every_cluster_schema_statement_parses() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/cluster");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("schema/cluster")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    let client = clickhouse::Client::default().with_url(engine_url());
+    let mut statements = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for statement in cdrstats::cli::migrate::statements(&text) {
+            let formatted: String = client
+                .query("SELECT formatQuery({q:String})")
+                .param("q", &statement)
+                .fetch_one()
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}\n{statement}", file.display()));
+            assert!(!formatted.is_empty());
+            statements += 1;
+        }
+    }
+    assert!(statements >= 12, "{statements}");
+}
