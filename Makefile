@@ -21,11 +21,11 @@ export CLICKHOUSE_URL LOCAL_ENGINE_DIR JWT_SECRET VENV
 BIN     := target/release/cdrstats
 STAMP   := $(VENV)/.installed
 
-.PHONY: help run test engine engine-stop bench venv build migrate seed demo lint unit \
-        engine-test integration test-engine test-engine-stop clean
+.PHONY: help run test engine engine-stop venv build migrate seed demo lint unit \
+        engine-test integration test-engine test-engine-stop clean fuzz loadtest
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{sub(/:.*/, "", $$1); printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): engine/requirements.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -82,9 +82,15 @@ test: lint unit engine-test ## Everything CI runs
 	@$(MAKE) --no-print-directory integration; status=$$?; \
 	  $(MAKE) --no-print-directory test-engine-stop; exit $$status
 
-bench: ## Benchmarks (see bench/README.md)
-	@echo "make bench: not yet implemented (issue: speed)"; exit 1
+fuzz: ## Fuzz the request parser for FUZZ_SECONDS (default 60); corpus kept in fuzz/corpus
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run parse_request corpus/parse_request -- \
+	  -max_total_time=$${FUZZ_SECONDS:-60}
+
+loadtest: ## 256 connections of mixed requests for 60 s; fails on unintended statuses or RSS growth
+	bash loadtest/run.sh
 
 clean: engine-stop ## Remove build output and local data
 	rm -rf target data
 include mk/dashboard.mk
+include mk/bench.mk
