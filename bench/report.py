@@ -43,7 +43,7 @@ def main():
     w("")
     w(
         f"Machine: {meta['nproc']} CPUs ({meta['cpu']}), {meta['mem_gib']} GiB RAM; "
-        f"load average {meta['loadavg']} at the start; gateway, local engine (chdb) and wrk share it. Commit `{meta['git']}`, wrk {meta['wrk']}."
+        f"load average {meta['loadavg']} before the scenarios, {meta['loadavg_end']} after; gateway, local engine (chdb) and wrk share it. Commit `{meta['git']}`, wrk {meta['wrk']}."
     )
     w(
         f"Dataset: {meta['rows']:,} CDRs (target {meta['bench_rows']:,}), hot account 1: "
@@ -55,6 +55,12 @@ def main():
         f"Each scenario: {meta['warmup_s']} s warm-up, then {meta['duration_s']} s measured "
         f"(wrk, keep-alive). Latencies in ms."
     )
+    if max(float(meta["loadavg"].split()[0]), float(meta["loadavg_end"].split()[0])) > meta["nproc"] / 2:
+        w("")
+        w(
+            "**Note:** other processes were busy on this machine during the run (load average "
+            "above); latencies are noisier and ratios less reliable than on an idle machine."
+        )
     if meta["stale_s"] > 3600:
         w("")
         w(

@@ -11,3 +11,4 @@ pub mod routes;
 pub mod startup;
 pub mod stats;
 pub mod telemetry;
+pub mod watermark;

@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::routes;
 use crate::stats::filters::Endpoint;
 use crate::stats::service::Stats;
+use crate::watermark::Watermark;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub limits: Limits,
     /// `CLICKHOUSE_SETTINGS`, parsed once.
     pub clickhouse_settings: Vec<(String, String)>,
+    pub watermark: Arc<Watermark>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             metrics: Metrics::new(),
             limits,
             clickhouse_settings,
+            watermark: Watermark::spawn(db.clone()),
             settings,
             db,
             directory,

@@ -4,16 +4,27 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::http::RequestId;
 use crate::startup::AppState;
+use crate::stats::document::CSV_HEADER;
 use crate::stats::filters::Endpoint;
 use crate::stats::params::StatsRequest;
 use crate::stats::query::Executor;
-use crate::stats::service::{Ask, Source, weak_etag};
+use crate::stats::service::{Answer, Ask, Source, weak_etag};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+const CSV: &str = "text/csv; charset=utf-8; header=present";
 const CACHE_CONTROL: &str = "max-age=0, private, must-revalidate";
+
+/// A body ready to send in the representation the client asked for.
+struct Representation {
+    body: Bytes,
+    etag: String,
+    content_type: &'static str,
+    /// `Content-Disposition` file name (CSV downloads).
+    filename: Option<String>,
+}
 
 /// Validates, answers and shapes one statistics request.
 #[tracing::instrument(skip_all, fields(endpoint = endpoint.name(), customer = auth.context.customer_id))]
@@ -26,12 +37,18 @@ pub async fn statistics(
     // Held until the answer is sent: counts against the customer's concurrency.
     let _admission = state.limits.admit(auth.class, auth.context.customer_id)?;
     let request = StatsRequest::parse(endpoint, req.query_string())?;
+    let csv = wants_csv(&req);
     let now = chrono::Utc::now().timestamp();
     if request.from.secs > now {
         // Nothing can exist yet: answer without asking ClickHouse.
-        let body = Bytes::from_static(b"[]");
-        let etag = weak_etag(&body);
-        return Ok(respond(&req, &auth, &state, body, &etag, "none"));
+        let body = Bytes::from_static(if csv { CSV_HEADER.as_bytes() } else { b"[]" });
+        let repr = Representation {
+            etag: weak_etag(&body),
+            body,
+            content_type: if csv { CSV } else { JSON },
+            filename: csv.then(|| filename(&request)),
+        };
+        return Ok(respond(&req, &auth, &state, repr, "none"));
     }
     let account = auth.account(&state, request.account).await?;
     let exec = Executor {
@@ -53,17 +70,21 @@ pub async fn statistics(
     let answer = state.stats.answer(&exec, &ask).await?;
     tracing::debug!(
         account,
+        rows = answer.doc.rows,
         source = answer.source.as_str(),
         "statistics answered"
     );
-    let mut resp = respond(
-        &req,
-        &auth,
-        &state,
-        answer.body.clone(),
-        &answer.etag,
-        answer.source.as_str(),
-    );
+    let repr = if csv {
+        csv_of(&answer, &request)
+    } else {
+        Representation {
+            body: answer.body.clone(),
+            etag: answer.etag.clone(),
+            content_type: JSON,
+            filename: None,
+        }
+    };
+    let mut resp = respond(&req, &auth, &state, repr, answer.source.as_str());
     if answer.source == Source::Stale {
         let age = answer.created.elapsed().as_secs().to_string();
         if let Ok(value) = HeaderValue::from_str(&age) {
@@ -71,6 +92,42 @@ pub async fn statistics(
         }
     }
     Ok(resp)
+}
+
+fn csv_of(answer: &Answer, request: &StatsRequest) -> Representation {
+    let body = Bytes::from(answer.doc.to_csv());
+    Representation {
+        etag: weak_etag(&body),
+        body,
+        content_type: CSV,
+        filename: Some(filename(request)),
+    }
+}
+
+/// `termination-7c61877c-…-20260415T184548Z-minute.csv`
+fn filename(request: &StatsRequest) -> String {
+    let from = crate::stats::time::rfc3339(request.from.secs).replace(['-', ':'], "");
+    format!(
+        "{}-{}-{from}-{}.csv",
+        request.endpoint.name(),
+        request.account,
+        request.sampling.as_str()
+    )
+}
+
+/// CSV when asked by `format=csv` or an `Accept` that prefers `text/csv` over JSON.
+fn wants_csv(req: &HttpRequest) -> bool {
+    let by_param = form_urlencoded::parse(req.query_string().as_bytes())
+        .any(|(k, v)| k == "format" && v.eq_ignore_ascii_case("csv"));
+    let by_accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let first = v.split(',').next().unwrap_or_default();
+            first.trim().to_ascii_lowercase().starts_with("text/csv")
+        });
+    by_param || by_accept
 }
 
 /// `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh answer.
@@ -92,29 +149,35 @@ fn respond(
     req: &HttpRequest,
     auth: &Authenticated,
     state: &AppState,
-    body: Bytes,
-    etag: &str,
+    repr: Representation,
     source: &'static str,
 ) -> HttpResponse {
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| etag_matches(v, etag));
+        .is_some_and(|v| etag_matches(v, &repr.etag));
     let mut resp = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    resp.insert_header((header::ETAG, etag))
+    resp.insert_header((header::ETAG, repr.etag.as_str()))
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .insert_header((header::VARY, HeaderValue::from_static("Accept")))
-        .insert_header(("x-cdrstats-source", source));
+        .insert_header(("x-cdrstats-source", source))
+        .insert_header(("x-cdrstats-watermark", state.watermark.header()));
+    if let Some(name) = &repr.filename {
+        resp.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ));
+    }
     auth.refresh_cookie(state, &mut resp);
     if not_modified {
         resp.finish()
     } else {
-        resp.content_type(CONTENT_TYPE).body(body)
+        resp.content_type(repr.content_type).body(repr.body)
     }
 }
 

@@ -68,6 +68,31 @@ pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, step: i64) -> Document
     }
 }
 
+impl Document {
+    /// RFC 4180 CSV: a header, then one row per bucket with its ISO 8601 start beside `t`.
+    /// Null metrics are empty fields. Totals are not a row (BI tools would count them twice).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("t,time,total_calls,acd,asr,cps\r\n");
+        let d = &self.data;
+        for i in 0..d.t.len() {
+            let field = |v: &Option<String>| v.clone().unwrap_or_default();
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\r\n",
+                d.t[i],
+                super::time::rfc3339(d.t[i]),
+                d.total_calls[i],
+                field(&d.acd[i]),
+                field(&d.asr[i]),
+                d.cps[i]
+            ));
+        }
+        out
+    }
+}
+
+/// The CSV header alone (for windows that cannot hold data yet).
+pub const CSV_HEADER: &str = "t,time,total_calls,acd,asr,cps\r\n";
+
 /// Number of buckets from `first` to `last` inclusive.
 pub fn bucket_count(first: i64, last: i64, step: i64) -> u64 {
     if last < first {
@@ -113,6 +138,18 @@ mod tests {
         assert_eq!(doc.data.asr[2].as_deref(), Some("33.33"));
         assert_eq!(doc.data.cps[0], "0.0");
         assert_eq!(doc.totals.acd.as_deref(), Some("10.0"));
+    }
+
+    #[test]
+    fn csv_has_one_row_per_bucket_and_empty_nulls() {
+        let doc = build(&[(120, sums(3, 1, 10))], 60, 120, 60);
+        assert_eq!(
+            doc.to_csv(),
+            "t,time,total_calls,acd,asr,cps\r\n\
+             60,1970-01-01T00:01:00Z,0,,,0.0\r\n\
+             120,1970-01-01T00:02:00Z,3,10.0,33.33,0.05\r\n"
+        );
+        assert!(doc.to_csv().starts_with(CSV_HEADER));
     }
 
     #[test]

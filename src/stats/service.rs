@@ -6,7 +6,7 @@
 //!   and stitches; totals are recomputed from the sums, so numbers stay identical;
 //! - the planner's choice of rollup or raw CDRs for whatever must still be read.
 
-use super::document::{self, bucket_count};
+use super::document::{self, Document, bucket_count};
 use super::filters::Endpoint;
 use super::metrics::Sums;
 use super::params::StatsRequest;
@@ -52,8 +52,10 @@ impl Source {
 /// A finished response body.
 #[derive(Debug)]
 pub struct Answer {
-    /// Shared, so a cache hit sends it without copying.
+    /// The JSON body; shared, so a cache hit sends it without copying.
     pub body: Bytes,
+    /// The document itself, for other representations (CSV).
+    pub doc: Arc<Document>,
     pub etag: String,
     pub source: Source,
     ttl: Duration,
@@ -177,6 +179,7 @@ impl Stats {
                         .inc();
                     Ok(Arc::new(Answer {
                         body: kept.body.clone(),
+                        doc: kept.doc.clone(),
                         etag: kept.etag.clone(),
                         source: Source::Stale,
                         ttl: kept.ttl,
@@ -247,6 +250,7 @@ impl Stats {
         } else {
             Ok(Arc::new(Answer {
                 body: answer.body.clone(),
+                doc: answer.doc.clone(),
                 etag: answer.etag.clone(),
                 source: Source::Cache,
                 ttl: answer.ttl,
@@ -350,6 +354,7 @@ impl Stats {
         Ok(Answer {
             etag: weak_etag(&body),
             body,
+            doc: Arc::new(doc),
             source: match (segment.is_some(), path) {
                 (true, _) => Source::Incremental,
                 (false, Path::Rollup) => Source::Rollup,

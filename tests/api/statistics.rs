@@ -459,3 +459,93 @@ async fn a_missing_to_time_means_now() {
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn csv_has_the_same_numbers_as_json() {
+    let app = spawn_app("csv").await;
+    app.insert_cdrs(&seed_rows()).await;
+    let q = window_query(T0, T0 + 179, "minute", "");
+    let json: Value = app.get(TERMINATION, &q).await.json().await.expect("json");
+    let by_param = app.get(TERMINATION, &format!("{q}&format=csv")).await;
+    let by_accept = app
+        .http
+        .get(format!("{}{TERMINATION}?{q}", app.address))
+        .header(
+            "Authorization",
+            token(cdrstats::auth::token::Mint::Access(ACCESS_ALL)),
+        )
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .expect("request");
+    for resp in [by_param, by_accept] {
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/csv")
+        );
+        let disposition = resp.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment; filename=\"termination-7c61877c-")
+                && disposition.ends_with("-minute.csv\""),
+            "{disposition}"
+        );
+        let text = resp.text().await.expect("body");
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines[0], "t,time,total_calls,acd,asr,cps");
+        assert_eq!(
+            lines.len(),
+            1 + json["rows"].as_u64().expect("rows") as usize
+        );
+        for (i, line) in lines[1..].iter().enumerate() {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f[0], json["data"]["t"][i].to_string());
+            assert_eq!(f[1], iso(json["data"]["t"][i].as_i64().expect("t")));
+            assert_eq!(f[2], json["data"]["total_calls"][i].to_string());
+            assert_eq!(f[3], json["data"]["acd"][i].as_str().unwrap_or(""));
+            assert_eq!(f[4], json["data"]["asr"][i].as_str().unwrap_or(""));
+            assert_eq!(f[5], json["data"]["cps"][i].as_str().expect("cps"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn answers_say_which_path_answered_and_how_fresh_the_data_is() {
+    let app = spawn_app("transparency").await;
+    app.insert_cdrs(&[cdr(T0 + 5, 3), cdr(T0 + 7, 0)]).await;
+    let q = window_query(T0, T0 + 59, "minute", "");
+    // The watermark is refreshed in the background; give it a moment.
+    let mut watermark = String::new();
+    for _ in 0..40 {
+        let resp = app.get(TERMINATION, &format!("{q}&duration-gt=0")).await;
+        watermark = resp.headers()["x-cdrstats-watermark"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        if watermark != "unknown" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(watermark, iso(T0 + 7));
+    let raw = app
+        .get(
+            TERMINATION,
+            &format!("{q}&duration-lt=100&src-country-id=1"),
+        )
+        .await;
+    assert_eq!(raw.headers()["x-cdrstats-source"], "raw");
+    let rollup = app
+        .get(TERMINATION, &format!("{q}&dst-country-id=44"))
+        .await;
+    assert_eq!(rollup.headers()["x-cdrstats-source"], "rollup");
+    let cached = app
+        .get(TERMINATION, &format!("{q}&dst-country-id=44"))
+        .await;
+    assert_eq!(cached.headers()["x-cdrstats-source"], "cache");
+}
