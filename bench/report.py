@@ -134,11 +134,10 @@ def main():
     if a_engine:
         w("")
         w(
-            f"Where (A)'s {a:.1f} ms go: the engine executes the gateway's query in {a_engine:.1f} ms "
-            f"(p50, its log) against {r['gateway_sql']['engine_p50_ms']:.1f} ms for the same SQL "
-            f"sent directly by wrk (the gateway's client adds query settings and its own encoding "
-            f"options, so part of the measured overhead is spent inside the engine); "
-            f"{a - a_engine:.1f} ms remain for HTTP, decoding and JSON in the gateway."
+            f"Where (A)'s {a:.1f} ms go: the engine executed the gateway's queries in {a_engine:.1f} ms "
+            f"(p50, its log; {r['gateway_sql']['engine_p50_ms']:.1f} ms for the same SQL sent "
+            f"directly); {a - a_engine:.1f} ms are outside the engine (HTTP both ways, decoding, "
+            f"JSON)."
         )
     md = "\n".join(lines) + "\n"
 

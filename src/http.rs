@@ -28,6 +28,22 @@ impl RequestId {
     }
 }
 
+/// What a handler learned about a request, for the access log line.
+#[derive(Clone, Debug, Default)]
+pub struct LogFields {
+    pub customer: Option<u32>,
+    pub account: Option<u32>,
+    pub rows: Option<usize>,
+    pub source: Option<&'static str>,
+}
+
+impl LogFields {
+    /// Records fields for the access log of `req`.
+    pub fn record(req: &HttpRequest, fields: LogFields) {
+        req.extensions_mut().insert(fields);
+    }
+}
+
 /// An incoming id is echoed only if it is short and plain, so it is safe in logs and as a
 /// ClickHouse query id.
 fn sane_request_id(raw: Option<&HeaderValue>) -> Option<String> {
@@ -63,6 +79,7 @@ pub async fn request_id(
         record(&s.metrics, &route, status, started.elapsed().as_secs_f64());
     }
     let mut resp = result?;
+    access_log(&resp, &id, started);
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
@@ -72,6 +89,29 @@ pub async fn request_id(
         headers.insert(HeaderName::from_static("x-runtime"), v);
     }
     Ok(resp)
+}
+
+/// One structured line per request: never the token, only what identifies the work.
+fn access_log<B>(resp: &ServiceResponse<B>, id: &str, started: Instant) {
+    let req = resp.request();
+    let fields = req
+        .extensions()
+        .get::<LogFields>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        target: "access",
+        request_id = id,
+        query_id = id,
+        method = %req.method(),
+        path = req.path(),
+        status = resp.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        customer = fields.customer,
+        account = fields.account,
+        rows = fields.rows,
+        source = fields.source,
+    );
 }
 
 fn record(metrics: &Metrics, route: &str, status: StatusCode, seconds: f64) {

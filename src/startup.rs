@@ -119,6 +119,11 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(routes::health::readyz))
         .route("/metrics", web::get().to(routes::health::metrics))
         .route(
+            "/openapi.json",
+            web::get()
+                .to(|| async { actix_web::HttpResponse::Ok().json(crate::openapi::document()) }),
+        )
+        .route(
             "/api/rest/customer/v1/accounts",
             web::get().to(routes::accounts::list),
         )

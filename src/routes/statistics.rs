@@ -2,7 +2,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::http::RequestId;
+use crate::http::{LogFields, RequestId};
 use crate::startup::AppState;
 use crate::stats::document::CSV_HEADER;
 use crate::stats::filters::Endpoint;
@@ -68,11 +68,14 @@ pub async fn statistics(
         bypass: no_cache(&req),
     };
     let answer = state.stats.answer(&exec, &ask).await?;
-    tracing::debug!(
-        account,
-        rows = answer.doc.rows,
-        source = answer.source.as_str(),
-        "statistics answered"
+    LogFields::record(
+        &req,
+        LogFields {
+            customer: Some(auth.context.customer_id),
+            account: Some(account),
+            rows: Some(answer.doc.rows),
+            source: Some(answer.source.as_str()),
+        },
     );
     let repr = if csv {
         csv_of(&answer, &request)

@@ -1,0 +1,182 @@
+//! The OpenAPI 3.1 description at `/openapi.json`, generated from the same declarative filter
+//! table that validation and SQL use, so the documentation cannot drift from the code.
+
+use crate::stats::filters::{Endpoint, Kind, MAX_TEXT_LEN, for_endpoint};
+use crate::stats::time::Sampling;
+use serde_json::{Value, json};
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for endpoint in Endpoint::ALL {
+        paths.insert(
+            endpoint.path().to_owned(),
+            json!({ "get": operation(endpoint) }),
+        );
+    }
+    paths.insert(
+        "/api/rest/customer/v1/accounts".to_owned(),
+        json!({ "get": {
+            "operationId": "listAccounts",
+            "summary": "The accounts the token may query",
+            "responses": {
+                "200": { "description": "Accounts", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["data"],
+                    "properties": { "data": { "type": "array", "items": {
+                        "type": "object", "required": ["id", "name"],
+                        "properties": { "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" } }
+                    }}}
+                }}}},
+                "401": { "description": "Missing, invalid or expired token, or address not allowed" },
+                "503": error_response("ClickHouse unreachable"),
+            }
+        }}),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "cdrstats",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Call statistics (ACD, ASR, CPS) per time bucket for a carrier's customers."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "session": { "type": "apiKey", "in": "cookie", "name": "_yeti_customer_v1_session" }
+            },
+            "schemas": { "Statistics": statistics_schema(), "Error": error_schema() }
+        },
+        "security": [ { "bearer": [] }, { "session": [] } ]
+    })
+}
+
+fn operation(endpoint: Endpoint) -> Value {
+    let time = |name: &str, required: bool, what: &str| {
+        json!({ "name": name, "in": "query", "required": required, "description": what,
+                "schema": { "type": "string", "maxLength": 40 } })
+    };
+    let mut parameters = vec![
+        json!({ "name": "account-id", "in": "query", "required": true,
+                "description": "An account of the caller's customer",
+                "schema": { "type": "string", "format": "uuid" } }),
+        time(
+            "from-time",
+            true,
+            "time_start >= from-time (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC or `YYYY-MM-DD`)",
+        ),
+        time("to-time", false, "time_start <= to-time; default now"),
+        json!({ "name": "sampling", "in": "query", "required": true,
+                "schema": { "type": "string", "enum": Sampling::ALL.map(Sampling::as_str) } }),
+        json!({ "name": "format", "in": "query", "required": false,
+                "description": "`csv` for RFC 4180 CSV instead of JSON",
+                "schema": { "type": "string", "enum": ["json", "csv"] } }),
+    ];
+    parameters.extend(for_endpoint(endpoint).map(|f| {
+        json!({ "name": f.param, "in": "query", "required": false,
+                "description": format!("{:?} on `{}`", f.op, f.column), "schema": kind_schema(f.kind) })
+    }));
+    json!({
+        "operationId": format!("{}Statistics", endpoint.name()),
+        "summary": format!("{} statistics per time bucket", endpoint.name()),
+        "parameters": parameters,
+        "responses": {
+            "200": { "description": "Columnar statistics (or `[]` when from-time is in the future)",
+                     "content": {
+                        "application/json": { "schema": { "oneOf": [
+                            { "$ref": "#/components/schemas/Statistics" },
+                            { "type": "array", "maxItems": 0 } ] } },
+                        "text/csv": { "schema": { "type": "string" } } } },
+            "304": { "description": "Not modified (If-None-Match)" },
+            "400": error_response("Invalid or missing parameter"),
+            "401": { "description": "Missing, invalid or expired token, or address not allowed" },
+            "429": error_response("Rate or concurrency limit exceeded (see Retry-After)"),
+            "503": error_response("ClickHouse unreachable or gateway busy (see Retry-After)"),
+            "504": error_response("Query timed out"),
+        }
+    })
+}
+
+fn kind_schema(kind: Kind) -> Value {
+    match kind {
+        Kind::UInt32 => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        Kind::Int32 => json!({ "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX }),
+        Kind::Price => json!({ "type": "string", "pattern": "^-?[0-9]{1,15}(\\.[0-9]{1,12})?$" }),
+        Kind::Text => json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT_LEN }),
+        Kind::Ip => {
+            json!({ "type": "string", "anyOf": [ { "format": "ipv4" }, { "format": "ipv6" } ] })
+        }
+    }
+}
+
+fn error_response(what: &str) -> Value {
+    json!({ "description": what, "content": { "application/json": {
+        "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn error_schema() -> Value {
+    json!({ "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } })
+}
+
+fn statistics_schema() -> Value {
+    let metric = json!({ "type": ["string", "null"], "pattern": "^-?[0-9]+\\.[0-9]{1,2}$" });
+    let column = |items: Value| json!({ "type": "array", "items": items });
+    json!({
+        "type": "object",
+        "required": ["data", "rows", "totals"],
+        "properties": {
+            "data": {
+                "type": "object",
+                "required": ["t", "total_calls", "acd", "asr", "cps"],
+                "properties": {
+                    "t": column(json!({ "type": "integer" })),
+                    "total_calls": column(json!({ "type": "integer", "minimum": 0 })),
+                    "acd": column(metric.clone()),
+                    "asr": column(metric.clone()),
+                    "cps": column(json!({ "type": "string" })),
+                }
+            },
+            "rows": { "type": "integer", "minimum": 0 },
+            "totals": {
+                "type": "object",
+                "required": ["t", "total_calls", "acd", "asr", "cps"],
+                "properties": {
+                    "t": { "const": 0 },
+                    "total_calls": { "type": "integer", "minimum": 0 },
+                    "acd": metric.clone(),
+                    "asr": metric,
+                    "cps": { "type": "string" },
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::filters::FILTERS;
+
+    #[test]
+    fn every_filter_is_documented_on_its_endpoints() {
+        let doc = document();
+        for endpoint in Endpoint::ALL {
+            let params: Vec<String> = doc["paths"][endpoint.path()]["get"]["parameters"]
+                .as_array()
+                .expect("parameters")
+                .iter()
+                .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            for f in FILTERS {
+                assert_eq!(
+                    params.contains(&f.param.to_owned()),
+                    f.applies_to(endpoint),
+                    "{}",
+                    f.param
+                );
+            }
+            assert!(params.contains(&"account-id".to_owned()));
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}
