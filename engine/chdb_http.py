@@ -373,11 +373,12 @@ def parse_multipart(body, content_type):
 # Connection pool
 
 class PooledConn:
-    __slots__ = ("raw", "db")
+    __slots__ = ("raw", "db", "settings")
 
     def __init__(self, raw):
         self.raw = raw
         self.db = "default"
+        self.settings = {}  # settings SET on this connection so far
 
 
 class Pool:
@@ -398,22 +399,24 @@ class Pool:
     def get(self):
         return self.q.get()
 
+    def renew(self, pc):
+        """Closes a connection and returns a fresh one (~1 ms)."""
+        try:
+            with self.lock:
+                pc.raw.close()
+        except Exception:
+            pass
+        try:
+            return PooledConn(self._connect())
+        except Exception as e:  # pragma: no cover
+            log("failed to reopen chdb connection: %s" % e)
+            time.sleep(0.1)
+            return PooledConn(self._connect())
+
     def put(self, pc, dirty=False):
-        if dirty:
-            # Session state (settings, USE, temporary tables...) may have
-            # changed: replace with a fresh connection (~1 ms).
-            try:
-                with self.lock:
-                    pc.raw.close()
-            except Exception:
-                pass
-            try:
-                pc = PooledConn(self._connect())
-            except Exception as e:  # pragma: no cover
-                log("failed to reopen chdb connection: %s" % e)
-                time.sleep(0.1)
-                pc = PooledConn(self._connect())
-        self.q.put(pc)
+        # Session state changed by the statement itself (SET, USE, temporary tables...):
+        # replace the connection.
+        self.q.put(self.renew(pc) if dirty else pc)
 
     def query_anchor(self, sql, fmt="TabSeparated"):
         with self.lock:
@@ -695,7 +698,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
 
         pc = srv.pool.get()
-        dirty = bool(settings) or bool(_DIRTY_RE.search(stmt))
+        if any(k not in settings for k in pc.settings):
+            # A setting of an earlier request would leak into this one: start clean.
+            pc = srv.pool.renew(pc)
+        dirty = bool(_DIRTY_RE.search(stmt))
         try:
             conn = pc.raw
             if pc.db != database:
@@ -704,15 +710,21 @@ class Handler(BaseHTTPRequestHandler):
                 except RuntimeError as e:
                     raise EngineError.from_chdb(e)
                 pc.db = database
-            if settings:
-                # Applied on this pooled connection only; the connection is
-                # replaced afterwards (dirty), so nothing leaks to other requests.
-                items = sorted(settings.items(), key=lambda kv: kv[0] == "readonly")
+            changed = {k: v for k, v in settings.items() if pc.settings.get(k) != v}
+            if changed:
+                # SET only what differs from this connection's state. A connection keeps
+                # its settings for the next request that sends the same names (clients
+                # such as the gateway send the same ones every time, so the common case
+                # is no SET at all); a request lacking one of them gets a fresh
+                # connection above, so nothing leaks between requests.
+                items = sorted(changed.items(), key=lambda kv: kv[0] == "readonly")
                 set_sql = "SET " + ", ".join("%s = %s" % (k, quote_string(v)) for k, v in items)
                 try:
                     conn.query(set_sql, "TabSeparated")
                 except RuntimeError as e:
+                    dirty = True  # partially applied: recycle
                     raise EngineError.from_chdb(e)
+                pc.settings = dict(settings)
 
             if insert is not None:
                 summary, out = self._run_insert(conn, insert), b""

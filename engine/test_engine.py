@@ -153,6 +153,10 @@ class EngineTest(unittest.TestCase):
         for _ in range(10):
             self.assertEqual(self.ok("SELECT number FROM numbers(2)"), b"0\n1\n")
             self.assertNotEqual(self.ok("SELECT getSetting('max_threads')"), b"3\n")
+        # a connection that keeps its settings still applies each request's own values
+        for v in ("3", "5", "3", "7"):
+            self.assertEqual(self.ok("SELECT getSetting('max_threads')", "max_threads=" + v),
+                             v.encode() + b"\n")
         st, body, r = self.q("SELECT 1", "no_such_setting_xyz=1")
         self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "115")
         # readonly: writes rejected, later requests unaffected

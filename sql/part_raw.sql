@@ -1,7 +1,7 @@
 -- Raw CDRs of one account over some time ranges. The percent-delimited markers are replaced
 -- by fragments of the gateway's static filter table; every value is a typed server-side
--- parameter.
-SELECT toUInt32(toStartOfInterval(time_start, toIntervalSecond({step:UInt32}))) AS t,
+-- parameter. %BUCKET% is the bucket start (see plan.rs).
+SELECT toUInt32(%BUCKET%) AS t,
        count() AS c,
        countIf(duration > 0) AS a,
        sumIf(toInt64(duration), duration > 0) AS d

@@ -1,5 +1,6 @@
 -- A per-minute rollup of one account and side over some whole-minute time ranges.
-SELECT toUInt32(toStartOfInterval(minute, toIntervalSecond({step:UInt32}))) AS t,
+-- %BUCKET% is the bucket start (see plan.rs: toStartOfInterval, or toStartOfHour/Day in a zone).
+SELECT toUInt32(%BUCKET%) AS t,
        sum(total_calls) AS c,
        sum(answered) AS a,
        sum(duration_sum) AS d

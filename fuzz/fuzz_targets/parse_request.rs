@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         let scope = Scope {
             endpoint,
             account: 1,
-            sampling: req.sampling,
+            grid: req.grid(),
             filters: &req.filters,
         };
         let p = plan(scope, &[Window { from: req.from.ceil(), to }], true);

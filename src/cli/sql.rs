@@ -38,7 +38,7 @@ pub fn run(args: &SqlArgs) -> anyhow::Result<String> {
     let scope = Scope {
         endpoint,
         account: args.account,
-        sampling: req.sampling,
+        grid: req.grid(),
         filters: &req.filters,
     };
     let p = plan(

@@ -1,6 +1,7 @@
 //! Reshapes per-bucket sums into the columnar response document, filling empty buckets.
 
 use super::metrics::{Sums, format};
+use super::time::Grid;
 use serde::Serialize;
 
 /// The response body of a statistics request.
@@ -9,6 +10,9 @@ pub struct Document {
     pub data: Columns,
     pub rows: usize,
     pub totals: Totals,
+    /// The zone of the buckets, for local times in CSV.
+    #[serde(skip)]
+    pub tz: Option<chrono_tz::Tz>,
 }
 
 /// One array per metric, index-aligned by bucket.
@@ -31,9 +35,10 @@ pub struct Totals {
     pub cps: String,
 }
 
-/// Buckets `first..=last` (bucket starts, `step` apart) with the sums found in `rows`, which
-/// must be sorted by bucket start; buckets without a row are empty.
-pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, step: i64) -> Document {
+/// Buckets `first..=last` of `grid` with the sums found in `rows`, which must be sorted by
+/// bucket start; buckets without a row are empty. Each bucket's `cps` uses its real length;
+/// `totals.cps` uses the nominal sampling width, as the contract says.
+pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, grid: Grid) -> Document {
     let mut columns = Columns::default();
     let mut total = Sums::default();
     let mut rows = rows.iter().peekable();
@@ -45,17 +50,19 @@ pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, step: i64) -> Document
             .next_if(|(rt, _)| *rt == t)
             .map(|(_, s)| *s)
             .unwrap_or_default();
-        let m = sums.metrics(step);
+        let next = grid.next(t);
+        let m = sums.metrics(next - t);
         columns.t.push(t);
         columns.total_calls.push(sums.total_calls);
         columns.acd.push(m.acd.map(format));
         columns.asr.push(m.asr.map(format));
         columns.cps.push(format(m.cps));
         total += sums;
-        t += step;
+        t = next;
     }
-    let m = total.metrics(step);
+    let m = total.metrics(grid.sampling.seconds());
     Document {
+        tz: grid.tz,
         rows: columns.t.len(),
         data: columns,
         totals: Totals {
@@ -79,7 +86,7 @@ impl Document {
             out.push_str(&format!(
                 "{},{},{},{},{},{}\r\n",
                 d.t[i],
-                super::time::rfc3339(d.t[i]),
+                super::time::rfc3339_in(d.t[i], self.tz),
                 d.total_calls[i],
                 field(&d.acd[i]),
                 field(&d.asr[i]),
@@ -105,6 +112,12 @@ pub fn bucket_count(first: i64, last: i64, step: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::time::Sampling;
+
+    const MINUTE: Grid = Grid {
+        sampling: Sampling::Minute,
+        tz: None,
+    };
 
     fn sums(total_calls: u64, answered: u64, duration_sum: i64) -> Sums {
         Sums {
@@ -121,7 +134,7 @@ mod tests {
             (1_734_700_060, sums(120, 100, 480)),
             (1_734_700_120, sums(180, 150, 720)),
         ];
-        let doc = build(&rows, 1_734_700_000, 1_734_700_120, 60);
+        let doc = build(&rows, 1_734_700_000, 1_734_700_120, MINUTE);
         assert_eq!(
             serde_json::to_string(&doc).expect("serializes"),
             r#"{"data":{"t":[1734700000,1734700060,1734700120],"total_calls":[150,120,180],"acd":["5.0","4.8","4.8"],"asr":["86.67","83.33","83.33"],"cps":["2.5","2.0","3.0"]},"rows":3,"totals":{"t":0,"total_calls":450,"acd":"4.87","asr":"84.44","cps":"7.5"}}"#
@@ -130,7 +143,7 @@ mod tests {
 
     #[test]
     fn gaps_are_filled_with_empty_buckets() {
-        let doc = build(&[(120, sums(3, 1, 10))], 0, 240, 60);
+        let doc = build(&[(120, sums(3, 1, 10))], 0, 240, MINUTE);
         assert_eq!(doc.rows, 5);
         assert_eq!(doc.data.t, vec![0, 60, 120, 180, 240]);
         assert_eq!(doc.data.total_calls, vec![0, 0, 3, 0, 0]);
@@ -142,7 +155,7 @@ mod tests {
 
     #[test]
     fn csv_has_one_row_per_bucket_and_empty_nulls() {
-        let doc = build(&[(120, sums(3, 1, 10))], 60, 120, 60);
+        let doc = build(&[(120, sums(3, 1, 10))], 60, 120, MINUTE);
         assert_eq!(
             doc.to_csv(),
             "t,time,total_calls,acd,asr,cps\r\n\

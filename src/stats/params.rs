@@ -2,8 +2,9 @@
 //! sees request text: only typed values.
 
 use super::filters::{self, Endpoint, Filter, Kind, MAX_TEXT_LEN};
-use super::time::{Instant, Sampling, parse_instant};
+use super::time::{Grid, Instant, Sampling, parse_instant, parse_time_zone};
 use crate::error::ApiError;
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,7 +14,13 @@ use uuid::Uuid;
 /// The required parameters, in the order the "missing" message lists them.
 const REQUIRED: [&str; 3] = ["account-id", "from-time", "sampling"];
 /// Scalar parameters besides the filters.
-const SCALARS: [&str; 4] = ["account-id", "from-time", "to-time", "sampling"];
+const SCALARS: [&str; 5] = [
+    "account-id",
+    "from-time",
+    "to-time",
+    "sampling",
+    "time-zone",
+];
 /// Longest query string accepted at all.
 pub const MAX_QUERY_LEN: usize = 8 * 1024;
 
@@ -35,6 +42,8 @@ pub struct StatsRequest {
     pub from: Instant,
     pub to: Option<Instant>,
     pub sampling: Sampling,
+    /// `time-zone`: local hours/days of this zone; `None` is UTC.
+    pub time_zone: Option<Tz>,
     /// Active filters in table order.
     pub filters: Vec<(&'static Filter, Value)>,
 }
@@ -100,6 +109,10 @@ impl StatsRequest {
             }
         };
         let sampling = Sampling::parse(single["sampling"]).ok_or(ApiError::InvalidSampling)?;
+        let time_zone = match single.get("time-zone") {
+            None => None,
+            Some(raw) => parse_time_zone(raw).map_err(|_| ApiError::InvalidValue("time-zone"))?,
+        };
 
         let mut active = Vec::new();
         for filter in filters::for_endpoint(endpoint) {
@@ -116,8 +129,19 @@ impl StatsRequest {
             from,
             to,
             sampling,
+            time_zone,
             filters: active,
         })
+    }
+}
+
+impl StatsRequest {
+    /// The bucket boundaries of this request.
+    pub fn grid(&self) -> Grid {
+        Grid {
+            sampling: self.sampling,
+            tz: self.time_zone,
+        }
     }
 }
 
@@ -275,6 +299,26 @@ mod tests {
         )
         .expect("vendor price is unknown here, so ignored");
         assert_eq!(o.filters[0].1, Value::Text("::ffff:1.2.3.4".into()));
+    }
+
+    #[test]
+    fn time_zones_are_validated() {
+        let r = StatsRequest::parse(
+            Endpoint::Termination,
+            &format!("{OK}&time-zone=Europe%2FBerlin"),
+        )
+        .expect("valid");
+        assert_eq!(r.time_zone.map(|t| t.name()), Some("Europe/Berlin"));
+        assert_eq!(
+            err(
+                Endpoint::Termination,
+                &format!("{OK}&time-zone=Mars%2FOlympus")
+            ),
+            "invalid value time-zone"
+        );
+        let utc = StatsRequest::parse(Endpoint::Termination, &format!("{OK}&time-zone=UTC"))
+            .expect("valid");
+        assert_eq!(utc.time_zone, None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::filters::{Endpoint, Filter};
 use super::params::Value;
-use super::time::{Sampling, clickhouse_datetime};
+use super::time::{Grid, Sampling, clickhouse_datetime};
 
 const BUCKETS: &str = include_str!("../../sql/buckets.sql");
 const PART_RAW: &str = include_str!("../../sql/part_raw.sql");
@@ -81,7 +81,7 @@ pub struct Plan {
 pub struct Scope<'a> {
     pub endpoint: Endpoint,
     pub account: u32,
-    pub sampling: Sampling,
+    pub grid: Grid,
     pub filters: &'a [(&'static Filter, Value)],
 }
 
@@ -97,14 +97,8 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         }
     }
 
-    let mut binds = vec![
-        // A bucket width fits u32 by construction (at most 86 400).
-        (
-            "step".to_owned(),
-            Bind::UInt32(scope.sampling.seconds() as u32),
-        ),
-        ("account".to_owned(), Bind::UInt32(scope.account)),
-    ];
+    let mut binds = vec![("account".to_owned(), Bind::UInt32(scope.account))];
+    let bucket = bucket_expression(scope.grid, &mut binds);
     let conditions = filter_conditions(scope.filters, &mut binds);
     let mut parts = Vec::new();
     if !raw.is_empty() {
@@ -115,6 +109,7 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         extra.push_str(&conditions);
         parts.push(
             PART_RAW
+                .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
                 .replace("%ACCOUNT_COLUMN%", scope.endpoint.account_column())
                 .replace("%RANGES%", &ranges("time_start", "r", &raw, &mut binds))
                 .replace("%CONDITIONS%", extra.trim_end()),
@@ -124,6 +119,7 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         binds.push(("side".to_owned(), Bind::UInt8(side(scope.endpoint))));
         parts.push(
             PART_ROLLUP
+                .replace("%BUCKET%", &bucket.replace("%TIME%", "minute"))
                 .replace("%ROLLUP%", rollup.table)
                 .replace("%RANGES%", &ranges("minute", "m", &rolled, &mut binds))
                 .replace("%CONDITIONS%", conditions.trim_end()),
@@ -138,6 +134,26 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         sql: BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
         binds,
         path,
+    }
+}
+
+/// The bucket start of a time column (`%TIME%`): fixed widths in UTC via toStartOfInterval,
+/// local hours/days via toStartOfHour/toStartOfDay in the request's zone (bound as a parameter).
+fn bucket_expression(grid: Grid, binds: &mut Vec<(String, Bind)>) -> String {
+    match (grid.local_zone(), grid.sampling) {
+        (Some(tz), Sampling::Hour) => {
+            binds.push(("tz".to_owned(), Bind::Text(tz.name().to_owned())));
+            "toStartOfHour(%TIME%, {tz:String})".to_owned()
+        }
+        (Some(tz), _) => {
+            binds.push(("tz".to_owned(), Bind::Text(tz.name().to_owned())));
+            "toStartOfDay(%TIME%, {tz:String})".to_owned()
+        }
+        (None, sampling) => {
+            // A bucket width fits u32 by construction (at most 86 400).
+            binds.push(("step".to_owned(), Bind::UInt32(sampling.seconds() as u32)));
+            "toStartOfInterval(%TIME%, toIntervalSecond({step:UInt32}))".to_owned()
+        }
     }
 }
 
@@ -241,7 +257,7 @@ mod tests {
         let scope = Scope {
             endpoint: req.endpoint,
             account: 7,
-            sampling: req.sampling,
+            grid: req.grid(),
             filters: &req.filters,
         };
         plan(scope, windows, true)
@@ -326,6 +342,26 @@ mod tests {
         assert_eq!(text("r1_from"), Bind::Text("2026-04-15 00:03:00".into()));
         assert_eq!(text("r1_to"), Bind::Text("2026-04-15 00:03:09".into()));
         assert_eq!(text("side"), Bind::UInt8(1));
+    }
+
+    #[test]
+    fn local_days_group_in_the_zone() {
+        let req = request(Endpoint::Termination, "&time-zone=Europe%2FBerlin").clone();
+        let req = StatsRequest {
+            sampling: Sampling::Day,
+            ..req
+        };
+        let p = plan_of(&req, &[DAY]);
+        assert!(
+            p.sql.contains("toStartOfDay(minute, {tz:String})"),
+            "{}",
+            p.sql
+        );
+        assert!(
+            p.binds
+                .contains(&("tz".into(), Bind::Text("Europe/Berlin".into())))
+        );
+        assert!(!p.binds.iter().any(|(n, _)| n == "step"));
     }
 
     #[test]

@@ -71,6 +71,7 @@ struct ScopeKey {
     endpoint: Endpoint,
     account: u32,
     sampling: Sampling,
+    time_zone: Option<chrono_tz::Tz>,
     /// The validated filters in table order, in a canonical text form.
     filters: String,
 }
@@ -267,19 +268,21 @@ impl Stats {
         use_segments: bool,
     ) -> Result<Answer, ApiError> {
         let req = ask.request;
-        let sampling = req.sampling;
-        let step = sampling.seconds();
+        let grid = req.grid();
+        let step = req.sampling.seconds();
+        // Settled-bucket arithmetic assumes equal widths: local hours/days skip it.
+        let use_segments = use_segments && grid.is_fixed();
         let (first, last, end) = bounds(req, ask.now);
         let from = req.from.ceil();
         // Whole buckets inside the window that are settled: [full_start, settled_end).
-        let full_start = if sampling.floor(from) == from {
+        let full_start = if grid.floor(from) == from {
             from
         } else {
-            sampling.floor(from) + step
+            grid.next(grid.floor(from))
         };
-        let settled_end = sampling
+        let settled_end = grid
             .floor(ask.now - self.settle_lag)
-            .min(sampling.floor(end + 1));
+            .min(grid.floor(end + 1));
         let scope_key = scope_key(req, ask.account);
 
         let segment = match use_segments && full_start < settled_end {
@@ -335,7 +338,7 @@ impl Stats {
             let scope = Scope {
                 endpoint: req.endpoint,
                 account: ask.account,
-                sampling,
+                grid,
                 filters: &req.filters,
             };
             let plan = plan::plan(scope, &windows, true);
@@ -343,12 +346,12 @@ impl Stats {
             rows.extend(exec.run(&plan).await?);
             rows.sort_unstable_by_key(|(t, _)| *t);
         }
-        if store_from < settled_end {
+        if grid.is_fixed() && store_from < settled_end {
             self.remember(scope_key, store_from, settled_end, step, &rows)
                 .await;
         }
 
-        let doc = document::build(&rows, first, last, step);
+        let doc = document::build(&rows, first, last, grid);
         let body = Bytes::from(serde_json::to_vec(&doc).map_err(anyhow::Error::from)?);
         let settled = end < ask.now - self.settle_lag;
         Ok(Answer {
@@ -412,11 +415,8 @@ impl Stats {
 /// First bucket, last bucket and end second of a request answered at `now`.
 fn bounds(req: &StatsRequest, now: i64) -> (i64, i64, i64) {
     let end = req.to.map_or(now, |t| t.floor().min(now));
-    (
-        req.sampling.floor(req.from.secs),
-        req.sampling.floor(end),
-        end,
-    )
+    let grid = req.grid();
+    (grid.floor(req.from.secs), grid.floor(end), end)
 }
 
 fn scope_key(req: &StatsRequest, account: u32) -> ScopeKey {
@@ -430,6 +430,7 @@ fn scope_key(req: &StatsRequest, account: u32) -> ScopeKey {
         endpoint: req.endpoint,
         account,
         sampling: req.sampling,
+        time_zone: req.time_zone,
         filters,
     }
 }

@@ -88,7 +88,7 @@ async fn planned_document(
     let scope = Scope {
         endpoint: req.endpoint,
         account: ACCOUNT,
-        sampling: req.sampling,
+        grid: req.grid(),
         filters: &req.filters,
     };
     let window = Window {
@@ -101,13 +101,8 @@ async fn planned_document(
     } else {
         vec![]
     };
-    let step = req.sampling.seconds();
-    let doc = document::build(
-        &rows,
-        req.sampling.floor(req.from.secs),
-        req.sampling.floor(to),
-        step,
-    );
+    let grid = req.grid();
+    let doc = document::build(&rows, grid.floor(req.from.secs), grid.floor(to), grid);
     serde_json::to_value(doc).expect("json")
 }
 
@@ -160,7 +155,14 @@ async fn every_path_gives_the_same_document() {
         let from = T0 - 600 + rng.random_range(0..SPAN);
         let longest = (step * 600).min(SPAN);
         let to = from + rng.random_range(0..longest);
-        let filters = random_filters(&mut rng, endpoint);
+        let mut filters = random_filters(&mut rng, endpoint);
+        if rng.random_bool(0.3) {
+            let zones = ["Europe%2FBerlin", "Asia%2FKathmandu", "America%2FNew_York"];
+            filters.push_str(&format!(
+                "&time-zone={}",
+                zones[rng.random_range(0..zones.len())]
+            ));
+        }
         let query = window_query(from, to, sampling, &filters);
         let req = StatsRequest::parse(endpoint, &query).expect("valid case");
         let context = format!("case {case}: {} {query}", endpoint.name());

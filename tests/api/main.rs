@@ -9,4 +9,5 @@ mod helpers;
 mod robustness;
 mod schema;
 mod statistics;
+mod time_zones;
 mod validation;
