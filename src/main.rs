@@ -32,7 +32,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cdrstats::telemetry::init();
+    let _log_guard = cdrstats::telemetry::init();
     let result = Settings::from_env()
         .map_err(anyhow::Error::from)
         .and_then(|settings| run(cli.command, settings));

@@ -58,7 +58,7 @@ pub async fn spawn_app_with(test: &str, extra: &[(&str, &str)]) -> TestApp {
     // `TEST_LOG=1 cargo test ...` shows the gateway's logs.
     static LOGS: std::sync::Once = std::sync::Once::new();
     if std::env::var_os("TEST_LOG").is_some() {
-        LOGS.call_once(cdrstats::telemetry::init);
+        LOGS.call_once(|| std::mem::forget(cdrstats::telemetry::init()));
     }
     let mut vars = vec![
         ("CLICKHOUSE_URL".to_owned(), engine_url()),
