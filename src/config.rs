@@ -161,10 +161,17 @@ mod defaults {
 /// Why the environment could not be turned into [`Settings`].
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// envy's message already names the variable; not a `source`, so it prints once.
     #[error("configuration: {0}")]
-    Env(#[from] envy::Error),
+    Env(envy::Error),
     #[error("configuration: {var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
+}
+
+impl From<envy::Error> for ConfigError {
+    fn from(e: envy::Error) -> Self {
+        Self::Env(e)
+    }
 }
 
 impl Settings {
