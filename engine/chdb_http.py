@@ -21,7 +21,6 @@ import argparse
 import base64
 import json
 import os
-import queue
 import re
 import signal
 import socket
@@ -388,16 +387,28 @@ class Pool:
         # An anchor connection keeps the embedded engine alive while pooled
         # connections are recycled.
         self.anchor = _chdb.connect(path)
-        self.q = queue.LifoQueue()
-        for _ in range(size):
-            self.q.put(PooledConn(self._connect()))
+        # Idle connections; a condition variable hands them out. Requests prefer a connection
+        # whose SET settings already match theirs, so clients that always send the same
+        # settings (the gateway) and clients that send none (health checks) do not make each
+        # other SET or reconnect on every query.
+        self.idle = [PooledConn(self._connect()) for _ in range(size)]
+        self.cond = threading.Condition()
 
     def _connect(self):
         with self.lock:
             return _chdb.connect(self.path)
 
-    def get(self):
-        return self.q.get()
+    def get(self, settings=None):
+        settings = settings or {}
+        with self.cond:
+            while not self.idle:
+                self.cond.wait()
+            best = next((i for i, pc in enumerate(self.idle) if pc.settings == settings), None)
+            if best is None:
+                # Next best: one whose settings are a subset (only SETs needed, no reset).
+                best = next((i for i, pc in enumerate(self.idle)
+                             if all(k in settings for k in pc.settings)), len(self.idle) - 1)
+            return self.idle.pop(best)
 
     def renew(self, pc):
         """Closes a connection and returns a fresh one (~1 ms)."""
@@ -416,7 +427,10 @@ class Pool:
     def put(self, pc, dirty=False):
         # Session state changed by the statement itself (SET, USE, temporary tables...):
         # replace the connection.
-        self.q.put(self.renew(pc) if dirty else pc)
+        pc = self.renew(pc) if dirty else pc
+        with self.cond:
+            self.idle.append(pc)
+            self.cond.notify()
 
     def query_anchor(self, sql, fmt="TabSeparated"):
         with self.lock:
@@ -697,7 +711,7 @@ class Handler(BaseHTTPRequestHandler):
                                   % (limit * 1000, limit * 1000), "TIMEOUT_EXCEEDED")
             time.sleep(delay)
 
-        pc = srv.pool.get()
+        pc = srv.pool.get(settings)
         if any(k not in settings for k in pc.settings):
             # A setting of an earlier request would leak into this one: start clean.
             pc = srv.pool.renew(pc)
