@@ -1,10 +1,12 @@
 -- wrk script: a mix of realistic and bad requests over both endpoints, several customers and
 -- traffic classes. Counts answers by status; done() prints one JSON line.
--- Env: LT_TOKENS (space-separated bearer tokens), LT_ACCOUNTS (space-separated account uuids).
+-- Env: LT_PAIRS: space-separated `token=account-uuid` pairs (an account the token may query).
 
 local tokens, accounts = {}, {}
-for t in string.gmatch(os.getenv("LT_TOKENS") or "", "%S+") do tokens[#tokens + 1] = t end
-for a in string.gmatch(os.getenv("LT_ACCOUNTS") or "", "%S+") do accounts[#accounts + 1] = a end
+for t, a in string.gmatch(os.getenv("LT_PAIRS") or "", "(%S+)=(%S+)") do
+  tokens[#tokens + 1] = t
+  accounts[#accounts + 1] = a
+end
 
 local paths = {
   "/api/rest/customer/v1/termination-statistics-quality",
@@ -23,7 +25,7 @@ local bad = {
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
 
-local counts = {}
+counts = {}  -- global: done() reads it from each thread with thread:get
 local n = 0
 
 local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
@@ -31,7 +33,8 @@ local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
 function request()
   n = n + 1
   local now = os.time()
-  local headers = { ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1] }
+  local who = (n % #tokens) + 1
+  local headers = { ["Authorization"] = "Bearer " .. tokens[who] }
   local r = math.random(100)
   local query
   if r <= 5 then
@@ -41,7 +44,7 @@ function request()
     query = "account-id=" .. accounts[1] .. "&from-time=" .. iso(now - 3600) .. "&sampling=minute"
   else
     local span = ({ 3600, 6 * 3600, 86400 })[math.random(3)]
-    query = "account-id=" .. accounts[math.random(#accounts)]
+    query = "account-id=" .. accounts[who]
       .. "&from-time=" .. iso(now - span - math.random(0, 300))
       .. "&sampling=" .. samplings[math.random(#samplings)]
       .. filters[math.random(#filters)]

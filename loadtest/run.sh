@@ -36,13 +36,18 @@ LISTEN_ADDR=127.0.0.1:$GATEWAY_PORT LIMITS_LOADTEST="queries=2" RUST_LOG=warn \
 gateway_pid=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null && break; sleep 0.1; done
 
-# Tokens: the demo customer (api_access 1), dynamic tokens for three more customers, and a
-# load-test-class token; accounts of those customers.
-tokens="$($BIN token --access-id 1)"
-for c in 2 3 4; do tokens="$tokens $($BIN token --customer $c)"; done
-accounts=$(curl -s "$CLICKHOUSE_URL/?database=loadtest" --data-binary \
-  "SELECT toString(uuid) FROM accounts FINAL WHERE contractor_id <= 4 ORDER BY id FORMAT TSV" | tr '\n' ' ')
-export LT_TOKENS="$tokens" LT_ACCOUNTS="$accounts"
+# Tokens: the demo customer (api_access 1) and dynamic tokens for three more customers (customer
+# class: 50 req/s each, so most of their requests are refused with 429 by design), and as many
+# load-test-class tokens (no rate limit, 2 ClickHouse query slots: their cold requests queue or
+# get 503). Accounts of those customers.
+account_of() {
+  curl -s "$CLICKHOUSE_URL/?database=loadtest" --data-binary \
+    "SELECT toString(uuid) FROM accounts FINAL WHERE contractor_id = $1 ORDER BY id LIMIT 1 FORMAT TSV"
+}
+pairs="$($BIN token --access-id 1)=$(account_of 1)"
+for c in 2 3 4; do pairs="$pairs $($BIN token --customer $c)=$(account_of $c)"; done
+for c in 1 2 3 4; do pairs="$pairs $($BIN token --customer $c --class loadtest)=$(account_of $c)"; done
+export LT_PAIRS="$pairs"
 
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$gateway_pid/status"; }
 : > "$RESULTS/rss.txt"

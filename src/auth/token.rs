@@ -118,6 +118,16 @@ pub enum Mint {
 
 /// Mints an HS256 token (for the `token` subcommand, demos and tests).
 pub fn mint(secret: &str, subject: Mint, expires_at: Option<i64>) -> anyhow::Result<String> {
+    mint_with_class(secret, subject, expires_at, None)
+}
+
+/// Like [`mint`], marking the token's traffic class (`cls` claim) when given.
+pub fn mint_with_class(
+    secret: &str,
+    subject: Mint,
+    expires_at: Option<i64>,
+    class: Option<Class>,
+) -> anyhow::Result<String> {
     let mut claims = serde_json::json!({ "aud": [AUDIENCE] });
     match subject {
         Mint::Access(id) => claims["sub"] = id.into(),
@@ -128,6 +138,9 @@ pub fn mint(secret: &str, subject: Mint, expires_at: Option<i64>) -> anyhow::Res
     }
     if let Some(exp) = expires_at {
         claims["exp"] = exp.into();
+    }
+    if let Some(class) = class {
+        claims["cls"] = class.as_str().into();
     }
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

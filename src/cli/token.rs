@@ -1,7 +1,8 @@
 //! `cdrstats token`: mints a JWT for an `api_access` id or a dynamic context.
 
-use crate::auth::token::{DynamicCfg, Mint, mint};
+use crate::auth::token::{DynamicCfg, Mint, mint_with_class};
 use crate::config::Settings;
+use crate::limits::Class;
 
 /// What to mint, from the command line.
 #[derive(Debug, clap::Args)]
@@ -18,6 +19,9 @@ pub struct TokenArgs {
     /// Dynamic token: allowed client networks (comma-separated CIDRs; empty = any).
     #[arg(long, value_delimiter = ',', requires = "customer")]
     pub allowed_ips: Vec<String>,
+    /// Traffic class claim: customer, bi or loadtest (default: none, i.e. configured/customer).
+    #[arg(long)]
+    pub class: Option<String>,
     /// Lifetime in seconds; 0 mints a token without `exp`.
     #[arg(long, default_value_t = 86_400)]
     pub ttl: i64,
@@ -36,5 +40,12 @@ pub fn run(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
         _ => anyhow::bail!("give either --access-id N or --customer N"),
     };
     let exp = (args.ttl > 0).then(|| chrono::Utc::now().timestamp() + args.ttl);
-    mint(secret, subject, exp)
+    let class = match &args.class {
+        None => None,
+        Some(name) => Some(
+            Class::parse(name)
+                .ok_or_else(|| anyhow::anyhow!("--class must be customer, bi or loadtest"))?,
+        ),
+    };
+    mint_with_class(secret, subject, exp, class)
 }
