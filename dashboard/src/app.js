@@ -149,7 +149,10 @@
             value: (u, v) => (v === null || v === undefined ? '–' : v + m.unit),
           },
         ],
-        axes: [{}, { size: 56 }],
+        // Wide enough for the longest tick label (call counts reach millions).
+        axes: [{}, {
+          size: (u, values) => Math.max(48, 14 + 7.5 * Math.max(0, ...(values || []).map((v) => String(v).length))),
+        }],
       };
       const plot = new uPlot(opts, [t, ys], fig.querySelector('.plot'));
       const present = ys.filter((v) => v !== null);
