@@ -83,7 +83,10 @@ impl Application {
     /// Builds the server on an already bound listener.
     pub fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let dashboard_dir = settings.dashboard_dir.clone();
+        // The chart page is optional (built by `make dashboard`); without it /dashboard/ is a 404.
+        let dashboard_dir = std::path::Path::new(&settings.dashboard_dir)
+            .is_dir()
+            .then(|| settings.dashboard_dir.clone());
         let state = web::Data::new(AppState::new(settings)?);
         let server = HttpServer::new(move || {
             App::new()
@@ -91,11 +94,15 @@ impl Application {
                 .wrap(http::security_headers())
                 .wrap(actix_web::middleware::from_fn(http::request_id))
                 .configure(routes_table)
-                .service(
-                    actix_files::Files::new("/dashboard", &dashboard_dir)
-                        .index_file("index.html")
-                        .default_handler(web::to(http::not_found)),
-                )
+                .configure(|cfg| {
+                    if let Some(dir) = &dashboard_dir {
+                        cfg.service(
+                            actix_files::Files::new("/dashboard", dir)
+                                .index_file("index.html")
+                                .default_handler(web::to(http::not_found)),
+                        );
+                    }
+                })
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)?
