@@ -3,17 +3,22 @@
 use crate::helpers::*;
 use cdrstats::auth::token::Mint;
 
-async fn queries_so_far(app: &TestApp) -> u64 {
-    let text = app
-        .http
+/// The gateway's Prometheus text.
+async fn metrics_text(app: &TestApp) -> String {
+    app.http
         .get(format!("{}/metrics", app.address))
         .send()
         .await
         .expect("metrics")
         .text()
         .await
-        .expect("body");
-    text.lines()
+        .expect("body")
+}
+
+async fn queries_so_far(app: &TestApp) -> u64 {
+    metrics_text(app)
+        .await
+        .lines()
         .filter(|l| l.starts_with("cdrstats_clickhouse_queries_total"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
@@ -88,15 +93,7 @@ async fn metrics_count_requests_by_route_and_status() {
     let q = window_query(T0, T0 + 59, "minute", "");
     assert_eq!(get(&app, &q, false).await.0, 200);
     assert_eq!(get(&app, "sampling=minute", false).await.0, 400);
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = metrics_text(&app).await;
     let route = "/api/rest/customer/v1/termination-statistics-quality";
     for needle in [
         format!("cdrstats_http_requests_total{{route=\"{route}\",status=\"200\"}} 1"),
