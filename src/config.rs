@@ -2,6 +2,7 @@
 
 use crate::limits::{Class, ClassLimits};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Every knob of the gateway. Field `foo_bar` is read from `FOO_BAR`.
@@ -221,8 +222,7 @@ impl Settings {
         crate::auth::ip::parse_cidrs(&self.trusted_proxies)
             .map_err(|e| invalid("TRUSTED_PROXIES", &e))?;
         self.class_limits()?;
-        self.access_ids(&self.bi_access_ids, "BI_ACCESS_IDS")?;
-        self.access_ids(&self.loadtest_access_ids, "LOADTEST_ACCESS_IDS")?;
+        self.access_classes()?;
         self.extra_clickhouse_settings()?;
         Ok(())
     }
@@ -257,16 +257,16 @@ impl Settings {
             .collect()
     }
 
-    /// The class configured for an `api_access` id.
-    pub fn class_of_access(&self, id: u32) -> Option<Class> {
-        let listed = |text: &str, var| self.access_ids(text, var).unwrap_or_default().contains(&id);
-        if listed(&self.loadtest_access_ids, "LOADTEST_ACCESS_IDS") {
-            Some(Class::LoadTest)
-        } else if listed(&self.bi_access_ids, "BI_ACCESS_IDS") {
-            Some(Class::Bi)
-        } else {
-            None
+    /// The classes configured for `api_access` ids (load-test wins over BI when listed twice).
+    pub fn access_classes(&self) -> Result<HashMap<u32, Class>, ConfigError> {
+        let mut classes = HashMap::new();
+        for id in self.access_ids(&self.bi_access_ids, "BI_ACCESS_IDS")? {
+            classes.insert(id, Class::Bi);
         }
+        for id in self.access_ids(&self.loadtest_access_ids, "LOADTEST_ACCESS_IDS")? {
+            classes.insert(id, Class::LoadTest);
+        }
+        Ok(classes)
     }
 
     /// `CLICKHOUSE_SETTINGS` as pairs; names must be plain identifiers.
@@ -349,6 +349,21 @@ mod tests {
         assert_eq!(s.clickhouse_urls(), vec!["http://a:8123", "http://b:8123"]);
         let err = Settings::from_vars(vars(&[("CLICKHOUSE_URL", "a:8123")])).expect_err("scheme");
         assert!(err.to_string().contains("CLICKHOUSE_URL"));
+    }
+
+    #[test]
+    fn access_classes_are_parsed_once_and_named_when_bad() {
+        let s = Settings::from_vars(vars(&[
+            ("BI_ACCESS_IDS", "3, 4"),
+            ("LOADTEST_ACCESS_IDS", "4,9"),
+        ]))
+        .expect("valid");
+        let classes = s.access_classes().expect("valid");
+        assert_eq!(classes.get(&3), Some(&Class::Bi));
+        assert_eq!(classes.get(&4), Some(&Class::LoadTest));
+        assert_eq!(classes.get(&1), None);
+        let err = Settings::from_vars(vars(&[("BI_ACCESS_IDS", "x")])).expect_err("bad id");
+        assert!(err.to_string().contains("BI_ACCESS_IDS"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::auth::token::JwtVerifier;
 use crate::config::Settings;
 use crate::db::Replicas;
 use crate::http;
-use crate::limits::Limits;
+use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::stats::filters::Endpoint;
@@ -17,6 +17,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use ipnet::IpNet;
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct AppState {
     /// `CLICKHOUSE_SETTINGS`, parsed once.
     pub clickhouse_settings: Vec<(String, String)>,
     pub watermark: Arc<Watermark>,
+    /// Traffic classes of `api_access` ids (`BI_ACCESS_IDS`, `LOADTEST_ACCESS_IDS`), parsed once.
+    pub access_classes: HashMap<u32, Class>,
 }
 
 impl AppState {
@@ -51,12 +54,14 @@ impl AppState {
             Duration::from_millis(settings.queue_wait_ms),
         );
         let clickhouse_settings = settings.extra_clickhouse_settings()?;
+        let access_classes = settings.access_classes()?;
         Ok(Self {
             stats: Stats::new(&settings),
             metrics: Metrics::new(),
             limits,
             clickhouse_settings,
             watermark: Watermark::spawn(db.clone()),
+            access_classes,
             settings,
             db,
             directory,

@@ -71,7 +71,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         token::extract(req, &state.settings.session_cookie_name).ok_or(ApiError::Unauthorized)?;
     let verified = state.jwt.verify(&raw).ok_or(ApiError::Unauthorized)?;
     let configured = match verified.subject {
-        Subject::Access(id) => state.settings.class_of_access(id),
+        Subject::Access(id) => state.access_classes.get(&id).copied(),
         Subject::Dynamic(_) => None,
     };
     let class = verified.class.or(configured).unwrap_or(Class::Customer);
