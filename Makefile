@@ -58,8 +58,6 @@ demo: build ## Print a curl line with a demo token
 	@$(BIN) demo
 
 run: seed ## Fresh machine → engine, schema, demo data, a demo curl line, gateway in the foreground
-	@test -f dashboard/dist/index.html || $(MAKE) --no-print-directory dashboard || \
-	  echo "(chart page not built: npm unavailable? /dashboard/ will answer 404)"
 	@echo
 	@echo "Try it (in another terminal):"
 	@$(BIN) demo
