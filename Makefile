@@ -44,6 +44,16 @@ $(BI_STAMP): tests/bi/requirements.txt $(STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r tests/bi/requirements.txt
 	@touch $@
 
+# Apache Superset for tests/bi/superset_recipe.py, in its own virtualenv (it pins pandas 2 and
+# SQLAlchemy 1.4). BI_SUPERSET=0 skips it (saves its one-time install, see README "Measured").
+BI_SUPERSET     ?= 1
+SUPERSET_VENV   ?= .venv-superset
+SUPERSET_STAMP  := $(SUPERSET_VENV)/.installed
+$(SUPERSET_STAMP): tests/bi/superset-requirements.txt
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/pip install --disable-pip-version-check -q -r tests/bi/superset-requirements.txt
+	@touch $@
+
 build: ## Build the release binary
 	cargo build --release --locked
 
@@ -91,8 +101,10 @@ integration: test-engine ## Integration tests against a real engine (started if 
 contract: test-engine $(CONTRACT_STAMP) ## schemathesis drives the live gateway from its /openapi.json
 	CONTRACT_ENGINE_URL=$(TEST_ENGINE_URL) bash tests/contract/run.sh
 
-bi: test-engine $(BI_STAMP) ## Real BI clients (shillelagh, pandas, csv, Basic auth) drive a live gateway
-	BI_ENGINE_URL=$(TEST_ENGINE_URL) bash tests/bi/run.sh
+bi: test-engine $(BI_STAMP) $(if $(filter 1,$(BI_SUPERSET)),$(SUPERSET_STAMP)) ## Real BI clients (Superset, shillelagh, pandas, csv, Basic auth) drive a live gateway
+	BI_ENGINE_URL=$(TEST_ENGINE_URL) \
+	  BI_SUPERSET_PYTHON=$(if $(filter 1,$(BI_SUPERSET)),$(SUPERSET_VENV)/bin/python) \
+	  bash tests/bi/run.sh
 
 test: lint unit engine-test ## Everything CI runs
 	@$(MAKE) --no-print-directory integration contract bi; status=$$?; \

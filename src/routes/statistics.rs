@@ -128,7 +128,7 @@ impl Format {
         }
     }
 
-    /// Renders a statistics document in this representation (rows or CSV).
+    /// Renders a statistics document as rows or CSV (the document itself is the cached body).
     fn render<T: Tabular>(self, doc: &T, request: &StatsRequest) -> Representation {
         let body = match self {
             Self::Csv => to_csv(doc),

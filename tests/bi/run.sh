@@ -36,9 +36,14 @@ export BI_GATEWAY=http://127.0.0.1:$PORT BI_ENGINE_URL=$ENGINE_URL BI_DATABASE=$
 BI_TOKEN=$("$BIN" token --access-id 1)
 export BI_TOKEN
 # shillelagh's HTTP cache (requests-cache) writes a SQLite file into the working directory.
-(cd "$rundir" && "$ROOT/.venv/bin/python" -m unittest discover -s "$ROOT/tests/bi" -t "$ROOT/tests/bi" -v) || {
+failed() {
   status=$?
   echo "gateway log (last 30 lines):" >&2
   tail -n 30 "$log" >&2
   exit $status
 }
+(cd "$rundir" && "$ROOT/.venv/bin/python" -m unittest discover -s "$ROOT/tests/bi" -t "$ROOT/tests/bi" -v) || failed
+# Superset itself, in its own virtualenv, over the fixtures the run above inserted.
+if [[ -n "${BI_SUPERSET_PYTHON:-}" ]]; then
+  (cd "$rundir" && PYTHONPATH="$ROOT/tests/bi" "$BI_SUPERSET_PYTHON" -m unittest -v superset_recipe) || failed
+fi
