@@ -22,7 +22,7 @@ BIN     := target/release/cdrstats
 STAMP   := $(VENV)/.installed
 
 .PHONY: help run test engine engine-stop venv build migrate seed demo lint unit \
-        engine-test integration test-engine test-engine-stop clean fuzz loadtest contract
+        engine-test integration test-engine test-engine-stop clean fuzz loadtest contract bi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{sub(/:.*/, "", $$1); printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,21 @@ venv: $(STAMP) ## Create the virtualenv with the pinned chdb-core engine
 CONTRACT_STAMP := $(VENV)/.contract-installed
 $(CONTRACT_STAMP): tests/contract/requirements.txt $(STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r tests/contract/requirements.txt
+	@touch $@
+
+BI_STAMP := $(VENV)/.bi-installed
+$(BI_STAMP): tests/bi/requirements.txt $(STAMP)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r tests/bi/requirements.txt
+	@touch $@
+
+# Apache Superset for tests/bi/superset_recipe.py, in its own virtualenv (it pins pandas 2 and
+# SQLAlchemy 1.4). BI_SUPERSET=0 skips it (saves its one-time install, see README "Measured").
+BI_SUPERSET     ?= 1
+SUPERSET_VENV   ?= .venv-superset
+SUPERSET_STAMP  := $(SUPERSET_VENV)/.installed
+$(SUPERSET_STAMP): tests/bi/superset-requirements.txt
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/pip install --disable-pip-version-check -q -r tests/bi/superset-requirements.txt
 	@touch $@
 
 build: ## Build the release binary
@@ -58,8 +73,6 @@ demo: build ## Print a curl line with a demo token
 	@$(BIN) demo
 
 run: seed ## Fresh machine → engine, schema, demo data, a demo curl line, gateway in the foreground
-	@test -f dashboard/dist/index.html || $(MAKE) --no-print-directory dashboard || \
-	  echo "(chart page not built: npm unavailable? /dashboard/ will answer 404)"
 	@echo
 	@echo "Try it (in another terminal):"
 	@$(BIN) demo
@@ -88,8 +101,13 @@ integration: test-engine ## Integration tests against a real engine (started if 
 contract: test-engine $(CONTRACT_STAMP) ## schemathesis drives the live gateway from its /openapi.json
 	CONTRACT_ENGINE_URL=$(TEST_ENGINE_URL) bash tests/contract/run.sh
 
+bi: test-engine $(BI_STAMP) $(if $(filter 1,$(BI_SUPERSET)),$(SUPERSET_STAMP)) ## Real BI clients (Superset, shillelagh, pandas, csv, Basic auth) drive a live gateway
+	BI_ENGINE_URL=$(TEST_ENGINE_URL) \
+	  BI_SUPERSET_PYTHON=$(if $(filter 1,$(BI_SUPERSET)),$(SUPERSET_VENV)/bin/python) \
+	  bash tests/bi/run.sh
+
 test: lint unit engine-test ## Everything CI runs
-	@$(MAKE) --no-print-directory integration contract; status=$$?; \
+	@$(MAKE) --no-print-directory integration contract bi; status=$$?; \
 	  $(MAKE) --no-print-directory test-engine-stop; exit $$status
 
 fuzz: ## Fuzz the request parser for FUZZ_SECONDS (default 60); corpus kept in fuzz/corpus

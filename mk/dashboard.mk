@@ -1,17 +1,18 @@
 # Dashboard targets (include from the top-level Makefile).
-# The chart page lives in dashboard/ and is built into dashboard/dist (served at /dashboard/).
+# The chart page lives in dashboard/src (uPlot vendored in dashboard/src/vendor/uplot) and is
+# compiled into the binary: `cdrstats serve` alone serves /dashboard/, no build step, no npm.
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: dashboard dashboard-test
+.PHONY: dashboard-vendor dashboard-test
 
-dashboard: ## Build the chart page into dashboard/dist (npm ci + copy uPlot)
-	bash dashboard/build.sh
+dashboard-vendor: ## Re-vendor the pinned uPlot from npm (maintainers only; checks its integrity)
+	bash dashboard/vendor-uplot.sh
 
 dashboard-test: ## Headless browser test of the dashboard (needs a built binary and a seeded engine)
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "installing chromium (apt-get)"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
 	fi
-	bash dashboard/build.sh
+	cd dashboard && npm ci --no-audit --no-fund
 	CHROMIUM_PATH=$(CHROMIUM) bash dashboard/test/run.sh

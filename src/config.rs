@@ -75,9 +75,6 @@ pub struct Settings {
     /// Extra ClickHouse settings sent with every statistics query (`name=value,...`).
     #[serde(default)]
     pub clickhouse_settings: String,
-    /// Built chart page (`make dashboard`), served at `/dashboard/`.
-    #[serde(default = "defaults::dashboard_dir")]
-    pub dashboard_dir: String,
 }
 
 impl fmt::Debug for Settings {
@@ -154,9 +151,6 @@ mod defaults {
     }
     pub fn queue_wait_ms() -> u64 {
         250
-    }
-    pub fn dashboard_dir() -> String {
-        "dashboard/dist".into()
     }
 }
 

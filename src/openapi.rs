@@ -43,11 +43,18 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                // SPEC §7: the token as the password of any user, for Excel / Power BI / Tableau.
+                "basic": { "type": "http", "scheme": "basic",
+                           "description": "any user name, the JWT as the password" },
                 "session": { "type": "apiKey", "in": "cookie", "name": "_yeti_customer_v1_session" }
             },
-            "schemas": { "Statistics": statistics_schema(), "Error": error_schema() }
+            "schemas": {
+                "Statistics": statistics_schema(),
+                "StatisticsRow": statistics_row_schema(),
+                "Error": error_schema()
+            }
         },
-        "security": [ { "bearer": [] }, { "session": [] } ]
+        "security": [ { "bearer": [] }, { "basic": [] }, { "session": [] } ]
     })
 }
 
@@ -72,8 +79,9 @@ fn operation(endpoint: Endpoint) -> Value {
                 "description": "IANA zone whose local hours/days the buckets follow (default UTC)",
                 "schema": { "type": "string", "maxLength": 64 } }),
         json!({ "name": "format", "in": "query", "required": false,
-                "description": "`csv` for RFC 4180 CSV instead of JSON",
-                "schema": { "type": "string", "enum": ["json", "csv"] } }),
+                "description": "`rows` for one JSON object per bucket (BI tools), `csv` for RFC 4180 \
+                                CSV with the same columns; default the columnar document",
+                "schema": { "type": "string", "enum": ["json", "rows", "csv"] } }),
     ];
     parameters.extend(for_endpoint(endpoint).map(|f| {
         json!({ "name": f.param, "in": "query", "required": false,
@@ -84,11 +92,13 @@ fn operation(endpoint: Endpoint) -> Value {
         "summary": format!("{} statistics per time bucket", endpoint.name()),
         "parameters": parameters,
         "responses": {
-            "200": { "description": "Columnar statistics (or `[]` when from-time is in the future)",
+            "200": { "description": "Columnar statistics, or with `format=rows` an array of rows \
+                                      (`[]` when from-time is in the future)",
                      "content": {
                         "application/json": { "schema": { "oneOf": [
                             { "$ref": "#/components/schemas/Statistics" },
-                            { "type": "array", "maxItems": 0 } ] } },
+                            { "type": "array",
+                              "items": { "$ref": "#/components/schemas/StatisticsRow" } } ] } },
                         "text/csv": { "schema": { "type": "string" } } } },
             "304": { "description": "Not modified (If-None-Match)" },
             "400": error_response("Invalid or missing parameter"),
@@ -151,6 +161,23 @@ fn statistics_schema() -> Value {
                     "cps": { "type": "string" },
                 }
             }
+        }
+    })
+}
+
+/// One bucket of `format=rows`: the document's columns plus `time`, metrics as numbers.
+fn statistics_row_schema() -> Value {
+    let metric = json!({ "type": ["number", "null"] });
+    json!({
+        "type": "object",
+        "required": ["t", "time", "total_calls", "acd", "asr", "cps"],
+        "properties": {
+            "t": { "type": "integer" },
+            "time": { "type": "string", "format": "date-time" },
+            "total_calls": { "type": "integer", "minimum": 0 },
+            "acd": metric.clone(),
+            "asr": metric,
+            "cps": { "type": "number" },
         }
     })
 }

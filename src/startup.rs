@@ -14,7 +14,7 @@ use crate::stats::filters::Endpoint;
 use crate::stats::service::Stats;
 use crate::watermark::Watermark;
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, guard, web};
 use anyhow::Context;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -88,10 +88,6 @@ impl Application {
     /// Builds the server on an already bound listener.
     pub fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        // The chart page is optional (built by `make dashboard`); without it /dashboard/ is a 404.
-        let dashboard_dir = std::path::Path::new(&settings.dashboard_dir)
-            .is_dir()
-            .then(|| settings.dashboard_dir.clone());
         let state = web::Data::new(AppState::new(settings)?);
         let server = HttpServer::new(move || {
             App::new()
@@ -99,15 +95,6 @@ impl Application {
                 .wrap(http::security_headers())
                 .wrap(actix_web::middleware::from_fn(http::request_id))
                 .configure(routes_table)
-                .configure(|cfg| {
-                    if let Some(dir) = &dashboard_dir {
-                        cfg.service(
-                            actix_files::Files::new("/dashboard", dir)
-                                .index_file("index.html")
-                                .default_handler(web::to(http::not_found)),
-                        );
-                    }
-                })
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)?
@@ -126,22 +113,32 @@ impl Application {
     }
 }
 
+/// `GET` and `HEAD` (SPEC §7: BI tools probe with `HEAD`). actix answers a `HEAD` with the
+/// status and headers of the `GET` handler — `Content-Length` included — and drops the body.
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 fn routes_table(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(routes::health::healthz))
-        .route("/readyz", web::get().to(routes::health::readyz))
-        .route("/metrics", web::get().to(routes::health::metrics))
+    cfg.route("/healthz", get_or_head().to(routes::health::healthz))
+        .route("/readyz", get_or_head().to(routes::health::readyz))
+        .route("/metrics", get_or_head().to(routes::health::metrics))
         .route(
             "/openapi.json",
-            web::get()
+            get_or_head()
                 .to(|| async { actix_web::HttpResponse::Ok().json(crate::openapi::document()) }),
         )
         .route(
             "/api/rest/customer/v1/accounts",
-            web::get().to(routes::accounts::list),
+            get_or_head().to(routes::accounts::list),
+        )
+        .route(
+            "/dashboard/{path:.*}",
+            get_or_head().to(routes::dashboard::asset),
         )
         .route(
             "/dashboard",
-            web::get().to(|| async {
+            get_or_head().to(|| async {
                 actix_web::HttpResponse::PermanentRedirect()
                     .insert_header(("location", "/dashboard/"))
                     .finish()
@@ -150,7 +147,7 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
     for endpoint in Endpoint::ALL {
         cfg.route(
             endpoint.path(),
-            web::get().to(move |req, auth, state| {
+            get_or_head().to(move |req, auth, state| {
                 routes::statistics::statistics(endpoint, req, auth, state)
             }),
         );

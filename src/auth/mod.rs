@@ -9,7 +9,9 @@ use crate::error::ApiError;
 use crate::limits::Class;
 use crate::startup::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, HttpResponseBuilder, dev::Payload, web};
+use base64::{Engine, prelude::BASE64_STANDARD};
 use directory::CustomerContext;
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
@@ -63,12 +65,45 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// The token of a request and whether it came from the session cookie. `Authorization: Basic
+/// base64(<any user>:<token>)` carries it as the password (SPEC §7: Excel, Power BI and Tableau
+/// can send nothing else); any other `Authorization` or the cookie is read by [`token::extract`].
+/// Tokens in the URL are never read.
+fn credentials(req: &HttpRequest, cookie_name: &str) -> Option<(String, bool)> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match header.and_then(basic_credentials) {
+        // A Basic header that does not decode is a failed login, not a reason to try the cookie.
+        Some(basic) => basic.map(|token| (token, false)),
+        None => token::extract(req, cookie_name),
+    }
+}
+
+/// `None` when the header is not `Basic`; `Some(None)` when it is but carries no usable
+/// password (RFC 7617: the user-id ends at the first colon, the password is the rest).
+fn basic_credentials(header: &str) -> Option<Option<String>> {
+    let (scheme, encoded) = header.trim().split_once(char::is_whitespace)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = BASE64_STANDARD.decode(encoded.trim()).ok();
+    let text = decoded.and_then(|bytes| String::from_utf8(bytes).ok());
+    let password = text
+        .as_deref()
+        .and_then(|t| t.split_once(':'))
+        .map(|(_, password)| password.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    Some(password)
+}
+
 async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
     let (raw, from_cookie) =
-        token::extract(req, &state.settings.session_cookie_name).ok_or(ApiError::Unauthorized)?;
+        credentials(req, &state.settings.session_cookie_name).ok_or(ApiError::Unauthorized)?;
     let verified = state.jwt.verify(&raw).ok_or(ApiError::Unauthorized)?;
     let configured = match verified.subject {
         Subject::Access(id) => state.access_classes.get(&id).copied(),
@@ -93,4 +128,38 @@ async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         class,
         cookie_token: from_cookie.then_some(raw),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user_and_password: &str) -> String {
+        format!("Basic {}", BASE64_STANDARD.encode(user_and_password))
+    }
+
+    #[test]
+    fn basic_auth_carries_the_token_as_the_password() {
+        let token = Some(Some("eyJ.a.b".to_owned()));
+        assert_eq!(basic_credentials(&basic("excel:eyJ.a.b")), token);
+        assert_eq!(basic_credentials(&basic(":eyJ.a.b")), token);
+        assert_eq!(
+            basic_credentials(&format!("bAsIc  {}", BASE64_STANDARD.encode("u:eyJ.a.b"))),
+            token
+        );
+    }
+
+    #[test]
+    fn a_basic_header_without_a_password_yields_no_token() {
+        assert_eq!(basic_credentials(&basic("eyJ.a.b")), Some(None));
+        assert_eq!(basic_credentials(&basic("user:")), Some(None));
+        assert_eq!(basic_credentials("Basic not*base64"), Some(None));
+        assert_eq!(basic_credentials("Basic"), None);
+    }
+
+    #[test]
+    fn other_schemes_are_left_to_the_bearer_rules() {
+        assert_eq!(basic_credentials("Bearer eyJ.a.b"), None);
+        assert_eq!(basic_credentials("eyJ.a.b"), None);
+    }
 }

@@ -1,14 +1,15 @@
-//! `GET /api/rest/customer/v1/{termination,origination}-statistics-quality`.
+//! `GET`/`HEAD /api/rest/customer/v1/{termination,origination}-statistics-quality`, in the three
+//! representations of SPEC §7: the columnar document, `format=rows` and `format=csv`.
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::http::{LogFields, RequestId};
 use crate::startup::AppState;
-use crate::stats::document::CSV_HEADER;
+use crate::stats::document::{Document, Tabular, csv_header, to_csv, to_rows_json};
 use crate::stats::filters::Endpoint;
 use crate::stats::params::StatsRequest;
 use crate::stats::query::Executor;
-use crate::stats::service::{Answer, Ask, Source, weak_etag};
+use crate::stats::service::{Ask, Source, weak_etag};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -37,17 +38,15 @@ pub async fn statistics(
     // Held until the answer is sent: counts against the customer's concurrency.
     let _admission = state.limits.admit(auth.class, auth.context.customer_id)?;
     let request = StatsRequest::parse(endpoint, req.query_string())?;
-    let csv = wants_csv(&req);
+    let format = Format::of(&req)?;
     let now = chrono::Utc::now().timestamp();
     if request.from.secs > now {
         // Nothing can exist yet: answer without asking ClickHouse.
-        let body = Bytes::from_static(if csv { CSV_HEADER.as_bytes() } else { b"[]" });
-        let repr = Representation {
-            etag: weak_etag(&body),
-            body,
-            content_type: if csv { CSV } else { JSON },
-            filename: csv.then(|| filename(&request)),
+        let body = match format {
+            Format::Csv => Bytes::from(csv_header::<Document>()),
+            Format::Document | Format::Rows => Bytes::from_static(b"[]"),
         };
+        let repr = format.representation(body, &request);
         return Ok(respond(&req, &auth, &state, repr, "none"));
     }
     let account = auth.account(&state, request.account).await?;
@@ -77,15 +76,15 @@ pub async fn statistics(
             source: Some(answer.source.as_str()),
         },
     );
-    let repr = if csv {
-        csv_of(&answer, &request)
-    } else {
-        Representation {
+    let repr = match format {
+        // The cached document body and its etag are reused as they are.
+        Format::Document => Representation {
             body: answer.body.clone(),
             etag: answer.etag.clone(),
             content_type: JSON,
             filename: None,
-        }
+        },
+        Format::Rows | Format::Csv => format.render(answer.doc.as_ref(), &request),
     };
     let mut resp = respond(&req, &auth, &state, repr, answer.source.as_str());
     if answer.source == Source::Stale {
@@ -97,13 +96,54 @@ pub async fn statistics(
     Ok(resp)
 }
 
-fn csv_of(answer: &Answer, request: &StatsRequest) -> Representation {
-    let body = Bytes::from(answer.doc.to_csv());
-    Representation {
-        etag: weak_etag(&body),
-        body,
-        content_type: CSV,
-        filename: Some(filename(request)),
+/// The representation a client asked for (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// The columnar document of §1 (the default, `format=json`).
+    Document,
+    /// `format=rows`: one JSON object per bucket, for generic JSON readers.
+    Rows,
+    /// `format=csv` or `Accept: text/csv`: RFC 4180.
+    Csv,
+}
+
+impl Format {
+    /// From `format=json|rows|csv`, else an `Accept` that prefers `text/csv`, else the document.
+    fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+        let mut given = form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(k, _)| k == "format" || k == "format[]");
+        let first = given.next();
+        if given.next().is_some() || first.as_ref().is_some_and(|(k, _)| k == "format[]") {
+            return Err(ApiError::BadRequest(
+                "param format can't be an array".into(),
+            ));
+        }
+        match first.map(|(_, v)| v.to_ascii_lowercase()).as_deref() {
+            Some("json") => Ok(Self::Document),
+            Some("rows") => Ok(Self::Rows),
+            Some("csv") => Ok(Self::Csv),
+            Some(_) => Err(ApiError::InvalidValue("format")),
+            None if accepts_csv_first(req) => Ok(Self::Csv),
+            None => Ok(Self::Document),
+        }
+    }
+
+    /// Renders a statistics document as rows or CSV (the document itself is the cached body).
+    fn render<T: Tabular>(self, doc: &T, request: &StatsRequest) -> Representation {
+        let body = match self {
+            Self::Csv => to_csv(doc),
+            Self::Document | Self::Rows => to_rows_json(doc),
+        };
+        self.representation(Bytes::from(body), request)
+    }
+
+    fn representation(self, body: Bytes, request: &StatsRequest) -> Representation {
+        Representation {
+            etag: weak_etag(&body),
+            body,
+            content_type: if self == Self::Csv { CSV } else { JSON },
+            filename: (self == Self::Csv).then(|| filename(request)),
+        }
     }
 }
 
@@ -118,19 +158,15 @@ fn filename(request: &StatsRequest) -> String {
     )
 }
 
-/// CSV when asked by `format=csv` or an `Accept` that prefers `text/csv` over JSON.
-fn wants_csv(req: &HttpRequest) -> bool {
-    let by_param = form_urlencoded::parse(req.query_string().as_bytes())
-        .any(|(k, v)| k == "format" && v.eq_ignore_ascii_case("csv"));
-    let by_accept = req
-        .headers()
+/// An `Accept` whose first choice is `text/csv` (spreadsheets and some BI tools send this).
+fn accepts_csv_first(req: &HttpRequest) -> bool {
+    req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             let first = v.split(',').next().unwrap_or_default();
             first.trim().to_ascii_lowercase().starts_with("text/csv")
-        });
-    by_param || by_accept
+        })
 }
 
 /// `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh answer.

@@ -75,30 +75,111 @@ pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, grid: Grid) -> Documen
     }
 }
 
-impl Document {
-    /// RFC 4180 CSV: a header, then one row per bucket with its ISO 8601 start beside `t`.
-    /// Null metrics are empty fields. Totals are not a row (BI tools would count them twice).
-    pub fn to_csv(&self) -> String {
-        let mut out = String::from("t,time,total_calls,acd,asr,cps\r\n");
+/// How one cell is written in `format=rows` (JSON) and CSV (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// A count or a bucket start.
+    Int(i64),
+    /// An exact decimal in its contract text (`"86.67"`), written as a JSON number and a bare
+    /// CSV field; `None` is JSON `null` and an empty CSV field.
+    Decimal(Option<&'a str>),
+}
+
+/// A statistics document that can also be rendered one row per bucket. Each response shape
+/// implements it once; `format=rows`, CSV and their headers follow for every endpoint using it.
+pub trait Tabular {
+    /// Columns after `t` and `time`, in the document's order.
+    const COLUMNS: &'static [&'static str];
+    /// The zone `time` is written in (`None` = UTC).
+    fn zone(&self) -> Option<chrono_tz::Tz>;
+    /// Number of buckets.
+    fn buckets(&self) -> usize;
+    /// Bucket `i`: its start and its cells, one per [`Self::COLUMNS`] entry.
+    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>);
+}
+
+impl Tabular for Document {
+    const COLUMNS: &'static [&'static str] = &["total_calls", "acd", "asr", "cps"];
+
+    fn zone(&self) -> Option<chrono_tz::Tz> {
+        self.tz
+    }
+
+    fn buckets(&self) -> usize {
+        self.data.t.len()
+    }
+
+    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>) {
         let d = &self.data;
-        for i in 0..d.t.len() {
-            let field = |v: &Option<String>| v.clone().unwrap_or_default();
-            out.push_str(&format!(
-                "{},{},{},{},{},{}\r\n",
-                d.t[i],
-                super::time::rfc3339_in(d.t[i], self.tz),
-                d.total_calls[i],
-                field(&d.acd[i]),
-                field(&d.asr[i]),
-                d.cps[i]
-            ));
-        }
-        out
+        let count = i64::try_from(d.total_calls[i]).unwrap_or(i64::MAX);
+        let cells = vec![
+            Cell::Int(count),
+            Cell::Decimal(d.acd[i].as_deref()),
+            Cell::Decimal(d.asr[i].as_deref()),
+            Cell::Decimal(Some(&d.cps[i])),
+        ];
+        (d.t[i], cells)
     }
 }
 
-/// The CSV header alone (for windows that cannot hold data yet).
-pub const CSV_HEADER: &str = "t,time,total_calls,acd,asr,cps\r\n";
+/// `format=rows`: `[{"t":…,"time":"…","total_calls":…,"acd":5.0,…},…]`, no totals. Decimals are
+/// copied from their exact text, so JSON numbers carry the contract's rounding (never a float).
+pub fn to_rows_json<T: Tabular>(doc: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + doc.buckets() * 96);
+    out.push(b'[');
+    for i in 0..doc.buckets() {
+        let (t, cells) = doc.bucket(i);
+        if i > 0 {
+            out.push(b',');
+        }
+        let time = super::time::rfc3339_in(t, doc.zone());
+        // Column names are static identifiers and `time` is digits and punctuation: no escaping.
+        out.extend_from_slice(format!("{{\"t\":{t},\"time\":\"{time}\"").as_bytes());
+        for (name, cell) in T::COLUMNS.iter().zip(cells) {
+            out.extend_from_slice(format!(",\"{name}\":").as_bytes());
+            match cell {
+                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Decimal(Some(text)) => out.extend_from_slice(text.as_bytes()),
+                Cell::Decimal(None) => out.extend_from_slice(b"null"),
+            }
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    out
+}
+
+/// The CSV header row of a shape: `"t","time",…` with CRLF.
+pub fn csv_header<T: Tabular>() -> String {
+    let names: Vec<String> = ["t", "time"]
+        .iter()
+        .chain(T::COLUMNS)
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    names.join(",") + "\r\n"
+}
+
+/// RFC 4180 CSV: the header, then one CRLF-terminated row per bucket with its RFC 3339 start
+/// beside `t`; null metrics are empty fields. Text (the header and `time`) is always quoted and
+/// numbers never are, so readers using Python's `QUOTE_NONNUMERIC` (shillelagh's CSV adapter)
+/// type the columns correctly. Totals are not a row: BI tools would count them twice.
+pub fn to_csv<T: Tabular>(doc: &T) -> Vec<u8> {
+    let mut out = csv_header::<T>().into_bytes();
+    for i in 0..doc.buckets() {
+        let (t, cells) = doc.bucket(i);
+        let time = super::time::rfc3339_in(t, doc.zone());
+        out.extend_from_slice(format!("{t},\"{time}\"").as_bytes());
+        for cell in cells {
+            out.push(b',');
+            match cell {
+                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Decimal(text) => out.extend_from_slice(text.unwrap_or_default().as_bytes()),
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
 
 /// Number of buckets from `first` to `last` inclusive.
 pub fn bucket_count(first: i64, last: i64, step: i64) -> u64 {
@@ -154,15 +235,51 @@ mod tests {
     }
 
     #[test]
-    fn csv_has_one_row_per_bucket_and_empty_nulls() {
+    fn csv_has_one_row_per_bucket_quoted_text_and_empty_nulls() {
         let doc = build(&[(120, sums(3, 1, 10))], 60, 120, MINUTE);
+        let csv = String::from_utf8(to_csv(&doc)).expect("utf-8");
         assert_eq!(
-            doc.to_csv(),
-            "t,time,total_calls,acd,asr,cps\r\n\
-             60,1970-01-01T00:01:00Z,0,,,0.0\r\n\
-             120,1970-01-01T00:02:00Z,3,10.0,33.33,0.05\r\n"
+            csv,
+            "\"t\",\"time\",\"total_calls\",\"acd\",\"asr\",\"cps\"\r\n\
+             60,\"1970-01-01T00:01:00Z\",0,,,0.0\r\n\
+             120,\"1970-01-01T00:02:00Z\",3,10.0,33.33,0.05\r\n"
         );
-        assert!(doc.to_csv().starts_with(CSV_HEADER));
+        assert!(csv.starts_with(&csv_header::<Document>()));
+    }
+
+    #[test]
+    fn rows_carry_exact_decimals_as_numbers_and_keep_nulls() {
+        let doc = build(&[(120, sums(3, 1, 10))], 60, 120, MINUTE);
+        let rows = String::from_utf8(to_rows_json(&doc)).expect("utf-8");
+        assert_eq!(
+            rows,
+            r#"[{"t":60,"time":"1970-01-01T00:01:00Z","total_calls":0,"acd":null,"asr":null,"cps":0.0},{"t":120,"time":"1970-01-01T00:02:00Z","total_calls":3,"acd":10.0,"asr":33.33,"cps":0.05}]"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&rows).expect("valid JSON");
+        assert_eq!(parsed[1]["asr"], serde_json::json!(33.33));
+    }
+
+    #[test]
+    fn rows_and_csv_write_time_in_the_requested_zone() {
+        let berlin = Grid {
+            sampling: Sampling::Hour,
+            tz: Some(chrono_tz::Europe::Berlin),
+        };
+        let doc = build(&[], 1_734_699_600, 1_734_699_600, berlin);
+        let rows = String::from_utf8(to_rows_json(&doc)).expect("utf-8");
+        assert!(
+            rows.contains(r#""time":"2024-12-20T14:00:00+01:00""#),
+            "{rows}"
+        );
+        let csv = String::from_utf8(to_csv(&doc)).expect("utf-8");
+        assert!(csv.contains("1734699600,\"2024-12-20T14:00:00+01:00\",0,,,0.0\r\n"));
+    }
+
+    #[test]
+    fn an_empty_document_is_an_empty_array_and_a_bare_header() {
+        let doc = build(&[], 60, 0, MINUTE);
+        assert_eq!(to_rows_json(&doc), b"[]");
+        assert_eq!(to_csv(&doc), csv_header::<Document>().into_bytes());
     }
 
     #[test]

@@ -9,7 +9,8 @@ async fn json(resp: reqwest::Response) -> Value {
 }
 
 /// The seed's three minutes: 150/120/180 calls, 130/100/150 answered, 650/480/720 s.
-fn seed_rows() -> Vec<Cdr> {
+/// The seed example of the contract: three minutes of 150/120/180 calls.
+pub fn seed_rows() -> Vec<Cdr> {
     let mut rows = vec![];
     for (minute, calls, answered, total_duration) in
         [(0, 150, 130, 650), (1, 120, 100, 480), (2, 180, 150, 720)]
@@ -497,7 +498,7 @@ async fn csv_has_the_same_numbers_as_json() {
         );
         let text = resp.text().await.expect("body");
         let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
-        assert_eq!(lines[0], "t,time,total_calls,acd,asr,cps");
+        assert_eq!(lines[0], r#""t","time","total_calls","acd","asr","cps""#);
         assert_eq!(
             lines.len(),
             1 + json["rows"].as_u64().expect("rows") as usize
@@ -505,7 +506,8 @@ async fn csv_has_the_same_numbers_as_json() {
         for (i, line) in lines[1..].iter().enumerate() {
             let f: Vec<&str> = line.split(',').collect();
             assert_eq!(f[0], json["data"]["t"][i].to_string());
-            assert_eq!(f[1], iso(json["data"]["t"][i].as_i64().expect("t")));
+            let time = iso(json["data"]["t"][i].as_i64().expect("t"));
+            assert_eq!(f[1], format!("\"{time}\""));
             assert_eq!(f[2], json["data"]["total_calls"][i].to_string());
             assert_eq!(f[3], json["data"]["acd"][i].as_str().unwrap_or(""));
             assert_eq!(f[4], json["data"]["asr"][i].as_str().unwrap_or(""));
