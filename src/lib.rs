@@ -9,6 +9,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod secrets;
 pub mod startup;
 pub mod stats;
 pub mod telemetry;

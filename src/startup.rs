@@ -41,7 +41,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let jwt = JwtVerifier::new(settings.require_jwt_secret()?);
+        settings.require_jwt_secret()?;
+        let jwt = JwtVerifier::new(&settings.jwt_keys, settings.token_time_rules());
+        tracing::info!(kids = ?jwt.kids(), "JWT secrets loaded (key ids, newest first)");
         let trusted_proxies = parse_cidrs(&settings.trusted_proxies).map_err(anyhow::Error::msg)?;
         let db = Replicas::new(&settings);
         db.spawn_health_checks();
@@ -93,6 +95,7 @@ impl Application {
             .is_dir()
             .then(|| settings.dashboard_dir.clone());
         let state = web::Data::new(AppState::new(settings)?);
+        crate::secrets::reload_on_sighup(state.clone()).context("listening for SIGHUP")?;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
