@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod json_errors;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;

@@ -99,6 +99,9 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::json_errors::middleware,
+                ))
                 .wrap(http::security_headers())
                 .wrap(actix_web::middleware::from_fn(http::request_id))
                 .configure(routes_table)
@@ -129,33 +132,39 @@ impl Application {
     }
 }
 
+/// A GET route as a resource of its own, so other methods on the path answer 405 (with
+/// `Allow`) rather than falling through to the 404 of unknown paths.
+fn get(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(route)
+}
+
 fn routes_table(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(routes::health::healthz))
-        .route("/readyz", web::get().to(routes::health::readyz))
-        .route("/metrics", web::get().to(routes::health::metrics))
-        .route(
+    cfg.service(get("/healthz", web::get().to(routes::health::healthz)))
+        .service(get("/readyz", web::get().to(routes::health::readyz)))
+        .service(get("/metrics", web::get().to(routes::health::metrics)))
+        .service(get(
             "/openapi.json",
             web::get()
                 .to(|| async { actix_web::HttpResponse::Ok().json(crate::openapi::document()) }),
-        )
-        .route(
+        ))
+        .service(get(
             "/api/rest/customer/v1/accounts",
             web::get().to(routes::accounts::list),
-        )
-        .route(
+        ))
+        .service(get(
             "/dashboard",
             web::get().to(|| async {
                 actix_web::HttpResponse::PermanentRedirect()
                     .insert_header(("location", "/dashboard/"))
                     .finish()
             }),
-        );
+        ));
     for endpoint in Endpoint::ALL {
-        cfg.route(
+        cfg.service(get(
             endpoint.path(),
             web::get().to(move |req, auth, state| {
                 routes::statistics::statistics(endpoint, req, auth, state)
             }),
-        );
+        ));
     }
 }
