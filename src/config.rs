@@ -7,6 +7,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 
+/// Largest `JWT_LEEWAY_SECS`: skew between honest clocks is seconds, not hours.
+const MAX_JWT_LEEWAY_SECS: u32 = 300;
+
 /// Every knob of the gateway. Field `foo_bar` is read from `FOO_BAR`.
 #[derive(Clone, Deserialize)]
 pub struct Settings {
@@ -265,6 +268,12 @@ impl Settings {
         if self.query_timeout_secs == 0 {
             return Err(invalid("QUERY_TIMEOUT_SECS", "must be at least 1"));
         }
+        if self.jwt_leeway_secs > MAX_JWT_LEEWAY_SECS {
+            return Err(invalid(
+                "JWT_LEEWAY_SECS",
+                &format!("at most {MAX_JWT_LEEWAY_SECS} s: a leeway is for clock skew"),
+            ));
+        }
         crate::auth::ip::parse_cidrs(&self.trusted_proxies)
             .map_err(|e| invalid("TRUSTED_PROXIES", &e))?;
         self.class_limits()?;
@@ -468,6 +477,8 @@ mod tests {
         assert!(!s.token_time_rules().require_exp);
         assert_eq!(s.token_time_rules().max_lifetime_secs, 86_400);
         assert!(Settings::from_vars(vars(&[("JWT_LEEWAY_SECS", "-1")])).is_err());
+        let err = Settings::from_vars(vars(&[("JWT_LEEWAY_SECS", "3600")])).expect_err("too big");
+        assert!(err.to_string().contains("JWT_LEEWAY_SECS"), "{err}");
         assert!(
             Settings::from_vars(vars(&[]))
                 .expect("valid")
