@@ -231,7 +231,10 @@ mod tests {
 
         // Each source is enough on its own: the signing secret is the file's first line.
         let alone = settings(&[("JWT_SECRETS_FILE", &file)]);
-        assert_eq!(alone.require_jwt_secret().expect("set"), "file-new-0123456789");
+        assert_eq!(
+            alone.require_jwt_secret().expect("set"),
+            "file-new-0123456789"
+        );
         let single = temp_file("one", "single-secret-0123456789\n");
         let loaded = load(&settings(&[("JWT_SECRET_FILE", &single)])).expect("load");
         assert_eq!(loaded.jwt[0].expose(), "single-secret-0123456789");
