@@ -1,9 +1,14 @@
 //! Settings read from the environment (`envy`), with the names fixed in SPEC §4.
 
+use crate::auth::token::TimeRules;
 use crate::limits::{Class, ClassLimits};
+use crate::secrets::Secret;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
+
+/// Largest `JWT_LEEWAY_SECS`: skew between honest clocks is seconds, not hours.
+const MAX_JWT_LEEWAY_SECS: u32 = 300;
 
 /// Every knob of the gateway. Field `foo_bar` is read from `FOO_BAR`.
 #[derive(Clone, Deserialize)]
@@ -19,7 +24,7 @@ pub struct Settings {
     pub clickhouse_user: String,
     #[serde(default)]
     pub clickhouse_password: String,
-    /// HS256 secret; required by `serve` and `token`.
+    /// HS256 secret; `serve` and `token` need it or one of the other JWT secret sources below.
     #[serde(default)]
     pub jwt_secret: String,
     #[serde(default = "defaults::auth_cache_ttl_secs")]
@@ -75,6 +80,31 @@ pub struct Settings {
     /// Extra ClickHouse settings sent with every statistics query (`name=value,...`).
     #[serde(default)]
     pub clickhouse_settings: String,
+    // --- Secrets and token rules (issue 13): sources, re-read on SIGHUP (`crate::secrets`). ---
+    /// Several HS256 secrets, comma-separated, newest first: the first signs, all verify.
+    #[serde(default)]
+    pub jwt_secrets: String,
+    /// A file holding the JWT secret.
+    #[serde(default)]
+    pub jwt_secret_file: Option<String>,
+    /// A file holding JWT secrets, one per line, newest first.
+    #[serde(default)]
+    pub jwt_secrets_file: Option<String>,
+    /// A file holding the ClickHouse password (wins over `CLICKHOUSE_PASSWORD`).
+    #[serde(default)]
+    pub clickhouse_password_file: Option<String>,
+    /// Refuse tokens without `exp`.
+    #[serde(default = "defaults::jwt_require_exp")]
+    pub jwt_require_exp: bool,
+    /// Clock skew tolerated on `exp`, `nbf`, `iat` and the lifetime, seconds.
+    #[serde(default = "defaults::jwt_leeway_secs")]
+    pub jwt_leeway_secs: u32,
+    /// Largest token age accepted, measured from `iat`, seconds; 0 = no limit.
+    #[serde(default)]
+    pub jwt_max_lifetime_secs: u32,
+    /// The JWT secrets in force, newest first, read from whichever source is set.
+    #[serde(skip)]
+    pub jwt_keys: Vec<Secret>,
 }
 
 impl fmt::Debug for Settings {
@@ -102,6 +132,14 @@ impl fmt::Debug for Settings {
             .field("limits_loadtest", &self.limits_loadtest)
             .field("queue_wait_ms", &self.queue_wait_ms)
             .field("clickhouse_settings", &self.clickhouse_settings)
+            .field("jwt_secrets", &"<redacted>")
+            .field("jwt_secret_file", &self.jwt_secret_file)
+            .field("jwt_secrets_file", &self.jwt_secrets_file)
+            .field("clickhouse_password_file", &self.clickhouse_password_file)
+            .field("jwt_require_exp", &self.jwt_require_exp)
+            .field("jwt_leeway_secs", &self.jwt_leeway_secs)
+            .field("jwt_max_lifetime_secs", &self.jwt_max_lifetime_secs)
+            .field("jwt_keys", &self.jwt_keys)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +190,12 @@ mod defaults {
     pub fn queue_wait_ms() -> u64 {
         250
     }
+    pub fn jwt_require_exp() -> bool {
+        true
+    }
+    pub fn jwt_leeway_secs() -> u32 {
+        30
+    }
 }
 
 /// Why the environment could not be turned into [`Settings`].
@@ -180,8 +224,12 @@ impl Settings {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let settings: Settings = envy::from_iter(vars)?;
+        let mut settings: Settings = envy::from_iter(vars)?;
         settings.check()?;
+        // Secret files are read now, so every command sees the same values as `serve`.
+        let loaded = crate::secrets::load(&settings)?;
+        settings.clickhouse_password = loaded.clickhouse_password.expose().to_owned();
+        settings.jwt_keys = loaded.jwt;
         Ok(settings)
     }
 
@@ -212,6 +260,12 @@ impl Settings {
         }
         if self.query_timeout_secs == 0 {
             return Err(invalid("QUERY_TIMEOUT_SECS", "must be at least 1"));
+        }
+        if self.jwt_leeway_secs > MAX_JWT_LEEWAY_SECS {
+            return Err(invalid(
+                "JWT_LEEWAY_SECS",
+                &format!("at most {MAX_JWT_LEEWAY_SECS} s: a leeway is for clock skew"),
+            ));
         }
         crate::auth::ip::parse_cidrs(&self.trusted_proxies)
             .map_err(|e| invalid("TRUSTED_PROXIES", &e))?;
@@ -290,15 +344,26 @@ impl Settings {
             .collect()
     }
 
-    /// The JWT secret, or an error naming the variable.
+    /// The newest JWT secret (the one that signs), or an error naming the variables.
     pub fn require_jwt_secret(&self) -> Result<&str, ConfigError> {
-        if self.jwt_secret.len() < 16 {
-            return Err(ConfigError::Invalid {
+        self.jwt_keys
+            .first()
+            .map(Secret::expose)
+            .ok_or_else(|| ConfigError::Invalid {
                 var: "JWT_SECRET",
-                reason: "must be set, at least 16 characters".into(),
-            });
+                reason: "must be set (or JWT_SECRETS, JWT_SECRET_FILE, JWT_SECRETS_FILE), \
+                         at least 16 characters"
+                    .into(),
+            })
+    }
+
+    /// The time rules tokens must pass.
+    pub fn token_time_rules(&self) -> TimeRules {
+        TimeRules {
+            require_exp: self.jwt_require_exp,
+            leeway_secs: i64::from(self.jwt_leeway_secs),
+            max_lifetime_secs: i64::from(self.jwt_max_lifetime_secs),
         }
-        Ok(&self.jwt_secret)
     }
 }
 
@@ -365,5 +430,53 @@ mod tests {
         let s =
             Settings::from_vars(vars(&[("JWT_SECRET", "super-secret-value-123")])).expect("valid");
         assert!(!format!("{s:?}").contains("super-secret"));
+        let s = Settings::from_vars(vars(&[
+            (
+                "JWT_SECRETS",
+                "rotated-secret-new-123,rotated-secret-old-123",
+            ),
+            ("CLICKHOUSE_PASSWORD", "ch-password-value"),
+        ]))
+        .expect("valid");
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("rotated-secret") && !text.contains("ch-password"),
+            "{text}"
+        );
+        assert_eq!(
+            s.require_jwt_secret().expect("set"),
+            "rotated-secret-new-123"
+        );
+    }
+
+    #[test]
+    fn token_rules_default_to_exp_required_and_30_s_leeway() {
+        let rules = Settings::from_vars(vars(&[]))
+            .expect("valid")
+            .token_time_rules();
+        assert_eq!(
+            rules,
+            TimeRules {
+                require_exp: true,
+                leeway_secs: 30,
+                max_lifetime_secs: 0
+            }
+        );
+        let s = Settings::from_vars(vars(&[
+            ("JWT_REQUIRE_EXP", "false"),
+            ("JWT_MAX_LIFETIME_SECS", "86400"),
+        ]))
+        .expect("valid");
+        assert!(!s.token_time_rules().require_exp);
+        assert_eq!(s.token_time_rules().max_lifetime_secs, 86_400);
+        assert!(Settings::from_vars(vars(&[("JWT_LEEWAY_SECS", "-1")])).is_err());
+        let err = Settings::from_vars(vars(&[("JWT_LEEWAY_SECS", "3600")])).expect_err("too big");
+        assert!(err.to_string().contains("JWT_LEEWAY_SECS"), "{err}");
+        assert!(
+            Settings::from_vars(vars(&[]))
+                .expect("valid")
+                .require_jwt_secret()
+                .is_err()
+        );
     }
 }

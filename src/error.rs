@@ -25,6 +25,24 @@ pub enum ApiError {
     /// Missing, malformed, forged, expired token, or a client IP that is not allowed.
     Unauthorized,
     NotFound,
+    // --- The HTTP layer's own refusals (issue 13), checked or rewritten in `json_errors`. ---
+    MethodNotAllowed,
+    /// A declared body larger than any endpoint accepts (bytes).
+    PayloadTooLarge {
+        limit: usize,
+    },
+    /// A query string or path longer than the gateway reads (which part, bytes).
+    UriTooLong {
+        part: &'static str,
+        limit: usize,
+    },
+    /// Too many request headers, or too many bytes of them.
+    HeadersTooLarge {
+        max_count: usize,
+        max_bytes: usize,
+    },
+    /// Any other error status produced by actix itself (a bad path, a range of a static file).
+    Http(StatusCode),
     /// The caller exceeded its rate or concurrency limit.
     TooManyRequests {
         retry_after_secs: u64,
@@ -54,6 +72,26 @@ impl fmt::Display for ApiError {
             Self::BadRequest(msg) => f.write_str(msg),
             Self::Unauthorized => f.write_str("unauthorized"),
             Self::NotFound => f.write_str("not found"),
+            Self::MethodNotAllowed => f.write_str("method not allowed"),
+            Self::PayloadTooLarge { limit } => {
+                write!(f, "request body too large (at most {limit} bytes)")
+            }
+            Self::UriTooLong { part, limit } => {
+                write!(f, "{part} too long (at most {limit} bytes)")
+            }
+            Self::HeadersTooLarge {
+                max_count,
+                max_bytes,
+            } => write!(
+                f,
+                "request headers too large (at most {max_count} headers, {max_bytes} bytes)"
+            ),
+            Self::Http(status) => f.write_str(
+                &status
+                    .canonical_reason()
+                    .unwrap_or("request failed")
+                    .to_lowercase(),
+            ),
             Self::TooManyRequests { .. } => f.write_str("too many requests, slow down"),
             Self::Unavailable(why) => f.write_str(why),
             Self::Timeout => f.write_str("query timed out"),
@@ -77,6 +115,20 @@ impl ApiError {
             Self::BadRequest(m) => Self::BadRequest(m.clone()),
             Self::Unauthorized => Self::Unauthorized,
             Self::NotFound => Self::NotFound,
+            Self::MethodNotAllowed => Self::MethodNotAllowed,
+            Self::PayloadTooLarge { limit } => Self::PayloadTooLarge { limit: *limit },
+            Self::UriTooLong { part, limit } => Self::UriTooLong {
+                part,
+                limit: *limit,
+            },
+            Self::HeadersTooLarge {
+                max_count,
+                max_bytes,
+            } => Self::HeadersTooLarge {
+                max_count: *max_count,
+                max_bytes: *max_bytes,
+            },
+            Self::Http(status) => Self::Http(*status),
             Self::TooManyRequests { retry_after_secs } => Self::TooManyRequests {
                 retry_after_secs: *retry_after_secs,
             },
@@ -107,6 +159,11 @@ impl ResponseError for ApiError {
             | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::Http(status) => *status,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,

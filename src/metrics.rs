@@ -20,6 +20,10 @@ pub struct Metrics {
     pub query_errors: IntCounterVec,
     pub cache: IntCounterVec,
     pub rejections: IntCounterVec,
+    /// Refused credentials by reason (`expired`, `signature`, `ip_not_allowed`, ...).
+    pub auth_failures: IntCounterVec,
+    /// Secret reloads on SIGHUP by result (`ok`, `error`).
+    pub secret_reloads: IntCounterVec,
 }
 
 impl Metrics {
@@ -84,6 +88,16 @@ impl Metrics {
                 "rejections_total",
                 "Requests refused to protect the backend, by status",
                 &["status"],
+            ),
+            auth_failures: counter(
+                "auth_failures_total",
+                "Requests refused with 401, by reason",
+                &["reason"],
+            ),
+            secret_reloads: counter(
+                "secret_reloads_total",
+                "Secret reloads on SIGHUP, by result",
+                &["result"],
             ),
             registry,
         }

@@ -103,6 +103,8 @@ fn operation(endpoint: Endpoint) -> Value {
             "304": { "description": "Not modified (If-None-Match)" },
             "400": error_response("Invalid or missing parameter"),
             "401": { "description": "Missing, invalid or expired token, or address not allowed" },
+            "414": error_response("Query string over 8 KiB"),
+            "431": error_response("Too many or too large request headers"),
             "429": error_response("Rate or concurrency limit exceeded (see Retry-After)"),
             "503": error_response("ClickHouse unreachable or gateway busy (see Retry-After)"),
             "504": error_response("Query timed out"),

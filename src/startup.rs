@@ -41,7 +41,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let jwt = JwtVerifier::new(settings.require_jwt_secret()?);
+        settings.require_jwt_secret()?;
+        let jwt = JwtVerifier::new(&settings.jwt_keys, settings.token_time_rules());
+        tracing::info!(kids = ?jwt.kids(), "JWT secrets loaded (key ids, newest first)");
         let trusted_proxies = parse_cidrs(&settings.trusted_proxies).map_err(anyhow::Error::msg)?;
         let db = Replicas::new(&settings);
         db.spawn_health_checks();
@@ -89,9 +91,13 @@ impl Application {
     pub fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::new(settings)?);
+        crate::secrets::reload_on_sighup(state.clone()).context("listening for SIGHUP")?;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::json_errors::middleware,
+                ))
                 .wrap(http::security_headers())
                 .wrap(actix_web::middleware::from_fn(http::request_id))
                 .configure(routes_table)
@@ -119,37 +125,43 @@ fn get_or_head() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// A GET/HEAD route as a resource of its own, so other methods on the path answer 405 (with
+/// `Allow`) rather than falling through to the 404 of unknown paths.
+fn get(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(route)
+}
+
 fn routes_table(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", get_or_head().to(routes::health::healthz))
-        .route("/readyz", get_or_head().to(routes::health::readyz))
-        .route("/metrics", get_or_head().to(routes::health::metrics))
-        .route(
+    cfg.service(get("/healthz", get_or_head().to(routes::health::healthz)))
+        .service(get("/readyz", get_or_head().to(routes::health::readyz)))
+        .service(get("/metrics", get_or_head().to(routes::health::metrics)))
+        .service(get(
             "/openapi.json",
             get_or_head()
                 .to(|| async { actix_web::HttpResponse::Ok().json(crate::openapi::document()) }),
-        )
-        .route(
+        ))
+        .service(get(
             "/api/rest/customer/v1/accounts",
             get_or_head().to(routes::accounts::list),
-        )
-        .route(
+        ))
+        .service(get(
             "/dashboard/{path:.*}",
             get_or_head().to(routes::dashboard::asset),
-        )
-        .route(
+        ))
+        .service(get(
             "/dashboard",
             get_or_head().to(|| async {
                 actix_web::HttpResponse::PermanentRedirect()
                     .insert_header(("location", "/dashboard/"))
                     .finish()
             }),
-        );
+        ));
     for endpoint in Endpoint::ALL {
-        cfg.route(
+        cfg.service(get(
             endpoint.path(),
             get_or_head().to(move |req, auth, state| {
                 routes::statistics::statistics(endpoint, req, auth, state)
             }),
-        );
+        ));
     }
 }

@@ -98,13 +98,34 @@ fn basic_credentials(header: &str) -> Option<Option<String>> {
     Some(password)
 }
 
+/// Counts and logs a refusal by reason, request id and client address (never the token); the
+/// client gets an empty 401.
+fn refuse(req: &HttpRequest, state: &AppState, reason: &'static str) -> ApiError {
+    state
+        .metrics
+        .auth_failures
+        .with_label_values(&[reason])
+        .inc();
+    let client = ip::client_ip(req, &state.trusted_proxies);
+    tracing::info!(
+        reason,
+        request_id = %crate::http::RequestId::of(req),
+        client = ?client,
+        "authentication failed"
+    );
+    ApiError::Unauthorized
+}
+
 async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-    let (raw, from_cookie) =
-        credentials(req, &state.settings.session_cookie_name).ok_or(ApiError::Unauthorized)?;
-    let verified = state.jwt.verify(&raw).ok_or(ApiError::Unauthorized)?;
+    let (raw, from_cookie) = credentials(req, &state.settings.session_cookie_name)
+        .ok_or_else(|| refuse(req, state, "missing_token"))?;
+    let verified = state
+        .jwt
+        .verify(&raw)
+        .map_err(|why| refuse(req, state, why.as_str()))?;
     let configured = match verified.subject {
         Subject::Access(id) => state.access_classes.get(&id).copied(),
         Subject::Dynamic(_) => None,
@@ -115,13 +136,13 @@ async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
             .directory
             .access(id)
             .await?
-            .ok_or(ApiError::Unauthorized)?,
+            .ok_or_else(|| refuse(req, state, "unknown_access"))?,
         Subject::Dynamic(cfg) => Arc::new(CustomerContext::from(cfg)),
     };
-    let client = ip::client_ip(req, &state.trusted_proxies).ok_or(ApiError::Unauthorized)?;
+    let client = ip::client_ip(req, &state.trusted_proxies)
+        .ok_or_else(|| refuse(req, state, "no_client_address"))?;
     if !context.allows_ip(client) {
-        tracing::info!(%client, customer = context.customer_id, "client address not allowed");
-        return Err(ApiError::Unauthorized);
+        return Err(refuse(req, state, "ip_not_allowed"));
     }
     Ok(Authenticated {
         context,

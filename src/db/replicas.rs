@@ -6,7 +6,7 @@
 use super::{client, is_connect_error};
 use crate::config::Settings;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 /// How often every replica is pinged, and how long a ping may take.
@@ -15,8 +15,19 @@ const PING_TIMEOUT: Duration = Duration::from_millis(300);
 
 struct Replica {
     url: String,
-    client: clickhouse::Client,
+    /// Swappable so a re-read `CLICKHOUSE_PASSWORD_FILE` (SIGHUP) reaches the next query; the
+    /// HTTP connection pool is shared across the swap.
+    client: RwLock<clickhouse::Client>,
     healthy: AtomicBool,
+}
+
+impl Replica {
+    fn client(&self) -> clickhouse::Client {
+        self.client
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// The configured replicas (`CLICKHOUSE_URL`, comma-separated).
@@ -41,7 +52,7 @@ impl Replicas {
             .clickhouse_urls()
             .into_iter()
             .map(|url| Replica {
-                client: client(settings, &url, Some(&settings.clickhouse_database)),
+                client: RwLock::new(client(settings, &url, Some(&settings.clickhouse_database))),
                 url,
                 healthy: AtomicBool::new(true),
             })
@@ -68,7 +79,7 @@ impl Replicas {
 
     async fn check_all(&self) {
         let checks = self.replicas.iter().map(|r| async move {
-            let ok = tokio::time::timeout(PING_TIMEOUT, r.client.query("SELECT 1").execute())
+            let ok = tokio::time::timeout(PING_TIMEOUT, r.client().query("SELECT 1").execute())
                 .await
                 .is_ok_and(|res| res.is_ok());
             let was = r.healthy.swap(ok, Ordering::Relaxed);
@@ -97,7 +108,7 @@ impl Replicas {
         Fut: Future<Output = Result<T, clickhouse::error::Error>>,
     {
         for replica in self.candidates().into_iter().take(2) {
-            match query(replica.client.clone()).await {
+            match query(replica.client()).await {
                 Err(e) if is_connect_error(&e) => {
                     tracing::warn!(url = %replica.url, error = %e, "replica unreachable");
                     replica.healthy.store(false, Ordering::Relaxed);
@@ -107,6 +118,17 @@ impl Replicas {
             }
         }
         Err(Failure::Down)
+    }
+
+    /// Uses `password` for every query from now on (a rotated ClickHouse password).
+    pub fn set_password(&self, password: &str) {
+        for replica in &self.replicas {
+            let mut client = replica
+                .client
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            *client = client.clone().with_password(password);
+        }
     }
 
     /// `SELECT 1` on any healthy replica.

@@ -2,7 +2,7 @@
 //! ways it is accepted.
 
 use crate::helpers::*;
-use cdrstats::auth::token::Mint;
+use cdrstats::auth::token::{Mint, kid_of};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
 fn claims(sub: serde_json::Value, aud: &str, exp_in: i64) -> serde_json::Value {
@@ -62,11 +62,12 @@ async fn bad_tokens_are_401_with_an_empty_body() {
             sign(Algorithm::HS256, "some-other-secret-0123456789", &valid),
         ),
         (
+            // Beyond the default 30 s leeway.
             "expired",
             sign(
                 Algorithm::HS256,
                 SECRET,
-                &claims(ACCESS_ALL.into(), "customer-v1", -10),
+                &claims(ACCESS_ALL.into(), "customer-v1", -120),
             ),
         ),
         (
@@ -245,4 +246,247 @@ async fn the_session_cookie_works_and_is_refreshed() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 401);
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A token for api_access 1 with `extra` claims (`exp` in an hour unless `extra` says
+/// otherwise, or removes it with `null`).
+fn token_with(secret: &str, header: Header, extra: serde_json::Value) -> String {
+    let mut c = claims(ACCESS_ALL.into(), "customer-v1", 3600);
+    if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            if v.is_null() {
+                c.remove(k);
+            } else {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    jsonwebtoken::encode(&header, &c, &EncodingKey::from_secret(secret.as_bytes())).expect("encode")
+}
+
+fn hs256() -> Header {
+    Header::new(Algorithm::HS256)
+}
+
+/// `auth_failures_total{reason="…"}` as read from /metrics (0 when absent).
+async fn auth_failures(app: &TestApp, reason: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let prefix = format!("cdrstats_auth_failures_total{{reason=\"{reason}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn time_claims_are_honoured_with_a_small_leeway_and_counted_by_reason() {
+    let app = spawn_app("time_claims").await;
+    let q = window_query(T0, T0 + 59, "minute", "");
+    let cases = [
+        (
+            "nbf an hour ahead",
+            serde_json::json!({ "nbf": now() + 3600 }),
+            Some("not_yet_valid"),
+        ),
+        (
+            "iat an hour ahead",
+            serde_json::json!({ "iat": now() + 3600 }),
+            Some("issued_in_future"),
+        ),
+        (
+            "no exp",
+            serde_json::json!({ "exp": null }),
+            Some("missing_exp"),
+        ),
+        (
+            "expired 2 min ago",
+            serde_json::json!({ "exp": now() - 120 }),
+            Some("expired"),
+        ),
+        (
+            "nbf 10 s ahead (leeway)",
+            serde_json::json!({ "nbf": now() + 10 }),
+            None,
+        ),
+        (
+            "expired 10 s ago (leeway)",
+            serde_json::json!({ "exp": now() - 10 }),
+            None,
+        ),
+        (
+            "nbf and iat in the past",
+            serde_json::json!({ "nbf": now() - 60, "iat": now() - 60 }),
+            None,
+        ),
+    ];
+    for (name, extra, refused) in cases {
+        let t = token_with(SECRET, hs256(), extra);
+        match refused {
+            Some(reason) => {
+                let before = auth_failures(&app, reason).await;
+                assert_eq!(status(&app, &t, &q).await, (401, String::new()), "{name}");
+                assert_eq!(
+                    auth_failures(&app, reason).await,
+                    before + 1,
+                    "{name}: counted as {reason}"
+                );
+            }
+            None => assert_eq!(status(&app, &t, &q).await.0, 200, "{name}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn exp_may_be_optional_and_lifetime_capped_by_configuration() {
+    let relaxed = spawn_app_with(
+        "exp_optional",
+        &[
+            ("JWT_REQUIRE_EXP", "false"),
+            ("JWT_MAX_LIFETIME_SECS", "3600"),
+            ("JWT_LEEWAY_SECS", "0"),
+        ],
+    )
+    .await;
+    let q = window_query(T0, T0 + 59, "minute", "");
+    let no_exp = |iat: i64| {
+        token_with(
+            SECRET,
+            hs256(),
+            serde_json::json!({ "exp": null, "iat": iat }),
+        )
+    };
+    assert_eq!(status(&relaxed, &no_exp(now() - 60), &q).await.0, 200);
+    assert_eq!(
+        status(&relaxed, &no_exp(now() - 3700), &q).await,
+        (401, String::new()),
+        "older than JWT_MAX_LIFETIME_SECS"
+    );
+    assert_eq!(auth_failures(&relaxed, "too_old").await, 1);
+    let no_iat = token_with(SECRET, hs256(), serde_json::json!({ "exp": null }));
+    assert_eq!(
+        status(&relaxed, &no_iat, &q).await.0,
+        401,
+        "age unmeasurable"
+    );
+    assert_eq!(auth_failures(&relaxed, "missing_iat").await, 1);
+}
+
+#[tokio::test]
+async fn several_secrets_verify_and_kid_names_one() {
+    const NEW: &str = "the-new-secret-after-rotation-0123";
+    let secrets = format!("{NEW},{SECRET}");
+    let app = spawn_app_with("rotation", &[("JWT_SECRETS", &secrets)]).await;
+    let q = window_query(T0, T0 + 59, "minute", "");
+    // Tokens of the old secret, with or without its kid, keep working: nobody is logged out.
+    assert_eq!(
+        status(&app, &token(Mint::Access(ACCESS_ALL)), &q).await.0,
+        200
+    );
+    let with_kid = |secret: &str, kid: &str| {
+        let mut h = hs256();
+        h.kid = Some(kid.to_owned());
+        token_with(secret, h, serde_json::json!({}))
+    };
+    assert_eq!(
+        status(&app, &with_kid(SECRET, &kid_of(SECRET)), &q).await.0,
+        200
+    );
+    assert_eq!(status(&app, &with_kid(NEW, &kid_of(NEW)), &q).await.0, 200);
+    assert_eq!(
+        status(&app, &token_with(NEW, hs256(), serde_json::json!({})), &q)
+            .await
+            .0,
+        200
+    );
+    // A kid that names no secret, or the wrong one, is refused.
+    assert_eq!(
+        status(&app, &with_kid(NEW, "../../etc/passwd"), &q).await,
+        (401, String::new())
+    );
+    assert_eq!(auth_failures(&app, "unknown_kid").await, 1);
+    assert_eq!(
+        status(&app, &with_kid(SECRET, &kid_of(NEW)), &q).await.0,
+        401
+    );
+    assert_eq!(auth_failures(&app, "signature").await, 1);
+    // A header pointing at a key elsewhere is refused, not silently ignored.
+    let mut jku = hs256();
+    jku.jku = Some("https://attacker.example/jwks.json".into());
+    assert_eq!(
+        status(&app, &token_with(SECRET, jku, serde_json::json!({})), &q)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(auth_failures(&app, "key_header").await, 1);
+    // Missing token and disallowed addresses are counted too.
+    let resp = app
+        .http
+        .get(format!("{}{TERMINATION}?{q}", app.address))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 401);
+    assert_eq!(auth_failures(&app, "missing_token").await, 1);
+}
+
+/// A secrets file takes precedence over `JWT_SECRET` (which the harness always sets): only
+/// the file's secrets verify. (A file on its own, with no variable set, is a unit test in
+/// `secrets.rs`.)
+#[tokio::test]
+async fn a_secrets_file_is_the_source_when_given() {
+    let dir = std::env::temp_dir().join(format!("cdrstats-auth-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("jwt_secrets");
+    std::fs::write(
+        &file,
+        "# newest first\nfile-only-secret-0123456789\nfile-older-secret-0123456789\n",
+    )
+    .expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let app = spawn_app_with("secret_file", &[("JWT_SECRETS_FILE", &path)]).await;
+    let q = window_query(T0, T0 + 59, "minute", "");
+    for secret in [
+        "file-only-secret-0123456789",
+        "file-older-secret-0123456789",
+    ] {
+        let t = token_with(secret, hs256(), serde_json::json!({}));
+        assert_eq!(status(&app, &t, &q).await.0, 200, "{secret}");
+    }
+    let env_secret = token(Mint::Access(ACCESS_ALL));
+    assert_eq!(status(&app, &env_secret, &q).await.0, 401);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_output_never_shows_a_secret() {
+    const SECRET_VALUE: &str = "never-print-this-secret-0123456789";
+    for args in [&["--help"][..], &["token", "--help"], &["serve", "--help"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cdrstats"))
+            .args(args)
+            .env("JWT_SECRET", SECRET_VALUE)
+            .env("JWT_SECRETS", SECRET_VALUE)
+            .env("CLICKHOUSE_PASSWORD", SECRET_VALUE)
+            .output()
+            .expect("run cdrstats");
+        assert!(out.status.success(), "{args:?}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(SECRET_VALUE), "{args:?}: {text}");
+        assert!(!text.is_empty());
+    }
 }

@@ -137,7 +137,8 @@ async fn a_customer_over_its_rate_gets_429_with_retry_after() {
     }
     assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
     // A load-test token has its own class and limits: not refused.
-    let claims = serde_json::json!({"aud": ["customer-v1"], "sub": ACCESS_ALL, "cls": "loadtest"});
+    let exp = chrono::Utc::now().timestamp() + 3600; // exp is required (JWT_REQUIRE_EXP)
+    let claims = serde_json::json!({"aud": ["customer-v1"], "sub": ACCESS_ALL, "cls": "loadtest", "exp": exp});
     let lt = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,

@@ -5,6 +5,7 @@ mod auth;
 mod caching;
 mod engine;
 mod equivalence;
+mod error_shapes;
 mod formats;
 mod helpers;
 mod robustness;

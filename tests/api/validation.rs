@@ -137,7 +137,12 @@ async fn unknown_routes_and_methods_answer_json() {
         .send()
         .await
         .expect("request");
-    assert_eq!(resp.status(), 404);
+    // A known path with another method is 405 (error_shapes.rs covers every such answer).
+    assert_eq!(resp.status(), 405);
+    assert_eq!(
+        resp.text().await.expect("body"),
+        r#"{"error":"method not allowed"}"#
+    );
     let health = app
         .http
         .get(format!("{}/healthz", app.address))

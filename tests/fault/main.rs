@@ -3,6 +3,7 @@
 //! ports and data directories.
 
 mod processes;
+mod rotation;
 
 use cdrstats::auth::token::{Mint, mint};
 use processes::*;

@@ -100,6 +100,12 @@ impl Engine {
         }
     }
 
+    /// Sets an environment variable for the next (re)start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
     /// Starts again on the same port and data.
     pub async fn restart(&mut self) {
         self.spawn().await;
@@ -221,6 +227,17 @@ impl Gateway {
         })
         .await;
         gateway
+    }
+
+    /// Sends SIGHUP (re-read the secret files).
+    pub fn hangup(&self) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args(["-HUP", &child.id().to_string()])
+                .status()
+                .expect("kill -HUP");
+            assert!(status.success());
+        }
     }
 
     /// SIGTERM, then the exit code (None if it had to be killed after `limit`).
