@@ -56,7 +56,7 @@ pub async fn statistics(
         limits: &state.limits,
         class: auth.class,
         metrics: &state.metrics,
-        query_id: RequestId::of(&req),
+        request_id: RequestId::of(&req),
         timeout_secs: state.settings.query_timeout_secs,
         extra_settings: &state.clickhouse_settings,
     };
