@@ -48,7 +48,8 @@ pub async fn statistics(
             content_type: if csv { CSV } else { JSON },
             filename: csv.then(|| filename(&request)),
         };
-        return Ok(respond(&req, &auth, &state, repr, "none"));
+        // No account was looked up, so no watermark is told.
+        return Ok(respond(&req, &auth, &state, repr, "none", "unknown"));
     }
     let account = auth.account(&state, request.account).await?;
     let exec = Executor {
@@ -87,7 +88,15 @@ pub async fn statistics(
             filename: None,
         }
     };
-    let mut resp = respond(&req, &auth, &state, repr, answer.source.as_str());
+    let watermark = state.watermark.header(endpoint, account).await;
+    let mut resp = respond(
+        &req,
+        &auth,
+        &state,
+        repr,
+        answer.source.as_str(),
+        &watermark,
+    );
     if answer.source == Source::Stale {
         let age = answer.created.elapsed().as_secs().to_string();
         if let Ok(value) = HeaderValue::from_str(&age) {
@@ -154,6 +163,7 @@ fn respond(
     state: &AppState,
     repr: Representation,
     source: &'static str,
+    watermark: &str,
 ) -> HttpResponse {
     let not_modified = req
         .headers()
@@ -169,7 +179,7 @@ fn respond(
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .insert_header((header::VARY, HeaderValue::from_static("Accept")))
         .insert_header(("x-cdrstats-source", source))
-        .insert_header(("x-cdrstats-watermark", state.watermark.header()));
+        .insert_header(("x-cdrstats-watermark", watermark));
     if let Some(name) = &repr.filename {
         resp.insert_header((
             header::CONTENT_DISPOSITION,
