@@ -8,6 +8,7 @@ mod equivalence;
 mod helpers;
 mod robustness;
 mod schema;
+mod server_semantics;
 mod statistics;
 mod time_zones;
 mod validation;
