@@ -6,6 +6,7 @@ mod caching;
 mod engine;
 mod equivalence;
 mod helpers;
+mod preflight;
 mod robustness;
 mod schema;
 mod server_semantics;
