@@ -148,3 +148,24 @@ async fn the_accounts_listing_is_cached_and_rate_limited_like_statistics() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(app.get(ACCOUNTS, "").await.status(), 200);
 }
+
+/// The engine's own memory limit (error 241, raised by ClickHouse, not simulated) is overload:
+/// a 503 with `Retry-After`, as the error table says, not a 500.
+#[tokio::test]
+async fn a_real_memory_limit_error_is_a_503_with_retry_after() {
+    let app = spawn_app_with(
+        "memory_limit",
+        &[("CLICKHOUSE_SETTINGS", "max_memory_usage=1")],
+    )
+    .await;
+    app.insert_cdrs(&[cdr(T0 + 5, 3)]).await;
+    let resp = app
+        .get(TERMINATION, &window_query(T0, T0 + 59, "minute", ""))
+        .await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(
+        resp.text().await.expect("body"),
+        r#"{"error":"statistics backend overloaded"}"#
+    );
+}
