@@ -96,7 +96,7 @@ impl Target {
 
     /// A statement as sent: the cluster name and the gateway's database filled in. Server
     /// macros (`{shard}`, `{replica}`, `{database}`) are left to the servers.
-    fn render(&self, statement: &str, database: &str) -> String {
+    pub fn render(&self, statement: &str, database: &str) -> String {
         match self {
             Self::Single => statement.to_owned(),
             Self::Cluster(name) => statement
