@@ -169,3 +169,45 @@ async fn a_real_memory_limit_error_is_a_503_with_retry_after() {
         r#"{"error":"statistics backend overloaded"}"#
     );
 }
+
+/// The gateway's clients run every query read-only (`readonly = 2`): the engine, like a server,
+/// refuses a write through them (164), while the same user without the setting may write.
+#[tokio::test]
+async fn the_gateways_clickhouse_clients_cannot_write() {
+    let app = spawn_app("read_only_client").await;
+    let database: String = app
+        .ch
+        .query("SELECT currentDatabase()")
+        .fetch_one()
+        .await
+        .expect("database");
+    let settings = cdrstats::config::Settings::from_vars(vec![
+        ("CLICKHOUSE_URL".to_owned(), engine_url()),
+        ("CLICKHOUSE_DATABASE".to_owned(), database),
+        ("JWT_SECRET".to_owned(), SECRET.to_owned()),
+    ])
+    .expect("settings");
+    let gateway = cdrstats::db::read_only_client(&settings, &engine_url());
+    let write = "INSERT INTO accounts VALUES (999, '7c61877c-39c4-11f1-b6d8-82ad38f4dd99', 1, 'x')";
+    let err = gateway
+        .query(write)
+        .execute()
+        .await
+        .expect_err("a read-only client cannot write");
+    assert_eq!(
+        cdrstats::db::server_code(&err.to_string()),
+        Some(164),
+        "{err}"
+    );
+    let n: u8 = gateway
+        .query("SELECT 1")
+        .fetch_one()
+        .await
+        .expect("reads work");
+    assert_eq!(n, 1);
+    app.ch
+        .query(write)
+        .execute()
+        .await
+        .expect("the same user without readonly may write");
+}
