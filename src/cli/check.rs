@@ -522,16 +522,19 @@ mod tests {
         findings.iter().map(|f| f.status).collect()
     }
 
+    /// Judged without a server: the local engine has no users or settings profiles.
     #[test]
-    fn readonly_two_is_right_one_refuses_the_gateway_and_zero_is_a_warning() {
+    fn readonly_levels_judged_offline_as_the_local_engine_has_no_profiles() {
         let timeout = Some(("0", None, false));
         assert_eq!(statuses(&judge_user("2", timeout, 10))[0], Status::Ok);
         assert_eq!(statuses(&judge_user("0", timeout, 10))[0], Status::Warn);
         assert_eq!(statuses(&judge_user("1", timeout, 10))[0], Status::Fail);
     }
 
+    /// Judged without a server: the local engine has no settings constraints.
     #[test]
-    fn query_timeout_must_not_exceed_the_users_max_execution_time_constraint() {
+    fn query_timeout_above_the_users_constraint_fails_judged_offline_as_the_local_engine_has_none()
+    {
         let over = judge_user("2", Some(("30", Some("5"), false)), 10);
         assert_eq!(over[1].status, Status::Fail, "{:?}", over[1]);
         assert!(over[1].detail.contains("MAX 5"));

@@ -359,8 +359,9 @@ mod tests {
         problems
     }
 
+    /// Static: no cluster runs here (the local engine has no `remote_servers` or Keeper).
     #[test]
-    fn every_object_a_cluster_ddl_file_names_is_created_earlier_in_migrate_order() {
+    fn statically_every_object_a_cluster_ddl_file_names_is_created_earlier_in_migrate_order() {
         assert_eq!(
             used_before_created(CLUSTER_MIGRATIONS),
             Vec::<String>::new()
@@ -412,8 +413,9 @@ mod tests {
         );
     }
 
+    /// Static: no cluster runs here.
     #[test]
-    fn cluster_ddl_runs_on_every_node_with_replicated_or_distributed_engines() {
+    fn statically_cluster_ddl_runs_on_every_node_with_replicated_or_distributed_engines() {
         for (name, text) in CLUSTER_MIGRATIONS {
             for statement in statements(text) {
                 assert!(
@@ -438,8 +440,9 @@ mod tests {
         assert_eq!(Target::from_arg(None).expect("single"), Target::Single);
     }
 
+    /// Static: no cluster runs here.
     #[test]
-    fn distributed_tables_shard_by_account_and_views_write_through_them() {
+    fn statically_distributed_tables_shard_by_account_and_views_write_through_them() {
         let text: String = CLUSTER_MIGRATIONS.iter().map(|(_, t)| *t).collect();
         assert!(text.contains("cdrs_local, cityHash64(vendor_acc_id))"));
         for rollup in [
