@@ -19,6 +19,7 @@ Usage: python engine/chdb_http.py --listen 127.0.0.1:8123 --data-dir data/engine
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import re
@@ -54,7 +55,6 @@ NON_SETTINGS = {
     "http_headers_progress_interval_ms", "http_wait_end_of_query",
     "http_response_buffer_size", "http_native_compression_disable_checksumming_on_decompress",
     "add_http_cors_header", "cancel_http_readonly_queries_on_client_close",
-    "engine_test_sleep_ms",
 }
 
 # ClickHouse HTTPHandler::exceptionCodeToHTTPStatus, by error name (codes are
@@ -117,6 +117,19 @@ _INSERT_RE = re.compile(r"INSERT\b", re.I)
 _INSERT_FORMAT_RE = re.compile(r"\A(INSERT\b.*?)\bFORMAT\s+([A-Za-z0-9_]+)", re.I | re.S)
 _NOT_FORMAT_HEAD_RE = re.compile(r"\b(VALUES|SELECT|WITH)\b", re.I)
 _INSERT_VALUES_RE = re.compile(r"\A(INSERT\b.*?)\bVALUES\s*\Z", re.I | re.S)
+
+
+def _readonly_blocks(current, wanted):
+    """True when a pooled connection's readonly level would refuse the SETs this request needs
+    although a fresh server session would accept them: readonly = 1 refuses every change,
+    readonly = 2 a change of `readonly` itself. A real server starts each HTTP request from the
+    user's settings, so the engine starts over on a fresh connection then."""
+    level = current.get("readonly", "0")
+    if level == "0":
+        return False
+    if wanted.get("readonly", "0") != level:
+        return True
+    return level == "1" and any(current.get(k) != v for k, v in wanted.items())
 
 
 class EngineError(Exception):
@@ -590,8 +603,28 @@ class Handler(BaseHTTPRequestHandler):
                               "AUTHENTICATION_FAILED")
 
     def _execute(self, params, reader, query_id):
-        srv = self.server
         self._authenticate(params)
+        with self._running(query_id):
+            return self._run(params, reader, query_id)
+
+    @contextlib.contextmanager
+    def _running(self, query_id):
+        """Registers the query id for as long as the query runs: like a server's process list
+        (ProcessList::insert), a second query with an id that is still running fails with 216."""
+        srv = self.server
+        with srv.running_lock:
+            if query_id in srv.running:
+                raise EngineError(216, "Query with id = %s is already running." % query_id,
+                                  "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING")
+            srv.running.add(query_id)
+        try:
+            yield
+        finally:
+            with srv.running_lock:
+                srv.running.discard(query_id)
+
+    def _run(self, params, reader, query_id):
+        srv = self.server
 
         # Request body decoding layers.
         body = reader
@@ -623,8 +656,14 @@ class Handler(BaseHTTPRequestHandler):
             if not _SETTING_NAME_RE.match(k):
                 raise EngineError(115, "Unknown setting '%s'" % k, "UNKNOWN_SETTING")
             settings[k] = v
-        if self.command == "GET" and "readonly" not in settings:
-            settings["readonly"] = "2"  # ClickHouse: GET requests are read-only
+        if self.command == "GET":
+            # ClickHouse: a GET runs with readonly = 2, and readonly = 2 forbids changing
+            # `readonly` itself (SettingsConstraints::checkImpl; test 00372_readonly_http_get...
+            # expects "Cannot modify 'readonly' setting in readonly mode" for readonly=0).
+            if settings.get("readonly", "2") != "2":
+                raise EngineError(164, "Cannot modify 'readonly' setting in readonly mode",
+                                  "READONLY")
+            settings["readonly"] = "2"
 
         # Work out the statement and (for INSERT ... FORMAT) the data stream.
         insert = None  # (sql_head, format, first_bytes, reader)
@@ -693,26 +732,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             out_format = default_format
 
-        # Optional test-only delay.
-        if srv.test_delay and "engine_test_sleep_ms" in p:
-            try:
-                delay = float(p["engine_test_sleep_ms"]) / 1000.0
-            except ValueError:
-                delay = 0.0
-            limit = None
-            try:
-                if float(settings.get("max_execution_time", "0")) > 0:
-                    limit = float(settings["max_execution_time"])
-            except ValueError:
-                pass
-            if limit is not None and delay > limit:
-                time.sleep(limit)
-                raise EngineError(159, "Timeout exceeded: elapsed %.3f ms, maximum: %.3f ms"
-                                  % (limit * 1000, limit * 1000), "TIMEOUT_EXCEEDED")
-            time.sleep(delay)
-
         pc = srv.pool.get(settings)
-        if any(k not in settings for k in pc.settings):
+        if any(k not in settings for k in pc.settings) or _readonly_blocks(pc.settings, settings):
             # A setting of an earlier request would leak into this one: start clean.
             pc = srv.pool.renew(pc)
         dirty = bool(_DIRTY_RE.search(stmt))
@@ -853,7 +874,8 @@ def main():
     srv.user = os.environ.get("ENGINE_USER", "default") or "default"
     srv.password = os.environ.get("ENGINE_PASSWORD", "")
     srv.display_name = os.environ.get("ENGINE_DISPLAY_NAME") or socket.gethostname()
-    srv.test_delay = os.environ.get("ENGINE_TEST_DELAY") == "1"
+    srv.running = set()
+    srv.running_lock = threading.Lock()
     resolve_status_codes(pool)
     try:
         srv.timezone = pool.query_anchor("SELECT timezone()").decode().strip() or "UTC"

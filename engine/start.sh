@@ -3,7 +3,7 @@
 # Usage: engine/start.sh [--listen host:port]      (run from the repo root)
 # Env: CLICKHOUSE_URL (default http://127.0.0.1:8123; first of a comma list),
 #      LOCAL_ENGINE_DIR (default data/engine), VENV (default .venv),
-#      ENGINE_POOL, ENGINE_USER, ENGINE_PASSWORD, ENGINE_TEST_DELAY.
+#      ENGINE_POOL, ENGINE_USER, ENGINE_PASSWORD.
 set -euo pipefail
 
 listen=""

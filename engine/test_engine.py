@@ -48,7 +48,7 @@ class EngineTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="engine-test-")
         cls.port = free_port()
-        env = dict(os.environ, ENGINE_TEST_DELAY="1", ENGINE_POOL="8")
+        env = dict(os.environ, ENGINE_POOL="8")
         env.pop("ENGINE_PASSWORD", None)
         env.pop("ENGINE_USER", None)
         cls.log = open(os.path.join(cls.tmp, "engine.log"), "wb")
@@ -316,13 +316,55 @@ class EngineTest(unittest.TestCase):
             self.assertEqual((st, body), (200, b"0\t%d\n" % i))
         self.assertLess(elapsed, 4.0, "queries were serialized")
 
-    def test_test_delay(self):
+    def test_a_heavy_query_past_max_execution_time_fails_with_159_from_the_engine(self):
+        # A real heavy query; the engine itself (ClickHouse) stops it, nothing is simulated.
         t0 = time.time()
-        self.assertEqual(self.ok("SELECT 1", "engine_test_sleep_ms=300"), b"1\n")
-        self.assertGreaterEqual(time.time() - t0, 0.3)
-        st, body, r = self.q("SELECT 1", "engine_test_sleep_ms=3000&max_execution_time=0.2")
-        self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "159")
+        st, body, r = self.q("SELECT count() FROM numbers(100000000000) WHERE NOT ignore(sipHash64(number))",
+                             "max_execution_time=0.3")
+        self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "159", body)
+        self.assertIn(b"TIMEOUT_EXCEEDED", body)
+        self.assertLess(time.time() - t0, 5.0)
 
+    def test_a_second_running_query_with_the_same_id_fails_with_216(self):
+        qid = "same-id-%d" % time.time_ns()
+        first = {}
+
+        def slow():
+            first["r"] = self.q("SELECT sleep(1)", "query_id=" + qid)[:2]
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        st, body, r = self.q("SELECT 1", "query_id=" + qid)
+        t.join()
+        self.assertEqual(first["r"][0], 200, first["r"][1])
+        self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "216", body)
+        self.assertIn(b"is already running", body)
+        # Once the first one finished, the id is free again.
+        self.assertEqual(self.ok("SELECT 1", "query_id=" + qid), b"1\n")
+
+    def test_readonly_is_honoured_as_a_server_does(self):
+        self.ok("CREATE TABLE IF NOT EXISTS ro_t (x UInt8) ENGINE = Memory")
+        for level in ("1", "2"):
+            st, body, r = self.q("INSERT INTO ro_t VALUES (1)", "readonly=" + level)
+            self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "164", body)
+            st, body, r = self.q("DROP TABLE ro_t", "readonly=" + level)
+            self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "164", body)
+        # readonly = 2 still lets the request set other settings; reads work at both levels.
+        self.assertEqual(self.ok("SELECT getSetting('max_threads')", "readonly=2&max_threads=3"),
+                         b"3\n")
+        self.assertEqual(self.ok("SELECT count() FROM ro_t", "readonly=1"), b"0\n")
+        # A pooled connection left at readonly does not leak into the next request.
+        for _ in range(10):
+            self.ok("SELECT 1", "readonly=2&max_threads=2")
+        self.ok("INSERT INTO ro_t VALUES (1)", "max_threads=2")
+        self.assertEqual(self.ok("SELECT count() FROM ro_t"), b"1\n")
+        # GET is read-only and may not lift it (ClickHouse 00372_readonly_http_get).
+        q = urllib.parse.quote("INSERT INTO ro_t VALUES (2)")
+        st, body, r = self.req("GET", "/?query=" + q)
+        self.assertEqual(r.getheader("X-ClickHouse-Exception-Code"), "164", body)
+        st, body, r = self.req("GET", "/?readonly=0&query=" + q)
+        self.assertIn(b"Cannot modify 'readonly' setting in readonly mode", body)
 
 if __name__ == "__main__":
     unittest.main()

@@ -44,8 +44,8 @@ impl LogFields {
     }
 }
 
-/// An incoming id is echoed only if it is short and plain, so it is safe in logs and as a
-/// ClickHouse query id.
+/// An incoming id is echoed only if it is short and plain, so it is safe in logs and as the
+/// ClickHouse `log_comment` of the request's queries (never as a query id: those are per query).
 fn sane_request_id(raw: Option<&HeaderValue>) -> Option<String> {
     let text = raw?.to_str().ok()?;
     let ok = (1..=128).contains(&text.len())

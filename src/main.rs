@@ -1,6 +1,6 @@
 //! `cdrstats`: the gateway and its operator commands.
 
-use cdrstats::cli::{demo, migrate, seed, sql, token};
+use cdrstats::cli::{check, demo, migrate, seed, sql, token};
 use cdrstats::config::Settings;
 use cdrstats::startup::Application;
 use clap::{Parser, Subcommand};
@@ -18,8 +18,12 @@ struct Cli {
 enum Command {
     /// Run the HTTP gateway on LISTEN_ADDR.
     Serve,
-    /// Apply schema/ to every CLICKHOUSE_URL replica (idempotent).
-    Migrate,
+    /// Apply the schema (idempotent): schema/ to one server, or with --cluster NAME
+    /// schema/cluster/ once, ON CLUSTER.
+    Migrate(MigrateArgs),
+    /// Preflight against the live ClickHouse: version, schema, views, the user's settings and
+    /// constraints, a rollup-vs-raw spot check. Prints a table; exits non-zero on a problem.
+    Check,
     /// Generate synthetic CDRs, accounts and API credentials.
     Seed(seed::SeedArgs),
     /// Mint a JWT for an api_access id or a dynamic customer context.
@@ -28,6 +32,13 @@ enum Command {
     Demo,
     /// Print the SQL and parameters the gateway would run for a request (JSON).
     Sql(sql::SqlArgs),
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    /// The cluster (as named in the servers' remote_servers) to migrate with ON CLUSTER.
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -53,12 +64,17 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => actix_web::rt::System::new().block_on(async {
             let app = Application::build(settings.clone())?;
+            // The preflight's findings go to the log; the gateway serves regardless (a replica
+            // may come up later), the operator reads what is wrong.
+            let preflight = settings.clone();
+            actix_web::rt::spawn(async move { check::log(&check::run(&preflight).await) });
             tracing::info!(addr = %settings.listen_addr, port = app.port(), "gateway listening");
             app.run_until_stopped().await?;
             Ok(())
         }),
-        Command::Migrate => runtime.block_on(async {
-            let applied = migrate::run(&settings).await?;
+        Command::Migrate(args) => runtime.block_on(async {
+            let target = migrate::Target::from_arg(args.cluster.as_deref())?;
+            let applied = migrate::run_for(&settings, &target).await?;
             if applied.is_empty() {
                 println!("schema up to date");
             } else {
@@ -82,6 +98,15 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }),
+        Command::Check => runtime.block_on(async {
+            let findings = check::run(&settings).await;
+            print!("{}", check::table(&findings));
+            if check::passed(&findings) {
+                Ok(())
+            } else {
+                anyhow::bail!("cdrstats check found problems (see the table above)")
+            }
         }),
         Command::Token(args) => {
             println!("{}", token::run(&settings, &args)?);

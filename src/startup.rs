@@ -35,6 +35,8 @@ pub struct AppState {
     /// `CLICKHOUSE_SETTINGS`, parsed once.
     pub clickhouse_settings: Vec<(String, String)>,
     pub watermark: Arc<Watermark>,
+    /// The accounts listing's per-customer cache.
+    pub account_lists: crate::routes::accounts::AccountLists,
     /// Traffic classes of `api_access` ids (`BI_ACCESS_IDS`, `LOADTEST_ACCESS_IDS`), parsed once.
     pub access_classes: HashMap<u32, Class>,
 }
@@ -62,7 +64,10 @@ impl AppState {
             metrics: Metrics::new(),
             limits,
             clickhouse_settings,
-            watermark: Watermark::spawn(db.clone()),
+            watermark: Watermark::new(db.clone()),
+            account_lists: crate::routes::accounts::AccountLists::new(Duration::from_secs(
+                settings.auth_cache_ttl_secs,
+            )),
             access_classes,
             settings,
             db,

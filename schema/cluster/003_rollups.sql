@@ -1,7 +1,20 @@
--- Rollups on a cluster: per shard, local ReplicatedSummingMergeTree tables fed by materialized
--- views on cdrs_local (so each shard sums its own CDRs), and Distributed tables under the names
--- the gateway queries. Definitions as in schema/004_rollups.sql; backfill with the INSERT ...
--- SELECT of that file, run against cdrs_local on each shard, if data predates the views.
+-- Rollups on a cluster, mirroring schema/004_rollups.sql table for table (rollup_minute,
+-- rollup_minute_country, rollup_minute_dst_prefix; same columns, keys and view queries):
+-- per shard a local ReplicatedSummingMergeTree table (<name>_local), over them a Distributed
+-- table with the name the gateway queries, sharded by account_id like cdrs
+-- (cityHash64 of the account), so with optimize_skip_unused_shards a one-account query reads
+-- one shard.
+--
+-- The materialized views run on the node that receives an insert into cdrs_local (fetches by
+-- other replicas do not fire them) and write into the Distributed rollups, which send each
+-- row to the shard of its account: termination rows stay on the CDR's shard, origination rows
+-- (customer_acc_id) may go to another. With the pipeline's distributed_foreground_insert = 1
+-- (cdrstats_pipeline_profile) that happens inside the insert, so the rollups are current when it
+-- returns. The gateway sums the rollups again, which is correct across shards and unmerged
+-- parts alike.
+--
+-- Backfill (data older than the views): run the INSERT ... SELECT of schema/004_rollups.sql
+-- once per shard against cdrs_local, inserting into the Distributed rollup tables.
 
 CREATE TABLE IF NOT EXISTS rollup_minute_local ON CLUSTER '{cluster}'
 (
@@ -16,7 +29,10 @@ ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/rollu
 PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, minute);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_mv ON CLUSTER '{cluster}' TO rollup_minute_local AS
+CREATE TABLE IF NOT EXISTS rollup_minute ON CLUSTER '{cluster}' AS rollup_minute_local
+ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_local, cityHash64(account_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_mv ON CLUSTER '{cluster}' TO rollup_minute AS
 SELECT side,
        if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
        toStartOfMinute(time_start) AS minute,
@@ -27,9 +43,6 @@ FROM cdrs_local
 ARRAY JOIN [0, 1] AS side
 WHERE side = 0 OR is_last_cdr
 GROUP BY side, account_id, minute;
-
-CREATE TABLE IF NOT EXISTS rollup_minute ON CLUSTER '{cluster}' AS rollup_minute_local
-ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_local);
 
 CREATE TABLE IF NOT EXISTS rollup_minute_country_local ON CLUSTER '{cluster}'
 (
@@ -46,7 +59,10 @@ ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/rollu
 PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, dst_country_id, src_country_id, minute);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_country_mv ON CLUSTER '{cluster}' TO rollup_minute_country_local AS
+CREATE TABLE IF NOT EXISTS rollup_minute_country ON CLUSTER '{cluster}' AS rollup_minute_country_local
+ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_country_local, cityHash64(account_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_country_mv ON CLUSTER '{cluster}' TO rollup_minute_country AS
 SELECT side,
        if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
        dst_country_id,
@@ -59,9 +75,6 @@ FROM cdrs_local
 ARRAY JOIN [0, 1] AS side
 WHERE side = 0 OR is_last_cdr
 GROUP BY side, account_id, dst_country_id, src_country_id, minute;
-
-CREATE TABLE IF NOT EXISTS rollup_minute_country ON CLUSTER '{cluster}' AS rollup_minute_country_local
-ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_country_local);
 
 CREATE TABLE IF NOT EXISTS rollup_minute_dst_prefix_local ON CLUSTER '{cluster}'
 (
@@ -77,7 +90,10 @@ ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/rollu
 PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, dst_prefix_routing, minute);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_dst_prefix_mv ON CLUSTER '{cluster}' TO rollup_minute_dst_prefix_local AS
+CREATE TABLE IF NOT EXISTS rollup_minute_dst_prefix ON CLUSTER '{cluster}' AS rollup_minute_dst_prefix_local
+ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_dst_prefix_local, cityHash64(account_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_dst_prefix_mv ON CLUSTER '{cluster}' TO rollup_minute_dst_prefix AS
 SELECT side,
        if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
        dst_prefix_routing,
@@ -89,6 +105,3 @@ FROM cdrs_local
 ARRAY JOIN [0, 1] AS side
 WHERE side = 0 OR is_last_cdr
 GROUP BY side, account_id, dst_prefix_routing, minute;
-
-CREATE TABLE IF NOT EXISTS rollup_minute_dst_prefix ON CLUSTER '{cluster}' AS rollup_minute_dst_prefix_local
-ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_dst_prefix_local);

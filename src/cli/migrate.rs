@@ -1,4 +1,12 @@
-//! `cdrstats migrate`: applies `schema/` in order to every configured replica, once per file.
+//! `cdrstats migrate`: applies the schema in order, once per file, recorded in
+//! `schema_migrations`.
+//!
+//! Two modes, because a cluster is not N single servers:
+//! - single server (default): `schema/*.sql` on the one `CLICKHOUSE_URL`;
+//! - `--cluster NAME`: `schema/cluster/*.sql`, run once on the first reachable URL; every
+//!   statement carries `ON CLUSTER`, so the server runs it on every node (replicated tables,
+//!   Distributed tables, views, access objects), and `schema_migrations` is itself replicated,
+//!   so a second run from any node is a no-op.
 
 use crate::config::Settings;
 use crate::db;
@@ -13,6 +21,12 @@ macro_rules! migration {
     };
 }
 
+macro_rules! cluster_migration {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../schema/cluster/", $name)))
+    };
+}
+
 /// The schema files, compiled in so the binary migrates without the source tree. A unit test
 /// checks this list against the `schema/` folder.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -20,6 +34,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("002_accounts.sql"),
     migration!("003_api_access.sql"),
     migration!("004_rollups.sql"),
+];
+
+/// The cluster variant (`schema/cluster/`), in the order applied.
+pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
+    cluster_migration!("001_cdrs.sql"),
+    cluster_migration!("002_directory.sql"),
+    cluster_migration!("003_rollups.sql"),
+    cluster_migration!("900_gateway_user.sql"),
 ];
 
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
@@ -31,32 +53,119 @@ struct Applied {
     name: String,
 }
 
-/// Applies pending migrations to every replica; returns the names applied (per replica).
-pub async fn run(settings: &Settings) -> anyhow::Result<Vec<String>> {
-    let mut applied = Vec::new();
-    for url in settings.clickhouse_urls() {
-        applied.extend(migrate_one(settings, &url).await?);
-    }
-    Ok(applied)
+/// `schema_migrations` on a cluster: one replicated copy on every node (one ZooKeeper path for
+/// all shards), so every node knows what was applied.
+const CLUSTER_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+     ON CLUSTER '{cluster}' \
+     (name String, checksum String, applied_at DateTime('UTC') DEFAULT now()) \
+     ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/schema_migrations', \
+     '{replica}') ORDER BY name";
+
+/// Where and how to apply the schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One server: `schema/*.sql`.
+    Single,
+    /// A cluster named in the servers' `remote_servers`: `schema/cluster/*.sql`, `ON CLUSTER`.
+    Cluster(String),
 }
 
-async fn migrate_one(settings: &Settings, url: &str) -> anyhow::Result<Vec<String>> {
-    let server = db::client(settings, url, None);
-    server
+impl Target {
+    /// `--cluster NAME`, checked to be a plain name (it is spliced into DDL).
+    pub fn from_arg(cluster: Option<&str>) -> anyhow::Result<Self> {
+        match cluster {
+            None => Ok(Self::Single),
+            Some(name)
+                if !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) =>
+            {
+                Ok(Self::Cluster(name.to_owned()))
+            }
+            Some(name) => bail!("--cluster {name:?}: letters, digits, '_', '-' and '.' only"),
+        }
+    }
+
+    fn migrations(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Single => MIGRATIONS,
+            Self::Cluster(_) => CLUSTER_MIGRATIONS,
+        }
+    }
+
+    /// A statement as sent: the cluster name and the gateway's database filled in. Server
+    /// macros (`{shard}`, `{replica}`, `{database}`) are left to the servers.
+    pub fn render(&self, statement: &str, database: &str) -> String {
+        match self {
+            Self::Single => statement.to_owned(),
+            Self::Cluster(name) => statement
+                .replace("{cluster}", name)
+                .replace("{target_database}", database),
+        }
+    }
+}
+
+/// Applies pending migrations; returns the names applied.
+pub async fn run(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    run_for(settings, &Target::Single).await
+}
+
+/// Applies pending migrations for `target`; returns the names applied.
+pub async fn run_for(settings: &Settings, target: &Target) -> anyhow::Result<Vec<String>> {
+    let urls = settings.clickhouse_urls();
+    match target {
+        Target::Single if urls.len() > 1 => bail!(
+            "CLICKHOUSE_URL lists {} servers: replicas of a cluster are migrated once with \
+             `migrate --cluster NAME` (ON CLUSTER); a single server takes one URL",
+            urls.len()
+        ),
+        Target::Single => migrate(settings, &urls[0], target).await,
+        Target::Cluster(_) => {
+            // ON CLUSTER runs every statement on every node: one reachable node is enough.
+            let mut last = None;
+            for url in &urls {
+                match reachable(settings, url).await {
+                    Ok(()) => return migrate(settings, url, target).await,
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| anyhow::anyhow!("CLICKHOUSE_URL is empty")))
+        }
+    }
+}
+
+async fn reachable(settings: &Settings, url: &str) -> anyhow::Result<()> {
+    db::client(settings, url, None)
         .query("SELECT 1")
         .execute()
         .await
-        .with_context(|| format!("cannot reach ClickHouse at {url}"))?;
+        .with_context(|| format!("cannot reach ClickHouse at {url}"))
+}
+
+async fn migrate(settings: &Settings, url: &str, target: &Target) -> anyhow::Result<Vec<String>> {
+    reachable(settings, url).await?;
+    let server = db::client(settings, url, None);
     let database = &settings.clickhouse_database;
     // The name was checked to be a plain identifier when the settings were read.
+    let create_database = match target {
+        Target::Single => format!("CREATE DATABASE IF NOT EXISTS {database}"),
+        Target::Cluster(name) => {
+            format!("CREATE DATABASE IF NOT EXISTS {database} ON CLUSTER '{name}'")
+        }
+    };
     server
-        .query(&format!("CREATE DATABASE IF NOT EXISTS {database}"))
+        .query(&create_database)
         .execute()
         .await
         .with_context(|| format!("creating database {database}"))?;
     let client = db::client(settings, url, Some(database));
+    let tracking = match target {
+        Target::Single => TRACKING_TABLE.to_owned(),
+        Target::Cluster(_) => target.render(CLUSTER_TRACKING_TABLE, database),
+    };
     client
-        .query(TRACKING_TABLE)
+        .query(&tracking)
         .execute()
         .await
         .context("creating schema_migrations")?;
@@ -70,11 +179,12 @@ async fn migrate_one(settings: &Settings, url: &str) -> anyhow::Result<Vec<Strin
         .collect();
 
     let mut applied = Vec::new();
-    for (name, text) in MIGRATIONS {
+    for (name, text) in target.migrations() {
         if done.iter().any(|d| d == name) {
             continue;
         }
         for (i, statement) in statements(text).into_iter().enumerate() {
+            let statement = target.render(&statement, database);
             if let Err(e) = client.query(&statement).execute().await {
                 bail!("schema/{name}, statement {}: {e}", i + 1);
             }
@@ -134,6 +244,221 @@ mod tests {
     }
 
     #[test]
+    fn every_cluster_schema_file_is_compiled_in_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/cluster");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("schema/cluster dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<&str> = CLUSTER_MIGRATIONS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(files, listed);
+    }
+
+    /// Words of a statement: identifiers, quoted strings (quotes kept) and single punctuation.
+    fn words(statement: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut chars = statement.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_whitespace() {
+                continue;
+            }
+            if c == '\'' {
+                let mut w = String::from(c);
+                for d in chars.by_ref() {
+                    w.push(d);
+                    if d == '\'' {
+                        break;
+                    }
+                }
+                out.push(w);
+            } else if c.is_alphanumeric() || c == '_' || c == '{' || c == '}' || c == '.' {
+                let mut w = String::from(c);
+                while let Some(&d) = chars.peek() {
+                    if d.is_alphanumeric() || matches!(d, '_' | '{' | '}' | '.') {
+                        w.push(d);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(w);
+            } else {
+                out.push(c.to_string());
+            }
+        }
+        out
+    }
+
+    /// (objects a statement creates, objects it names that must already exist). Covers the
+    /// shapes our DDL uses: `CREATE <kind> IF NOT EXISTS name`, `AS table ENGINE`, a view's
+    /// `TO` and `FROM`, `Distributed(cluster, db, table, ...)`, a user's `SETTINGS PROFILE
+    /// 'name'`, and the grantee of a quota or grant (`TO user`).
+    fn dependencies(statement: &str) -> (Vec<String>, Vec<String>) {
+        let w = words(statement);
+        let upper: Vec<String> = w.iter().map(|x| x.to_ascii_uppercase()).collect();
+        let unquote = |s: &str| s.trim_matches('\'').to_owned();
+        let mut created = Vec::new();
+        let mut referenced = Vec::new();
+        for i in 0..w.len() {
+            let next = |k: usize| w.get(i + k).map(|s| unquote(s)).unwrap_or_default();
+            match upper[i].as_str() {
+                "EXISTS" if upper.first().is_some_and(|f| f == "CREATE") && created.is_empty() => {
+                    created.push(next(1));
+                }
+                "AS" if upper.get(i + 2).is_some_and(|n| n == "ENGINE") => referenced.push(next(1)),
+                "TO" | "FROM" => referenced.push(next(1)),
+                "PROFILE"
+                    if upper.first().is_some_and(|f| f == "CREATE")
+                        && upper.get(1).is_some_and(|k| k == "USER") =>
+                {
+                    referenced.push(next(1));
+                }
+                "DISTRIBUTED" if upper.get(i + 1).is_some_and(|p| p == "(") => {
+                    // The third argument at depth 1: the local table.
+                    let (mut depth, mut arg) = (0, 0);
+                    for (j, x) in w.iter().enumerate().skip(i + 1) {
+                        match x.as_str() {
+                            "(" => depth += 1,
+                            ")" => depth -= 1,
+                            "," if depth == 1 => arg += 1,
+                            _ if depth == 1 && arg == 2 && upper[j] != "(" => {
+                                referenced.push(unquote(x));
+                                break;
+                            }
+                            _ => {}
+                        }
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        (created, referenced)
+    }
+
+    /// Objects of `files` (in order) referenced before any statement created them.
+    fn used_before_created(files: &[(&str, &str)]) -> Vec<String> {
+        let mut known: Vec<String> = Vec::new();
+        let mut problems = Vec::new();
+        for (name, text) in files {
+            for statement in statements(text) {
+                let (created, referenced) = dependencies(&statement);
+                for r in referenced {
+                    if !known.contains(&r) && !created.contains(&r) {
+                        problems.push(format!("{name}: {r} used before it is created"));
+                    }
+                }
+                known.extend(created);
+            }
+        }
+        problems
+    }
+
+    /// Static: no cluster runs here (the local engine has no `remote_servers` or Keeper).
+    #[test]
+    fn statically_every_object_a_cluster_ddl_file_names_is_created_earlier_in_migrate_order() {
+        assert_eq!(
+            used_before_created(CLUSTER_MIGRATIONS),
+            Vec::<String>::new()
+        );
+        assert_eq!(used_before_created(MIGRATIONS), Vec::<String>::new());
+        // The checker sees what matters: every file creates something, and the references
+        // of the cluster files are the ones we know of.
+        let mut all_refs = Vec::new();
+        for (_, text) in CLUSTER_MIGRATIONS {
+            for statement in statements(text) {
+                all_refs.extend(dependencies(&statement).1);
+            }
+        }
+        for must in [
+            "cdrs_local",
+            "rollup_minute",
+            "rollup_minute_local",
+            "cdrstats_gateway_profile",
+            "cdrstats_gateway",
+        ] {
+            assert!(all_refs.iter().any(|r| r == must), "{must} not seen");
+        }
+    }
+
+    #[test]
+    fn a_quota_for_a_user_created_later_is_caught() {
+        // The order the server rejected: the quota names a user that does not exist yet.
+        let wrong = "CREATE QUOTA IF NOT EXISTS q ON CLUSTER '{cluster}' \
+                     FOR INTERVAL 1 hour MAX queries = 1 TO gw;\n\
+                     CREATE USER IF NOT EXISTS gw ON CLUSTER '{cluster}' \
+                     SETTINGS PROFILE 'p';";
+        assert_eq!(
+            used_before_created(&[("x.sql", wrong)]),
+            vec![
+                "x.sql: gw used before it is created",
+                "x.sql: p used before it is created"
+            ]
+        );
+        let view_first = "CREATE MATERIALIZED VIEW IF NOT EXISTS v TO r AS SELECT 1 FROM s;\n\
+                          CREATE TABLE IF NOT EXISTS r AS s ENGINE = Distributed('c', db, s, 1);";
+        assert_eq!(
+            used_before_created(&[("y.sql", view_first)]),
+            vec![
+                "y.sql: r used before it is created",
+                "y.sql: s used before it is created",
+                "y.sql: s used before it is created",
+                "y.sql: s used before it is created"
+            ]
+        );
+    }
+
+    /// Static: no cluster runs here.
+    #[test]
+    fn statically_cluster_ddl_runs_on_every_node_with_replicated_or_distributed_engines() {
+        for (name, text) in CLUSTER_MIGRATIONS {
+            for statement in statements(text) {
+                assert!(
+                    statement.contains("ON CLUSTER '{cluster}'"),
+                    "{name}: every statement runs ON CLUSTER: {statement}"
+                );
+                if let Some(engine) = statement.split("ENGINE = ").nth(1) {
+                    assert!(
+                        engine.starts_with("Replicated") || engine.starts_with("Distributed("),
+                        "{name}: a plain MergeTree on a cluster is one unreplicated copy per node"
+                    );
+                }
+            }
+        }
+        let target = Target::Cluster("prod".into());
+        let rendered = target.render(
+            "GRANT ON CLUSTER '{cluster}' SELECT ON {target_database}.* TO u",
+            "stats",
+        );
+        assert_eq!(rendered, "GRANT ON CLUSTER 'prod' SELECT ON stats.* TO u");
+        assert!(Target::from_arg(Some("prod'; DROP")).is_err());
+        assert_eq!(Target::from_arg(None).expect("single"), Target::Single);
+    }
+
+    /// Static: no cluster runs here.
+    #[test]
+    fn statically_distributed_tables_shard_by_account_and_views_write_through_them() {
+        let text: String = CLUSTER_MIGRATIONS.iter().map(|(_, t)| *t).collect();
+        assert!(text.contains("cdrs_local, cityHash64(vendor_acc_id))"));
+        for rollup in [
+            "rollup_minute",
+            "rollup_minute_country",
+            "rollup_minute_dst_prefix",
+        ] {
+            assert!(text.contains(&format!(
+                "Distributed('{{cluster}}', currentDatabase(), {rollup}_local, cityHash64(account_id))"
+            )));
+            assert!(text.contains(&format!("TO {rollup} AS")), "{rollup}_mv");
+        }
+        assert!(text.contains("optimize_skip_unused_shards = 1"));
+    }
+
+    #[test]
     fn statements_split_and_drop_comments() {
         let s =
             statements("-- a; comment\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n\nSELECT 1;\n");
@@ -141,7 +466,7 @@ mod tests {
             s,
             vec!["CREATE TABLE a (x UInt8) ENGINE = Memory", "SELECT 1"]
         );
-        for (_, text) in MIGRATIONS {
+        for (_, text) in MIGRATIONS.iter().chain(CLUSTER_MIGRATIONS) {
             assert!(!statements(text).is_empty());
             assert!(!text.contains('?'), "the driver reads `?` as a placeholder");
         }

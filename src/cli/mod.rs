@@ -1,4 +1,5 @@
 //! The `cdrstats` subcommands besides `serve`.
+pub mod check;
 pub mod demo;
 pub mod migrate;
 pub mod seed;

@@ -1,28 +1,21 @@
 //! The ClickHouse side: one `clickhouse::Client` per configured replica, built once, and the
-//! mapping of driver errors onto API errors.
+//! mapping of ClickHouse errors onto API errors (`errors.rs`, one table).
 
 use crate::config::Settings;
-use crate::error::ApiError;
-use ApiError::Unavailable;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 
+mod errors;
 mod replicas;
+pub use errors::{Answer, RULES, Rule, Verdict, classify, server_code, to_api_error};
 pub use replicas::{Failure, Replicas};
 
 /// A connect that takes longer than this means the replica is down: fail fast instead of hanging.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Idle keep-alive connections are dropped before ClickHouse's own 3 s timeout closes them.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// ClickHouse error codes the gateway treats specially.
-mod codes {
-    pub const TIMEOUT_EXCEEDED: &str = "Code: 159.";
-    pub const QUERY_WAS_CANCELLED: &str = "Code: 394.";
-    pub const TOO_MANY_SIMULTANEOUS_QUERIES: &str = "Code: 202.";
-}
 
 /// Builds a client for `url` with the configured credentials and database.
 pub fn client(settings: &Settings, url: &str, database: Option<&str>) -> clickhouse::Client {
@@ -43,52 +36,22 @@ pub fn client(settings: &Settings, url: &str, database: Option<&str>) -> clickho
     }
 }
 
-/// Clients for every replica in `CLICKHOUSE_URL`, bound to `CLICKHOUSE_DATABASE`.
-pub fn replica_clients(settings: &Settings) -> Vec<clickhouse::Client> {
-    settings
-        .clickhouse_urls()
-        .iter()
-        .map(|url| client(settings, url, Some(&settings.clickhouse_database)))
-        .collect()
+/// A client for the gateway's own reads: every query runs read-only. `readonly = 2` forbids
+/// writes but still lets the gateway send its per-query settings (`readonly = 1` would refuse
+/// them); a user whose profile already has `readonly = 2` accepts it, since an unchanged value is
+/// not checked (ClickHouse `SettingsConstraints::checkImpl`). Read-only queries are also the only
+/// ones `cancel_http_readonly_queries_on_client_close` cancels when our connection drops
+/// (deadline passed, client gone), so a timed-out request frees the server at once.
+pub fn read_only_client(settings: &Settings, url: &str) -> clickhouse::Client {
+    client(settings, url, Some(&settings.clickhouse_database))
+        .with_setting("readonly", READONLY)
+        .with_setting("cancel_http_readonly_queries_on_client_close", "1")
 }
+
+/// The `readonly` level of the gateway's queries; `cdrstats check` verifies the user allows it.
+pub const READONLY: &str = "2";
 
 /// True when the error means "could not reach the server" (safe to retry elsewhere).
 pub fn is_connect_error(err: &clickhouse::error::Error) -> bool {
     matches!(err, clickhouse::error::Error::Network(_))
-}
-
-/// Maps a driver error onto the API's error; the full text is kept only for the log.
-pub fn to_api_error(err: clickhouse::error::Error) -> ApiError {
-    match &err {
-        clickhouse::error::Error::Network(_) => Unavailable("statistics backend unavailable"),
-        clickhouse::error::Error::TimedOut => ApiError::Timeout,
-        clickhouse::error::Error::BadResponse(text)
-            if text.contains(codes::TIMEOUT_EXCEEDED)
-                || text.contains(codes::QUERY_WAS_CANCELLED) =>
-        {
-            ApiError::Timeout
-        }
-        clickhouse::error::Error::BadResponse(text)
-            if text.contains(codes::TOO_MANY_SIMULTANEOUS_QUERIES) =>
-        {
-            Unavailable("statistics backend overloaded")
-        }
-        _ => ApiError::Internal(anyhow::Error::new(err).context("clickhouse query")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_timeouts_become_504_and_others_500() {
-        let timeout = clickhouse::error::Error::BadResponse(
-            "Code: 159. DB::Exception: Timeout exceeded: elapsed 10.1 seconds".into(),
-        );
-        assert!(matches!(to_api_error(timeout), ApiError::Timeout));
-        let syntax =
-            clickhouse::error::Error::BadResponse("Code: 62. DB::Exception: Syntax error".into());
-        assert!(matches!(to_api_error(syntax), ApiError::Internal(_)));
-    }
 }

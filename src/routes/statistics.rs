@@ -47,7 +47,8 @@ pub async fn statistics(
             Format::Document | Format::Rows => Bytes::from_static(b"[]"),
         };
         let repr = format.representation(body, &request);
-        return Ok(respond(&req, &auth, &state, repr, "none"));
+        // No account was looked up, so no watermark is told.
+        return Ok(respond(&req, &auth, &state, repr, "none", "unknown"));
     }
     let account = auth.account(&state, request.account).await?;
     let exec = Executor {
@@ -55,7 +56,7 @@ pub async fn statistics(
         limits: &state.limits,
         class: auth.class,
         metrics: &state.metrics,
-        query_id: RequestId::of(&req),
+        request_id: RequestId::of(&req),
         timeout_secs: state.settings.query_timeout_secs,
         extra_settings: &state.clickhouse_settings,
     };
@@ -86,7 +87,15 @@ pub async fn statistics(
         },
         Format::Rows | Format::Csv => format.render(answer.doc.as_ref(), &request),
     };
-    let mut resp = respond(&req, &auth, &state, repr, answer.source.as_str());
+    let watermark = state.watermark.header(endpoint, account).await;
+    let mut resp = respond(
+        &req,
+        &auth,
+        &state,
+        repr,
+        answer.source.as_str(),
+        &watermark,
+    );
     if answer.source == Source::Stale {
         let age = answer.created.elapsed().as_secs().to_string();
         if let Ok(value) = HeaderValue::from_str(&age) {
@@ -190,6 +199,7 @@ fn respond(
     state: &AppState,
     repr: Representation,
     source: &'static str,
+    watermark: &str,
 ) -> HttpResponse {
     let not_modified = req
         .headers()
@@ -205,7 +215,7 @@ fn respond(
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .insert_header((header::VARY, HeaderValue::from_static("Accept")))
         .insert_header(("x-cdrstats-source", source))
-        .insert_header(("x-cdrstats-watermark", state.watermark.header()));
+        .insert_header(("x-cdrstats-watermark", watermark));
     if let Some(name) = &repr.filename {
         resp.insert_header((
             header::CONTENT_DISPOSITION,

@@ -13,6 +13,10 @@ pub struct Document {
     /// The zone of the buckets, for local times in CSV.
     #[serde(skip)]
     pub tz: Option<chrono_tz::Tz>,
+    /// Rows whose bucket start from ClickHouse was not on the gateway's grid (placed by the
+    /// grid instead; 0 when the two agree, as they should).
+    #[serde(skip)]
+    pub realigned: usize,
 }
 
 /// One array per metric, index-aligned by bucket.
@@ -35,30 +39,55 @@ pub struct Totals {
     pub cps: String,
 }
 
-/// Buckets `first..=last` of `grid` with the sums found in `rows`, which must be sorted by
-/// bucket start; buckets without a row are empty. Each bucket's `cps` uses its real length;
-/// `totals.cps` uses the nominal sampling width, as the contract says.
+/// Buckets `first..=last` of `grid` with the sums found in `rows`; buckets without a row are
+/// empty. Each bucket's `cps` uses its real length; `totals.cps` uses the nominal sampling
+/// width, as the contract says.
+///
+/// Rows are placed by the gateway's own grid, never dropped: a row whose bucket start
+/// ClickHouse computed differently (another time-zone database, a DST edge) is added to the
+/// bucket holding that start, clamped to the window (the query read only the window's CDRs),
+/// and counted in [`Document::realigned`] and a warning.
 pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, grid: Grid) -> Document {
-    let mut columns = Columns::default();
-    let mut total = Sums::default();
-    let mut rows = rows.iter().peekable();
+    let mut starts = Vec::new();
     let mut t = first;
     while t <= last {
-        // Rows outside the bucket range cannot come from a correct query; skip them defensively.
-        while rows.next_if(|(rt, _)| *rt < t).is_some() {}
-        let sums = rows
-            .next_if(|(rt, _)| *rt == t)
-            .map(|(_, s)| *s)
-            .unwrap_or_default();
-        let next = grid.next(t);
-        let m = sums.metrics(next - t);
+        starts.push(t);
+        t = grid.next(t);
+    }
+    let mut sums = vec![Sums::default(); starts.len()];
+    let mut realigned = 0;
+    for (rt, row) in rows {
+        let Some(last_index) = starts.len().checked_sub(1) else {
+            realigned += 1;
+            continue;
+        };
+        let i = match starts.binary_search(rt) {
+            Ok(i) => i,
+            Err(after) => {
+                realigned += 1;
+                after.saturating_sub(1).min(last_index)
+            }
+        };
+        sums[i] += *row;
+    }
+    if realigned > 0 {
+        tracing::warn!(
+            rows = realigned,
+            "bucket starts from ClickHouse differ from the gateway's grid; \
+             rows added to the gateway's buckets"
+        );
+    }
+    let mut columns = Columns::default();
+    let mut total = Sums::default();
+    for (i, (&t, bucket)) in starts.iter().zip(&sums).enumerate() {
+        let next = starts.get(i + 1).copied().unwrap_or_else(|| grid.next(t));
+        let m = bucket.metrics(next - t);
         columns.t.push(t);
-        columns.total_calls.push(sums.total_calls);
+        columns.total_calls.push(bucket.total_calls);
         columns.acd.push(m.acd.map(format));
         columns.asr.push(m.asr.map(format));
         columns.cps.push(format(m.cps));
-        total += sums;
-        t = next;
+        total += *bucket;
     }
     let m = total.metrics(grid.sampling.seconds());
     Document {
@@ -72,6 +101,7 @@ pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, grid: Grid) -> Documen
             asr: m.asr.map(format),
             cps: format(m.cps),
         },
+        realigned,
     }
 }
 
@@ -280,6 +310,24 @@ mod tests {
         let doc = build(&[], 60, 0, MINUTE);
         assert_eq!(to_rows_json(&doc), b"[]");
         assert_eq!(to_csv(&doc), csv_header::<Document>().into_bytes());
+    }
+
+    #[test]
+    fn rows_off_the_grid_are_placed_not_dropped() {
+        // ClickHouse said 90 (between minutes), 30 before the window and 500 after it.
+        let rows = [
+            (30, sums(1, 1, 5)),
+            (60, sums(2, 1, 10)),
+            (90, sums(4, 2, 20)),
+            (500, sums(8, 0, 0)),
+        ];
+        let doc = build(&rows, 60, 180, MINUTE);
+        assert_eq!(doc.data.t, vec![60, 120, 180]);
+        assert_eq!(doc.data.total_calls, vec![1 + 2 + 4, 0, 8]);
+        assert_eq!(doc.totals.total_calls, 15, "every row counted");
+        assert_eq!(doc.realigned, 3);
+        let aligned = build(&rows[1..2], 60, 180, MINUTE);
+        assert_eq!(aligned.realigned, 0);
     }
 
     #[test]

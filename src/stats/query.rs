@@ -50,17 +50,41 @@ pub async fn fetch_buckets(
         .collect())
 }
 
-/// Runs plans for one request: its query id, server-side time limit, client deadline, the
-/// class's query slots, replica failover and metrics.
+/// Runs plans for one request: server-side time limit, client deadline, the class's query
+/// slots, replica failover and metrics. Each ClickHouse query gets its own `query_id` (see
+/// `db::Replicas`); the request id travels as `log_comment`, so `system.query_log` finds every
+/// query of a request, and the gateway logs both ids side by side.
 pub struct Executor<'a> {
     pub db: &'a Replicas,
     pub limits: &'a Limits,
     pub class: Class,
     pub metrics: &'a Metrics,
-    pub query_id: String,
+    /// The request's id (`X-Request-Id`), never used as a ClickHouse query id.
+    pub request_id: String,
     pub timeout_secs: u64,
     /// `CLICKHOUSE_SETTINGS`, sent with every query.
     pub extra_settings: &'a [(String, String)],
+}
+
+/// Settings `CLICKHOUSE_SETTINGS` may not override: read-only mode and the per-attempt query id
+/// (set on every gateway client by `db`), and the request id tag.
+const FIXED: [&str; 3] = ["readonly", "query_id", "log_comment"];
+
+/// The settings of one statistics query, on top of the client's `readonly` and `query_id`.
+pub fn query_settings(
+    request_id: &str,
+    timeout_secs: u64,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut settings = vec![("max_execution_time".to_owned(), timeout_secs.to_string())];
+    settings.extend(
+        extra
+            .iter()
+            .filter(|(name, _)| !FIXED.contains(&name.as_str()))
+            .cloned(),
+    );
+    settings.push(("log_comment".to_owned(), request_id.to_owned()));
+    settings
 }
 
 impl Executor<'_> {
@@ -75,17 +99,15 @@ impl Executor<'_> {
         self.metrics.queries.with_label_values(&[path]).inc();
         let started = Instant::now();
         let deadline = Duration::from_secs(self.timeout_secs + 1);
-        let attempt = |client: clickhouse::Client| {
-            let mut client = client
-                .with_setting("query_id", &self.query_id)
-                .with_setting("max_execution_time", self.timeout_secs.to_string())
-                .with_setting("cancel_http_readonly_queries_on_client_close", "1");
-            for (name, value) in self.extra_settings {
-                client = client.with_setting(name, value);
-            }
+        let settings = query_settings(&self.request_id, self.timeout_secs, self.extra_settings);
+        let attempt = |client: clickhouse::Client, query_id: &str| {
+            tracing::debug!(request_id = %self.request_id, query_id, path, "statistics query");
+            let client = settings
+                .iter()
+                .fold(client, |c, (name, value)| c.with_setting(name, value));
             async move { fetch_buckets(&client, plan).await }
         };
-        let result = tokio::time::timeout(deadline, self.db.read(attempt))
+        let result = tokio::time::timeout(deadline, self.db.read_with_id(attempt))
             .await
             .map_err(|_| ApiError::Timeout)
             .and_then(|r| r.map_err(Failure::into_api));
@@ -102,5 +124,39 @@ impl Executor<'_> {
             self.metrics.query_errors.with_label_values(&[kind]).inc();
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_id_is_a_log_comment_and_operators_may_tune_the_rest() {
+        let extra = [
+            ("max_execution_time".to_owned(), "2".to_owned()),
+            ("readonly".to_owned(), "0".to_owned()),
+            ("query_id".to_owned(), "fixed".to_owned()),
+        ];
+        let settings = query_settings("req-1", 10, &extra);
+        let get = |name: &str| {
+            settings
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("log_comment"), Some("req-1"));
+        assert_eq!(get("max_execution_time"), Some("2"), "the last value wins");
+        assert_eq!(
+            get("query_id"),
+            None,
+            "query ids are per attempt, set by db::Replicas"
+        );
+        assert_eq!(
+            get("readonly"),
+            None,
+            "read-only mode is not for operators to lift"
+        );
     }
 }

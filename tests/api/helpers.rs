@@ -67,6 +67,8 @@ pub async fn spawn_app_with(test: &str, extra: &[(&str, &str)]) -> TestApp {
         ("LISTEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("AUTH_CACHE_TTL_SECS".to_owned(), "1".to_owned()),
     ];
+    // A test's own value replaces the default of the same name.
+    vars.retain(|(k, _)| !extra.iter().any(|(name, _)| name == k));
     vars.extend(
         extra
             .iter()

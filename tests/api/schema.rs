@@ -1,5 +1,5 @@
 //! The cluster variant of the schema cannot run here (no cluster), but ClickHouse's own parser
-//! can check every statement of it.
+//! can check every statement of it, exactly as `migrate --cluster` sends it.
 
 use crate::helpers::engine_url;
 
@@ -14,10 +14,12 @@ async fn every_cluster_schema_statement_parses() {
     files.sort();
     assert!(files.len() >= 4, "{files:?}");
     let client = clickhouse::Client::default().with_url(engine_url());
+    let target = cdrstats::cli::migrate::Target::Cluster("prod".into());
     let mut statements = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
         for statement in cdrstats::cli::migrate::statements(&text) {
+            let statement = target.render(&statement, "cdrstats");
             let formatted: String = client
                 .query("SELECT formatQuery({q:String})")
                 .param("q", &statement)

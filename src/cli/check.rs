@@ -1,0 +1,595 @@
+//! `cdrstats check`: a preflight against the live ClickHouse the gateway is configured for.
+//! Per `CLICKHOUSE_URL`: server version; tables, columns and types against the schema compiled
+//! into the binary (`schema/`); the materialized views; the configured user's effective settings
+//! and constraints (`readonly`, `max_execution_time` against `QUERY_TIMEOUT_SECS`, a real query
+//! with the gateway's settings); and a spot check that the newest complete hour of the minute
+//! rollup equals the raw CDRs. `serve` runs it at start and logs the findings.
+
+use crate::cli::migrate::{MIGRATIONS, statements};
+use crate::config::Settings;
+use crate::db;
+use clickhouse::Row;
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+/// Oldest server the schema and the gateway's SQL are written for (projections with
+/// `deduplicate_merge_projection_mode`, server-side query parameters).
+const MIN_VERSION: (u32, u32) = (24, 8);
+
+/// How one check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    /// Works, but not as a production deployment should be.
+    Warn,
+    /// The gateway will fail or answer wrongly.
+    Fail,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warn => "WARN",
+            Self::Fail => "FAIL",
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub check: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+fn finding(check: &str, status: Status, detail: impl Into<String>) -> Finding {
+    Finding {
+        check: check.to_owned(),
+        status,
+        detail: detail.into(),
+    }
+}
+
+/// True when nothing failed (warnings allowed).
+pub fn passed(findings: &[Finding]) -> bool {
+    findings.iter().all(|f| f.status != Status::Fail)
+}
+
+/// The findings as an aligned text table.
+pub fn table(findings: &[Finding]) -> String {
+    let width = findings
+        .iter()
+        .map(|f| f.check.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = format!("{:<width$}  {:<6}  detail\n", "check", "status");
+    for f in findings {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<6}  {}",
+            f.check,
+            f.status.as_str(),
+            f.detail
+        );
+    }
+    out
+}
+
+/// Logs the findings (for `serve` at start).
+pub fn log(findings: &[Finding]) {
+    for f in findings {
+        match f.status {
+            Status::Ok => tracing::info!(check = %f.check, detail = %f.detail, "preflight ok"),
+            Status::Warn => {
+                tracing::warn!(check = %f.check, detail = %f.detail, "preflight warning")
+            }
+            Status::Fail => {
+                tracing::error!(check = %f.check, detail = %f.detail, "preflight failed")
+            }
+        }
+    }
+}
+
+/// Runs every check against every configured URL.
+pub async fn run(settings: &Settings) -> Vec<Finding> {
+    let urls = settings.clickhouse_urls();
+    let mut all = Vec::new();
+    for url in &urls {
+        let mut findings = check_server(settings, url).await;
+        if urls.len() > 1 {
+            for f in &mut findings {
+                f.check = format!("{url} {}", f.check);
+            }
+        }
+        all.extend(findings);
+    }
+    all
+}
+
+/// The first line of a ClickHouse error, without the stack or query text.
+fn short(err: &clickhouse::error::Error) -> String {
+    let text = err.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.chars().take(200).collect()
+}
+
+async fn check_server(settings: &Settings, url: &str) -> Vec<Finding> {
+    let plain = db::client(settings, url, Some(&settings.clickhouse_database));
+    let version = match plain.query("SELECT version()").fetch_one::<String>().await {
+        Ok(v) => v,
+        Err(e) => return vec![finding("server", Status::Fail, short(&e))],
+    };
+    let mut findings = vec![judge_version(&version)];
+    // A Distributed `cdrs` means a cluster deployment (schema/cluster/).
+    let cluster = plain
+        .query(
+            "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'cdrs'",
+        )
+        .fetch_optional::<String>()
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|engine| engine == "Distributed");
+    findings.extend(check_user(settings, url, &plain, cluster).await);
+    findings.extend(check_schema(&plain).await);
+    findings.push(spot_check(&plain).await);
+    findings
+}
+
+fn judge_version(version: &str) -> Finding {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let status = if found >= MIN_VERSION {
+        Status::Ok
+    } else {
+        Status::Fail
+    };
+    finding(
+        "server version",
+        status,
+        format!("{version} (needs {}.{}+)", MIN_VERSION.0, MIN_VERSION.1),
+    )
+}
+
+#[derive(Row, Deserialize)]
+struct SettingRow {
+    name: String,
+    value: String,
+    max: Option<String>,
+    /// 1 when the user may not change it.
+    readonly: u8,
+}
+
+async fn check_user(
+    settings: &Settings,
+    url: &str,
+    plain: &clickhouse::Client,
+    cluster: bool,
+) -> Vec<Finding> {
+    let rows = plain
+        .query(
+            "SELECT name, value, max, toUInt8(readonly) AS readonly FROM system.settings \
+             WHERE name IN ('readonly', 'max_execution_time', 'optimize_skip_unused_shards')",
+        )
+        .fetch_all::<SettingRow>()
+        .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return vec![finding("user settings", Status::Fail, short(&e))],
+    };
+    let get = |name: &str| rows.iter().find(|r| r.name == name);
+    let mut findings = judge_user(
+        get("readonly").map_or("0", |r| r.value.as_str()),
+        get("max_execution_time").map(|r| (r.value.as_str(), r.max.as_deref(), r.readonly == 1)),
+        settings.query_timeout_secs,
+    );
+    // The proof: a query exactly as the gateway sends it (read-only client, its time limit).
+    let gateway = db::read_only_client(settings, url).with_setting(
+        "max_execution_time",
+        settings.query_timeout_secs.to_string(),
+    );
+    let status = match gateway.query("SELECT 1").fetch_one::<u8>().await {
+        Ok(_) => finding(
+            "gateway query settings",
+            Status::Ok,
+            "accepted (readonly = 2, max_execution_time)",
+        ),
+        Err(e) => finding("gateway query settings", Status::Fail, short(&e)),
+    };
+    findings.push(status);
+    if let Some(skip) = get("optimize_skip_unused_shards")
+        && cluster
+    {
+        findings.push(finding(
+            "optimize_skip_unused_shards",
+            if skip.value == "0" {
+                Status::Warn
+            } else {
+                Status::Ok
+            },
+            format!(
+                "{} (1 lets a one-account query read only its shard)",
+                skip.value
+            ),
+        ));
+    }
+    findings
+}
+
+/// Judges the user's `readonly` level and its `max_execution_time` (value, constraint maximum,
+/// whether it is fixed) against `QUERY_TIMEOUT_SECS`.
+pub fn judge_user(
+    readonly: &str,
+    max_execution_time: Option<(&str, Option<&str>, bool)>,
+    timeout_secs: u64,
+) -> Vec<Finding> {
+    let readonly = match readonly {
+        "2" => finding(
+            "readonly",
+            Status::Ok,
+            "2: reads only, per-query settings allowed",
+        ),
+        "0" => finding(
+            "readonly",
+            Status::Warn,
+            "0: the user may write; the gateway runs its queries with readonly = 2, but give it \
+             a readonly = 2 profile (schema/cluster/900_gateway_user.sql)",
+        ),
+        other => finding(
+            "readonly",
+            Status::Fail,
+            format!(
+                "{other}: refuses every per-query setting the gateway sends (query_id, \
+                 max_execution_time); use readonly = 2"
+            ),
+        ),
+    };
+    let timeout = match max_execution_time {
+        None => finding(
+            "max_execution_time",
+            Status::Warn,
+            "not reported by the server",
+        ),
+        Some((value, _, true)) if value != timeout_secs.to_string() => finding(
+            "max_execution_time",
+            Status::Fail,
+            format!(
+                "fixed at {value} for this user; QUERY_TIMEOUT_SECS = {timeout_secs} cannot be set"
+            ),
+        ),
+        Some((_, Some(max), _))
+            if max
+                .parse::<f64>()
+                .is_ok_and(|m| m > 0.0 && m < timeout_secs as f64) =>
+        {
+            finding(
+                "max_execution_time",
+                Status::Fail,
+                format!(
+                    "QUERY_TIMEOUT_SECS = {timeout_secs} exceeds the user's constraint MAX {max}: \
+                     every query would be refused (452)"
+                ),
+            )
+        }
+        Some((value, max, _)) => finding(
+            "max_execution_time",
+            Status::Ok,
+            format!(
+                "QUERY_TIMEOUT_SECS = {timeout_secs} allowed (user value {value}, MAX {})",
+                max.unwrap_or("none")
+            ),
+        ),
+    };
+    vec![readonly, timeout]
+}
+
+/// A table's name and its `(column, type)` pairs.
+pub type TableColumns = (String, Vec<(String, String)>);
+
+/// Every `CREATE TABLE` in `schema/` with its columns, and the view names.
+pub fn expected_schema() -> (Vec<TableColumns>, Vec<String>) {
+    let mut tables = Vec::new();
+    let mut views = Vec::new();
+    for (_, text) in MIGRATIONS {
+        for statement in statements(text) {
+            let Some(rest) = statement.strip_prefix("CREATE ") else {
+                continue;
+            };
+            if let Some(rest) = rest.strip_prefix("MATERIALIZED VIEW IF NOT EXISTS ") {
+                views.push(first_word(rest));
+            } else if let Some(rest) = rest.strip_prefix("TABLE IF NOT EXISTS ") {
+                tables.push((first_word(rest), columns(rest)));
+            }
+        }
+    }
+    (tables, views)
+}
+
+fn first_word(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The column list of a `CREATE TABLE name ( ... )`: name and type of each column, without
+/// codecs, defaults and projections.
+fn columns(create: &str) -> Vec<(String, String)> {
+    let Some(open) = create.find('(') else {
+        return Vec::new();
+    };
+    let mut depth = 0;
+    let mut items = Vec::new();
+    let mut current = String::new();
+    for c in create[open..].chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    items.push(std::mem::take(&mut current));
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                items.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    items
+        .iter()
+        .map(|item| item.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|item| {
+            !item.is_empty()
+                && !["PROJECTION ", "INDEX ", "CONSTRAINT "]
+                    .iter()
+                    .any(|k| item.starts_with(k))
+        })
+        .filter_map(|item| {
+            let (name, rest) = item.split_once(' ')?;
+            let ty = [
+                " CODEC(",
+                " DEFAULT ",
+                " MATERIALIZED ",
+                " ALIAS ",
+                " COMMENT ",
+            ]
+            .iter()
+            .filter_map(|k| rest.find(k))
+            .min()
+            .map_or(rest, |end| &rest[..end]);
+            Some((name.to_owned(), ty.trim().to_owned()))
+        })
+        .collect()
+}
+
+#[derive(Row, Deserialize)]
+struct ColumnRow {
+    table: String,
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+}
+
+async fn check_schema(plain: &clickhouse::Client) -> Vec<Finding> {
+    let found = plain
+        .query(
+            "SELECT table, name, type FROM system.columns WHERE database = currentDatabase() \
+             ORDER BY table, position",
+        )
+        .fetch_all::<ColumnRow>()
+        .await;
+    let found = match found {
+        Ok(rows) => rows,
+        Err(e) => return vec![finding("schema", Status::Fail, short(&e))],
+    };
+    let names = plain
+        .query("SELECT name FROM system.tables WHERE database = currentDatabase()")
+        .fetch_all::<String>()
+        .await
+        .unwrap_or_default();
+    let (tables, views) = expected_schema();
+    let mut findings = Vec::new();
+    for (table, columns) in tables {
+        let check = format!("table {table}");
+        if !names.contains(&table) {
+            findings.push(finding(&check, Status::Fail, "missing (cdrstats migrate)"));
+            continue;
+        }
+        let mut problems = Vec::new();
+        for (column, ty) in &columns {
+            match found.iter().find(|r| r.table == table && &r.name == column) {
+                None => problems.push(format!("{column} missing")),
+                Some(r) if &r.ty != ty => {
+                    problems.push(format!("{column} is {}, schema says {ty}", r.ty));
+                }
+                Some(_) => {}
+            }
+        }
+        findings.push(if problems.is_empty() {
+            finding(
+                &check,
+                Status::Ok,
+                format!("{} columns as in schema/", columns.len()),
+            )
+        } else {
+            finding(&check, Status::Fail, problems.join("; "))
+        });
+    }
+    let missing: Vec<&String> = views.iter().filter(|v| !names.contains(v)).collect();
+    findings.push(if missing.is_empty() {
+        finding(
+            "views",
+            Status::Ok,
+            format!("{} materialized views present", views.len()),
+        )
+    } else {
+        finding(
+            "views",
+            Status::Fail,
+            format!(
+                "missing: {} (rollups would stop updating)",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    });
+    findings
+}
+
+#[derive(Row, Deserialize, Debug, PartialEq, Eq)]
+struct HourSums {
+    total_calls: u64,
+    answered: u64,
+    duration_sum: i64,
+}
+
+/// The newest complete hour before the newest CDR: termination sums from raw `cdrs` and from
+/// `rollup_minute` must be equal.
+async fn spot_check(plain: &clickhouse::Client) -> Finding {
+    const CHECK: &str = "rollup vs raw";
+    let newest = plain
+        .query("SELECT toInt64(toUnixTimestamp(max(time_start))) FROM cdrs")
+        .fetch_one::<i64>()
+        .await;
+    let newest = match newest {
+        Ok(t) if t > 0 => t,
+        Ok(_) => return finding(CHECK, Status::Ok, "no CDRs yet: nothing to compare"),
+        Err(e) => return finding(CHECK, Status::Fail, short(&e)),
+    };
+    let to = newest - newest.rem_euclid(3600);
+    let from = to - 3600;
+    let raw = plain
+        .query(
+            "SELECT count() AS total_calls, countIf(duration > 0) AS answered, \
+             sumIf(toInt64(duration), duration > 0) AS duration_sum FROM cdrs \
+             WHERE time_start >= toDateTime({from:Int64}, 'UTC') \
+             AND time_start < toDateTime({to:Int64}, 'UTC')",
+        )
+        .param("from", from)
+        .param("to", to)
+        .fetch_one::<HourSums>()
+        .await;
+    let rollup = plain
+        .query(
+            "SELECT toUInt64(sum(total_calls)) AS total_calls, toUInt64(sum(answered)) AS answered, \
+             toInt64(sum(duration_sum)) AS duration_sum FROM rollup_minute \
+             WHERE side = 0 AND minute >= toDateTime({from:Int64}, 'UTC') \
+             AND minute < toDateTime({to:Int64}, 'UTC')",
+        )
+        .param("from", from)
+        .param("to", to)
+        .fetch_one::<HourSums>()
+        .await;
+    let hour = crate::stats::time::rfc3339(from);
+    match (raw, rollup) {
+        (Ok(raw), Ok(rollup)) if raw == rollup => finding(
+            CHECK,
+            Status::Ok,
+            format!("hour from {hour}: {} CDRs in both", raw.total_calls),
+        ),
+        (Ok(raw), Ok(rollup)) => finding(
+            CHECK,
+            Status::Fail,
+            format!(
+                "hour from {hour}: raw {raw:?}, rollup_minute {rollup:?} \
+                 (views missing while data arrived, or a double backfill)"
+            ),
+        ),
+        (Err(e), _) | (_, Err(e)) => finding(CHECK, Status::Fail, short(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses(findings: &[Finding]) -> Vec<Status> {
+        findings.iter().map(|f| f.status).collect()
+    }
+
+    /// Judged without a server: the local engine has no users or settings profiles.
+    #[test]
+    fn readonly_levels_judged_offline_as_the_local_engine_has_no_profiles() {
+        let timeout = Some(("0", None, false));
+        assert_eq!(statuses(&judge_user("2", timeout, 10))[0], Status::Ok);
+        assert_eq!(statuses(&judge_user("0", timeout, 10))[0], Status::Warn);
+        assert_eq!(statuses(&judge_user("1", timeout, 10))[0], Status::Fail);
+    }
+
+    /// Judged without a server: the local engine has no settings constraints.
+    #[test]
+    fn query_timeout_above_the_users_constraint_fails_judged_offline_as_the_local_engine_has_none()
+    {
+        let over = judge_user("2", Some(("30", Some("5"), false)), 10);
+        assert_eq!(over[1].status, Status::Fail, "{:?}", over[1]);
+        assert!(over[1].detail.contains("MAX 5"));
+        assert_eq!(
+            judge_user("2", Some(("30", Some("30"), false)), 10)[1].status,
+            Status::Ok
+        );
+        assert_eq!(
+            judge_user("2", Some(("0", None, false)), 10)[1].status,
+            Status::Ok
+        );
+        assert_eq!(
+            judge_user("2", Some(("5", None, true)), 10)[1].status,
+            Status::Fail,
+            "a fixed (const) value other than ours"
+        );
+    }
+
+    #[test]
+    fn the_expected_schema_comes_from_the_schema_files() {
+        let (tables, views) = expected_schema();
+        let cdrs = &tables.iter().find(|(t, _)| t == "cdrs").expect("cdrs").1;
+        assert!(cdrs.contains(&("time_start".into(), "DateTime('UTC')".into())));
+        assert!(
+            cdrs.contains(&("duration".into(), "Int32".into())),
+            "codec stripped"
+        );
+        assert!(cdrs.contains(&("auth_orig_ip".into(), "LowCardinality(String)".into())));
+        assert!(!cdrs.iter().any(|(c, _)| c == "PROJECTION"));
+        let access = &tables
+            .iter()
+            .find(|(t, _)| t == "api_access")
+            .expect("access")
+            .1;
+        assert!(access.contains(&("account_ids".into(), "Array(UInt32)".into())));
+        assert!(views.contains(&"rollup_minute_mv".to_owned()));
+    }
+
+    #[test]
+    fn versions_are_compared_numerically() {
+        assert_eq!(judge_version("26.9.2.1").status, Status::Ok);
+        assert_eq!(judge_version("24.10.1").status, Status::Ok);
+        assert_eq!(judge_version("24.3.5").status, Status::Fail);
+        assert_eq!(judge_version("garbage").status, Status::Fail);
+    }
+
+    #[test]
+    fn the_table_lists_every_finding() {
+        let t = table(&[
+            finding("a", Status::Ok, "fine"),
+            finding("bb", Status::Fail, "broken"),
+        ]);
+        assert!(t.contains("a      ok      fine"), "{t}");
+        assert!(t.contains("FAIL    broken"), "{t}");
+        assert!(!passed(&[finding("x", Status::Fail, "")]));
+        assert!(passed(&[finding("x", Status::Warn, "")]));
+    }
+}
