@@ -45,5 +45,7 @@ failed() {
 (cd "$rundir" && "$ROOT/.venv/bin/python" -m unittest discover -s "$ROOT/tests/bi" -t "$ROOT/tests/bi" -v) || failed
 # Superset itself, in its own virtualenv, over the fixtures the run above inserted.
 if [[ -n "${BI_SUPERSET_PYTHON:-}" ]]; then
+  # The run directory is elsewhere: a relative interpreter path (the Makefile's) is the repo's.
+  [[ $BI_SUPERSET_PYTHON = /* ]] || BI_SUPERSET_PYTHON="$ROOT/$BI_SUPERSET_PYTHON"
   (cd "$rundir" && PYTHONPATH="$ROOT/tests/bi" "$BI_SUPERSET_PYTHON" -m unittest -v superset_recipe) || failed
 fi
