@@ -145,6 +145,9 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// The challenge sent with every 401.
+const WWW_AUTHENTICATE: &str = "Bearer realm=\"cdrstats\"";
+
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECS: &str = "1";
 
@@ -184,7 +187,10 @@ impl ResponseError for ApiError {
             resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {
-            // The contract: 401 carries no body, so nothing hints at why.
+            // The contract: 401 carries no body, so nothing hints at why. RFC 9110 §11.6.1 asks
+            // for a challenge; only `Bearer`, since a `Basic` challenge makes browsers pop a login
+            // dialog over the chart page. Tools that send Basic (SPEC §7) send it unasked.
+            resp.insert_header((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE));
             return resp.finish();
         }
         resp.content_type("application/json; charset=utf-8")

@@ -115,6 +115,11 @@ async fn bad_tokens_are_401_with_an_empty_body() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"cdrstats\"",
+        "a 401 names the scheme it expects (RFC 9110 §11.6.1)"
+    );
     // And the valid token works (so the cases above fail for their own reason).
     let ok = sign(Algorithm::HS256, SECRET, &valid);
     assert_eq!(status(&app, &ok, &q).await.0, 200);
