@@ -78,6 +78,17 @@ pub struct Settings {
     /// Built chart page (`make dashboard`), served at `/dashboard/`.
     #[serde(default = "defaults::dashboard_dir")]
     pub dashboard_dir: String,
+    // --- data layer (issue 10): retention and late CDRs ---
+    /// Days of raw CDRs kept (a TTL set by `migrate`); 0 keeps them forever.
+    #[serde(default)]
+    pub raw_retention_days: u32,
+    /// Days of rollups kept (a TTL set by `migrate`); 0 keeps them forever.
+    #[serde(default)]
+    pub rollup_retention_days: u32,
+    /// Cached settled buckets are trusted this long, then re-checked against ClickHouse, so a
+    /// CDR arriving later than the settle lag still shows within this time.
+    #[serde(default = "defaults::settled_revalidate_secs")]
+    pub settled_revalidate_secs: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -105,6 +116,9 @@ impl fmt::Debug for Settings {
             .field("limits_loadtest", &self.limits_loadtest)
             .field("queue_wait_ms", &self.queue_wait_ms)
             .field("clickhouse_settings", &self.clickhouse_settings)
+            .field("raw_retention_days", &self.raw_retention_days)
+            .field("rollup_retention_days", &self.rollup_retention_days)
+            .field("settled_revalidate_secs", &self.settled_revalidate_secs)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +171,9 @@ mod defaults {
     }
     pub fn dashboard_dir() -> String {
         "dashboard/dist".into()
+    }
+    pub fn settled_revalidate_secs() -> u64 {
+        300
     }
 }
 

@@ -1,6 +1,6 @@
 //! `cdrstats`: the gateway and its operator commands.
 
-use cdrstats::cli::{demo, migrate, seed, sql, token};
+use cdrstats::cli::{demo, migrate, rollups, seed, sql, token};
 use cdrstats::config::Settings;
 use cdrstats::startup::Application;
 use clap::{Parser, Subcommand};
@@ -28,6 +28,9 @@ enum Command {
     Demo,
     /// Print the SQL and parameters the gateway would run for a request (JSON).
     Sql(sql::SqlArgs),
+    /// Rebuild or verify the tables derived from raw CDRs (rollups, origination copy).
+    #[command(subcommand)]
+    Rollups(rollups::RollupsCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{}", sql::run(&args)?);
             Ok(())
         }
+        Command::Rollups(command) => runtime.block_on(async {
+            println!("{}", rollups::run(&settings, &command).await?);
+            Ok(())
+        }),
         Command::Demo => runtime.block_on(async {
             println!("{}", demo::run(&settings).await?);
             Ok(())

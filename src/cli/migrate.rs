@@ -1,4 +1,7 @@
-//! `cdrstats migrate`: applies `schema/` in order to every configured replica, once per file.
+//! `cdrstats migrate`: applies `schema/` in order to every configured replica, once per file,
+//! then sets the retention TTLs from `RAW_RETENTION_DAYS` / `ROLLUP_RETENTION_DAYS`. It never
+//! backfills derived tables: a database that holds CDRs but empty rollups is told to run
+//! `cdrstats rollups rebuild`.
 
 use crate::config::Settings;
 use crate::db;
@@ -36,6 +39,13 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Vec<String>> {
     let mut applied = Vec::new();
     for url in settings.clickhouse_urls() {
         applied.extend(migrate_one(settings, &url).await?);
+        let client = db::client(settings, &url, Some(&settings.clickhouse_database));
+        retention::apply(&client, settings)
+            .await
+            .with_context(|| format!("setting retention TTLs on {url}"))?;
+        if let Some(notice) = retention::backfill_notice(&client).await? {
+            eprintln!("{notice}");
+        }
     }
     Ok(applied)
 }
@@ -90,6 +100,94 @@ async fn migrate_one(settings: &Settings, url: &str) -> anyhow::Result<Vec<Strin
         applied.push((*name).to_owned());
     }
     Ok(applied)
+}
+
+/// Retention TTLs (set on every run, so changing a setting and re-running `migrate` applies it)
+/// and the rebuild notice.
+mod retention {
+    use crate::cli::rollups::DERIVED;
+    use crate::config::Settings;
+    use anyhow::Context;
+
+    /// The raw tables and their time column; every derived table not listed here is a rollup.
+    const RAW: &[(&str, &str)] = &[("cdrs", "time_start"), ("cdrs_by_customer", "time_start")];
+
+    /// `ALTER TABLE ... MODIFY TTL` for tables with a limit, `REMOVE TTL` for those that had one
+    /// and are now unlimited (ClickHouse answers an error to REMOVE TTL on a table without one,
+    /// so the current definition is checked first). Docs: sql-reference/statements/alter/ttl.
+    /// With `ttl_only_drop_parts` and daily partitions, expiry drops whole days.
+    pub async fn apply(client: &clickhouse::Client, settings: &Settings) -> anyhow::Result<()> {
+        let rollups = DERIVED
+            .iter()
+            .filter(|d| !RAW.iter().any(|(t, _)| *t == d.table))
+            .map(|d| (d.table, d.time_column));
+        for (table, column) in RAW.iter().copied().chain(rollups) {
+            let days = if RAW.iter().any(|(t, _)| *t == table) {
+                settings.raw_retention_days
+            } else {
+                settings.rollup_retention_days
+            };
+            // Identifiers come from the static lists above; `days` is an integer setting.
+            let statement = if days > 0 {
+                format!("ALTER TABLE {table} MODIFY TTL {column} + INTERVAL {days} DAY DELETE")
+            } else if has_ttl(client, table).await? {
+                format!("ALTER TABLE {table} REMOVE TTL")
+            } else {
+                continue;
+            };
+            client
+                .query(&statement)
+                .execute()
+                .await
+                .with_context(|| format!("TTL of {table}"))?;
+        }
+        Ok(())
+    }
+
+    async fn has_ttl(client: &clickhouse::Client, table: &str) -> anyhow::Result<bool> {
+        let engine: String = client
+            .query(
+                "SELECT engine_full FROM system.tables \
+                 WHERE database = currentDatabase() AND name = {t:String}",
+            )
+            .param("t", table)
+            .fetch_one()
+            .await
+            .with_context(|| format!("reading the definition of {table}"))?;
+        Ok(engine.contains(" TTL "))
+    }
+
+    /// A message when `cdrs` holds rows but a derived table is empty (an upgrade or a restore):
+    /// migrations never backfill, the operator runs the resumable rebuild.
+    pub async fn backfill_notice(client: &clickhouse::Client) -> anyhow::Result<Option<String>> {
+        let raw: u64 = client
+            .query("SELECT count() FROM cdrs")
+            .fetch_one()
+            .await
+            .context("counting cdrs")?;
+        if raw == 0 {
+            return Ok(None);
+        }
+        let mut empty = Vec::new();
+        for derived in DERIVED {
+            let rows: u64 = client
+                .query(&format!("SELECT count() FROM {}", derived.table))
+                .fetch_one()
+                .await
+                .with_context(|| format!("counting {}", derived.table))?;
+            if rows == 0 {
+                empty.push(derived.table);
+            }
+        }
+        Ok((!empty.is_empty()).then(|| {
+            format!(
+                "cdrs holds {raw} rows but {} are empty: run \
+                 `cdrstats rollups rebuild --from <first day> --to <last day>` \
+                 (migrations never backfill)",
+                empty.join(", ")
+            )
+        }))
+    }
 }
 
 /// Splits a schema file into statements: `--` comment lines dropped, split at `;`.

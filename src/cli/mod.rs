@@ -1,6 +1,7 @@
 //! The `cdrstats` subcommands besides `serve`.
 pub mod demo;
 pub mod migrate;
+pub mod rollups;
 pub mod seed;
 pub mod sql;
 pub mod token;
