@@ -192,7 +192,11 @@ impl Range {
         if self.to < self.from {
             bail!("--to {} is before --from {}", self.to, self.from);
         }
-        Ok(self.from.iter_days().take_while(|d| *d <= self.to).collect())
+        Ok(self
+            .from
+            .iter_days()
+            .take_while(|d| *d <= self.to)
+            .collect())
     }
 }
 
@@ -230,10 +234,7 @@ fn partition_id(day: NaiveDate) -> String {
 
 fn day_bounds(day: NaiveDate) -> (String, String) {
     let next = day.succ_opt().unwrap_or(day);
-    (
-        format!("{day} 00:00:00"),
-        format!("{next} 00:00:00"),
-    )
+    (format!("{day} 00:00:00"), format!("{next} 00:00:00"))
 }
 
 async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<String> {
@@ -349,10 +350,7 @@ async fn rebuild_day(
         .execute()
         .await?;
     client
-        .query(&format!(
-            "INSERT INTO {aside} {}",
-            derived.day_select()
-        ))
+        .query(&format!("INSERT INTO {aside} {}", derived.day_select()))
         .param("from", &from)
         .param("to", &to)
         .with_setting("max_bytes_before_external_group_by", GROUP_BY_SPILL_BYTES)
@@ -371,7 +369,10 @@ async fn rebuild_day(
         )
     } else {
         // Nothing raw that day: the derived day must be empty too.
-        format!("ALTER TABLE {} DROP PARTITION ID '{partition}'", derived.table)
+        format!(
+            "ALTER TABLE {} DROP PARTITION ID '{partition}'",
+            derived.table
+        )
     };
     client.query(&swap).execute().await?;
     Ok(rows)

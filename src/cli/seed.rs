@@ -361,7 +361,9 @@ impl Generator {
                 }
             }
         };
-        let src_prefixes = (0..COUNTRIES).map(|c| country_code(c).to_string()).collect();
+        let src_prefixes = (0..COUNTRIES)
+            .map(|c| country_code(c).to_string())
+            .collect();
         let ips = (0..=accounts)
             .map(|a| {
                 (0..4)
@@ -562,7 +564,8 @@ mod tests {
         assert!(countries.len() <= 40, "{}", countries.len());
         // Mostly one source country (home, 90 % plus chance).
         let mut src: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-        top.iter().for_each(|(_, s)| *src.entry(*s).or_default() += 1);
+        top.iter()
+            .for_each(|(_, s)| *src.entry(*s).or_default() += 1);
         let home = src.values().max().copied().unwrap_or(0);
         assert!(home * 10 >= top.len() * 9, "{home} of {}", top.len());
     }

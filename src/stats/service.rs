@@ -442,7 +442,8 @@ impl Stats {
     /// A plan reading raw CDRs (or a rollup) older than their retention would answer zeros for
     /// data that was deleted: refuse it with a clear 400 instead.
     fn check_retention(&self, plan: &plan::Plan, now: i64) -> Result<(), ApiError> {
-        let expired = |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
+        let expired =
+            |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
         if expired(plan.raw_from, self.raw_retention) {
             return Err(ApiError::BadRequest(format!(
                 "raw CDRs are kept {} days: this window needs them before that (whole minutes \
