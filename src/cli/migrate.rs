@@ -32,6 +32,7 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
 #[derive(Row, Deserialize)]
 struct Applied {
     name: String,
+    checksum: String,
 }
 
 /// Applies pending migrations to every replica; returns the names applied (per replica).
@@ -70,14 +71,23 @@ async fn migrate_one(settings: &Settings, url: &str) -> anyhow::Result<Vec<Strin
         .execute()
         .await
         .context("creating schema_migrations")?;
-    let done: Vec<String> = client
-        .query("SELECT name FROM schema_migrations FINAL")
+    let done: Vec<Applied> = client
+        .query("SELECT name, checksum FROM schema_migrations FINAL")
         .fetch_all::<Applied>()
         .await
-        .context("reading schema_migrations")?
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+        .context("reading schema_migrations")?;
+    // An applied file that changed since would silently leave the old tables in place.
+    if let Some((name, _)) = MIGRATIONS.iter().find(|(name, text)| {
+        done.iter()
+            .any(|d| d.name == *name && d.checksum != checksum(text))
+    }) {
+        bail!(
+            "schema/{name} changed since it was applied to {url}: this database predates the \
+             current data layout; migrate a fresh database and load it (then \
+             `cdrstats rollups rebuild`)"
+        );
+    }
+    let done: Vec<String> = done.into_iter().map(|a| a.name).collect();
 
     let mut applied = Vec::new();
     for (name, text) in MIGRATIONS {
@@ -181,7 +191,7 @@ mod retention {
         }
         Ok((!empty.is_empty()).then(|| {
             format!(
-                "cdrs holds {raw} rows but {} are empty: run \
+                "cdrs holds {raw} rows but these derived tables are empty: {}; run \
                  `cdrstats rollups rebuild --from <first day> --to <last day>` \
                  (migrations never backfill)",
                 empty.join(", ")

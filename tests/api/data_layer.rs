@@ -214,3 +214,22 @@ async fn migrate_turns_retention_settings_into_ttls_and_removes_them_at_zero() {
     assert!(!ttl_of("cdrs").await.contains("TTL"));
     assert!(!ttl_of("rollup_minute").await.contains("TTL"));
 }
+
+#[tokio::test]
+async fn migrate_refuses_a_database_whose_applied_schema_file_changed() {
+    let app = spawn_app("changed_schema").await;
+    app.ch
+        .query("INSERT INTO schema_migrations (name, checksum) VALUES ('001_cdrs.sql', 'an older layout')")
+        .execute()
+        .await
+        .expect("insert");
+    let settings = settings_of(&app, &[]).await;
+    let err = cdrstats::cli::migrate::run(&settings)
+        .await
+        .expect_err("a changed file must not pass as applied");
+    assert!(
+        err.to_string()
+            .contains("schema/001_cdrs.sql changed since it was applied"),
+        "{err}"
+    );
+}
