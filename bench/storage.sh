@@ -89,6 +89,7 @@ new_sizes=$(sizes "$DB")
 old_sizes=$(sizes "$OLD")
 old_proj=$(proj "$OLD")
 rows=$(ch "SELECT count() FROM cdrs")
+bare_bytes=$(awk '$1 == "bare" {print $3}' <<<"$new_sizes")
 
 {
   echo "# Storage and write cost — $(date -u '+%Y-%m-%d %H:%M') UTC"
@@ -96,6 +97,9 @@ rows=$(ch "SELECT count() FROM cdrs")
   echo "$rows CDRs over $DAYS days, \`seed --profile realistic --hot-share 0.2 --seed 11\` (3 000 accounts),"
   echo "local engine (chdb), every table merged with OPTIMIZE FINAL. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Seed through this schema: $seed_line"
+  echo
+  echo "\"bare\" = the raw CDR columns alone: a MergeTree of the same columns and order, no codecs,"
+  echo "views or projection: $(awk -v n="$rows" '{printf "%.1f MiB, %.2f bytes/CDR", $0/1048576, $0/n}' <<<"$bare_bytes")."
   echo
   echo "## Insert rate (same rows, INSERT ... SELECT from a plain copy, same run)"
   echo
@@ -110,13 +114,12 @@ rows=$(ch "SELECT count() FROM cdrs")
   echo
   for which in "this schema:$new_sizes" "$REV schema:$old_sizes"; do
     name=${which%%:*}; data=${which#*:}
-    raw=$(awk '$1 == "cdrs" {print $3}' <<<"$data")
     echo "## Bytes on disk, $name"
     echo
-    echo "| table | rows | MiB | bytes/CDR | × cdrs |"
+    echo "| table | rows | MiB | bytes/CDR | × bare |"
     echo "|---|---:|---:|---:|---:|"
-    awk -v n="$rows" -v raw="$raw" '{printf "| %s | %d | %.1f | %.2f | %.2f |\n", $1, $2, $3/1048576, $3/n, $3/raw; s += ($1 == "bare" ? 0 : $3)}
-      END {printf "| **all but bare** | | %.1f | %.2f | %.2f |\n", s/1048576, s/n, s/raw}' <<<"$data"
+    awk -v n="$rows" -v raw="$bare_bytes" '$1 != "bare" {printf "| %s | %d | %.1f | %.2f | %.2f |\n", $1, $2, $3/1048576, $3/n, $3/raw; s += $3}
+      END {printf "| **all tables** | | %.1f | %.2f | %.2f |\n", s/1048576, s/n, s/raw}' <<<"$data"
     echo
   done
   if [ -n "$old_proj" ]; then

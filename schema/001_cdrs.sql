@@ -6,9 +6,12 @@
 -- CDR of a call counts there and only its origination columns are needed, so that copy is about
 -- 0.6 × the rows and 9 of the 12 columns (a full projection cost 0.9 × the raw bytes).
 --
--- Daily partitions: `cdrstats rollups rebuild` swaps derived data one day at a time, and the
--- retention TTL (RAW_RETENTION_DAYS, set by `cdrstats migrate`) drops whole days
--- (ttl_only_drop_parts) instead of rewriting parts.
+-- Monthly partitions: `cdrstats rollups rebuild` swaps derived data a month at a time, and the
+-- retention TTL (RAW_RETENTION_DAYS, set by `cdrstats migrate`) drops whole parts
+-- (ttl_only_drop_parts) instead of rewriting them, so expired data may linger until its part is
+-- wholly expired (the gateway refuses windows past retention regardless). Daily partitions were
+-- tried: every partition costs at least one granule (8 192 rows) per account read, so a small
+-- account's 31-day window read 31 granules instead of one or two.
 --
 -- Codecs, chosen on the realistic seed profile: times are sorted within an account (DoubleDelta),
 -- ids and durations use few of their bits (T64 crops them), ZSTD(1) on top; the routing strings
@@ -30,7 +33,7 @@ CREATE TABLE IF NOT EXISTS cdrs
     vendor_price       Float64 CODEC(ZSTD(1))
 )
 ENGINE = MergeTree
-PARTITION BY toYYYYMMDD(time_start)
+PARTITION BY toYYYYMM(time_start)
 ORDER BY (vendor_acc_id, time_start)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
@@ -50,7 +53,7 @@ CREATE TABLE IF NOT EXISTS cdrs_by_customer
     customer_price     Float64 CODEC(ZSTD(1))
 )
 ENGINE = MergeTree
-PARTITION BY toYYYYMMDD(time_start)
+PARTITION BY toYYYYMM(time_start)
 ORDER BY (customer_acc_id, time_start)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 

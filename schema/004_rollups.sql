@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS rollup_minute_country
     duration_sum   Int64 CODEC(T64, ZSTD(1))
 )
 ENGINE = SummingMergeTree((total_calls, answered, duration_sum))
-PARTITION BY toYYYYMMDD(minute)
+PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, dst_country_id, src_country_id, minute)
 SETTINGS ttl_only_drop_parts = 1;
 
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS rollup_minute
     duration_sum Int64 CODEC(T64, ZSTD(1))
 )
 ENGINE = SummingMergeTree((total_calls, answered, duration_sum))
-PARTITION BY toYYYYMMDD(minute)
+PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, minute)
 SETTINGS ttl_only_drop_parts = 1;
 
@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS rollup_minute_dst_prefix
     duration_sum       Int64 CODEC(T64, ZSTD(1))
 )
 ENGINE = SummingMergeTree((total_calls, answered, duration_sum))
-PARTITION BY toYYYYMMDD(minute)
+PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, dst_prefix_routing, minute)
 SETTINGS ttl_only_drop_parts = 1;
 

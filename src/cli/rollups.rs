@@ -1,24 +1,25 @@
 //! `cdrstats rollups rebuild | verify`: the tables derived from `cdrs` (the origination copy and
 //! the rollups) treated as managed data.
 //!
-//! - `rebuild --from D --to D` recomputes every derived table one day (= one partition) at a
-//!   time: the day is built aside in `<table>__rebuild` (one day's GROUP BY, spilling to disk
-//!   past [`GROUP_BY_SPILL_BYTES`]), then swapped in with `ALTER TABLE ... REPLACE PARTITION`,
-//!   which is atomic per partition (docs: sql-reference/statements/alter/partition, "REPLACE
-//!   PARTITION"). Re-running gives the same result (idempotent); an interrupted run of the same
-//!   range skips the days it already swapped (resumable, progress in `rollup_rebuild_progress`).
+//! - `rebuild --from D --to D` recomputes every derived table one partition (a month, widened
+//!   to whole months) at a time: the month is built aside in `<table>__rebuild` one day at a
+//!   time (one day's GROUP BY, spilling to disk past [`GROUP_BY_SPILL_BYTES`]: bounded memory),
+//!   then swapped in with `ALTER TABLE ... REPLACE PARTITION`, atomic per partition (docs:
+//!   sql-reference/statements/alter/partition, "REPLACE PARTITION"). Re-running gives the same
+//!   result (idempotent); an interrupted run of the same range skips the months it already
+//!   swapped (resumable, progress in `rollup_rebuild_progress`).
 //! - `verify --from D --to D` compares, per day and side, the sums of raw CDRs with those of
 //!   every derived table (calls, answered, duration, and calls weighted by account and by minute,
 //!   so rows counted under the wrong account or minute show too). Differences → exit 1.
 //!
-//! Caveat: CDRs inserted for a day *while that day is being rebuilt* reach the live table through
-//! the views and are then replaced by the aside copy; rebuild days the pipeline no longer
-//! writes (older than SETTLE_LAG_SECS), and `verify` afterwards.
+//! Caveat: CDRs inserted for a month *while that month is being rebuilt* reach the live table
+//! through the views and are then replaced by the aside copy; rebuild months the pipeline no
+//! longer writes (or `verify` the last days afterwards and rebuild again).
 
 use crate::config::Settings;
 use crate::db;
 use anyhow::{Context, bail};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use clickhouse::Row;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -35,7 +36,7 @@ const GROUP_BY_SPILL_BYTES: &str = "2000000000";
 #[derive(Debug)]
 pub struct Derived {
     pub table: &'static str,
-    /// The time column, partitioned by day (`toYYYYMMDD`).
+    /// The time column, partitioned by month (`toYYYYMM`).
     pub time_column: &'static str,
     /// `SELECT ... FROM cdrs [ARRAY JOIN ...]`.
     head: &'static str,
@@ -188,6 +189,23 @@ pub struct Range {
 }
 
 impl Range {
+    /// The partitions (months) the range touches, each as the list of its days.
+    fn months(&self) -> anyhow::Result<Vec<Vec<NaiveDate>>> {
+        let mut months: Vec<Vec<NaiveDate>> = Vec::new();
+        for day in self.days()? {
+            let first = day.with_day(1).unwrap_or(day);
+            if months.last().and_then(|m| m.first()) != Some(&first) {
+                months.push(
+                    first
+                        .iter_days()
+                        .take_while(|d| d.month() == first.month())
+                        .collect(),
+                );
+            }
+        }
+        Ok(months)
+    }
+
     fn days(&self) -> anyhow::Result<Vec<NaiveDate>> {
         if self.to < self.from {
             bail!("--to {} is before --from {}", self.to, self.from);
@@ -228,8 +246,14 @@ struct Done {
     day: String,
 }
 
+/// The partition id of the month holding `day` (`toYYYYMM`).
 fn partition_id(day: NaiveDate) -> String {
-    day.format("%Y%m%d").to_string()
+    day.format("%Y%m").to_string()
+}
+
+/// `YYYYMMDD` of a day, as verify's per-day keys.
+fn day_id(day: NaiveDate) -> u32 {
+    day.year().unsigned_abs() * 10_000 + day.month() * 100 + day.day()
 }
 
 fn day_bounds(day: NaiveDate) -> (String, String) {
@@ -238,7 +262,7 @@ fn day_bounds(day: NaiveDate) -> (String, String) {
 }
 
 async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<String> {
-    let days = range.days()?;
+    let months = range.months()?;
     let run_key = format!("{}..{}", range.from, range.to);
     client
         .query(PROGRESS_TABLE)
@@ -259,9 +283,9 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
         .collect();
     if !done.is_empty() {
         eprintln!(
-            "resuming {run_key}: {} of {} table-days already swapped",
+            "resuming {run_key}: {} of {} table-months already swapped",
             done.len(),
-            days.len() * DERIVED.len()
+            months.len() * DERIVED.len()
         );
     }
     for derived in DERIVED {
@@ -277,7 +301,8 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
             .with_context(|| format!("creating {aside}"))?;
     }
 
-    let bar = ProgressBar::new((days.len() * DERIVED.len()) as u64);
+    let days_total: usize = months.iter().map(Vec::len).sum();
+    let bar = ProgressBar::new((days_total * DERIVED.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} table-days ({msg}, eta {eta})",
@@ -286,18 +311,17 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
     );
     let started = Instant::now();
     let mut rows_total = 0u64;
-    for day in &days {
+    for month in &months {
+        let first = month[0];
         for derived in DERIVED {
-            bar.set_message(format!("{} {day}", derived.table));
-            if done.iter().any(|(t, d)| t == derived.table && d == day) {
-                bar.inc(1);
+            if done.iter().any(|(t, d)| t == derived.table && *d == first) {
+                bar.inc(month.len() as u64);
                 continue;
             }
-            let rows = rebuild_day(client, derived, *day)
+            let rows = rebuild_partition(client, derived, month, &bar)
                 .await
-                .with_context(|| format!("rebuilding {} for {day}", derived.table))?;
+                .with_context(|| format!("rebuilding {} for {first}", derived.table))?;
             rows_total += rows;
-            bar.inc(1);
             client
                 .query(
                     "INSERT INTO rollup_rebuild_progress (run, tbl, day, rows) \
@@ -305,7 +329,7 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
                 )
                 .param("run", &run_key)
                 .param("tbl", derived.table)
-                .param("day", day.to_string())
+                .param("day", first.to_string())
                 .param("rows", rows)
                 .execute()
                 .await
@@ -327,40 +351,51 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
             .await
             .with_context(|| format!("dropping {}", derived.aside()))?;
     }
+    let (first, last) = (
+        months.first().and_then(|m| m.first()),
+        months.last().and_then(|m| m.last()),
+    );
     Ok(format!(
-        "rebuilt {} table(s) for {} day(s) ({} .. {}): {rows_total} rows written in {:.1} s",
+        "rebuilt {} table(s) for {} month(s) ({} .. {}): {rows_total} rows written in {:.1} s",
         DERIVED.len(),
-        days.len(),
-        range.from,
-        range.to,
+        months.len(),
+        first.map(ToString::to_string).unwrap_or_default(),
+        last.map(ToString::to_string).unwrap_or_default(),
         started.elapsed().as_secs_f64()
     ))
 }
 
-/// Builds one day of `derived` aside and swaps it in; returns the rows built.
-async fn rebuild_day(
+/// Builds one month (partition) of `derived` aside, a day at a time, and swaps it in; returns
+/// the rows built.
+async fn rebuild_partition(
     client: &clickhouse::Client,
     derived: &Derived,
-    day: NaiveDate,
+    month: &[NaiveDate],
+    bar: &ProgressBar,
 ) -> anyhow::Result<u64> {
     let aside = derived.aside();
-    let (from, to) = day_bounds(day);
     client
         .query(&format!("TRUNCATE TABLE {aside}"))
         .execute()
         .await?;
-    client
-        .query(&format!("INSERT INTO {aside} {}", derived.day_select()))
-        .param("from", &from)
-        .param("to", &to)
-        .with_setting("max_bytes_before_external_group_by", GROUP_BY_SPILL_BYTES)
-        .execute()
-        .await?;
+    for day in month {
+        bar.set_message(format!("{} {day}", derived.table));
+        let (from, to) = day_bounds(*day);
+        client
+            .query(&format!("INSERT INTO {aside} {}", derived.day_select()))
+            .param("from", &from)
+            .param("to", &to)
+            .with_setting("max_bytes_before_external_group_by", GROUP_BY_SPILL_BYTES)
+            .execute()
+            .await?;
+        bar.inc(1);
+    }
+    let day = month[0];
     let rows: u64 = client
         .query(&format!("SELECT count() FROM {aside}"))
         .fetch_one()
         .await?;
-    // The partition id is our own YYYYMMDD of a parsed date, never request text.
+    // The partition id is our own YYYYMM of a parsed date, never request text.
     let partition = partition_id(day);
     let swap = if rows > 0 {
         format!(
@@ -368,7 +403,7 @@ async fn rebuild_day(
             derived.table
         )
     } else {
-        // Nothing raw that day: the derived day must be empty too.
+        // Nothing raw that month: the derived month must be empty too.
         format!(
             "ALTER TABLE {} DROP PARTITION ID '{partition}'",
             derived.table
@@ -452,7 +487,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
             .await
             .with_context(|| format!("summing {}", derived.table))?;
         for day in &days {
-            let id: u32 = partition_id(*day).parse().unwrap_or_default();
+            let id = day_id(*day);
             for side in [0u8, 1] {
                 // cdrs_by_customer holds only the origination side.
                 if derived.table == "cdrs_by_customer" && side == 0 {
@@ -556,7 +591,8 @@ mod tests {
             day_bounds(day),
             ("2026-02-28 00:00:00".into(), "2026-03-01 00:00:00".into())
         );
-        assert_eq!(partition_id(day), "20260228");
+        assert_eq!(partition_id(day), "202602");
+        assert_eq!(day_id(day), 20_260_228);
     }
 
     #[test]
@@ -567,6 +603,15 @@ mod tests {
             to: d("2026-11-27"),
         };
         assert_eq!(r.days().expect("days").len(), 2);
+        let months = Range {
+            from: d("2026-11-30"),
+            to: d("2026-12-01"),
+        }
+        .months()
+        .expect("months");
+        assert_eq!(months.len(), 2);
+        assert_eq!((months[0].len(), months[1].len()), (30, 31));
+        assert_eq!(months[1][0], d("2026-12-01"));
         let bad = Range {
             from: d("2026-11-27"),
             to: d("2026-11-26"),
