@@ -2,6 +2,7 @@
 # cdrstats benchmark: dataset, gateway, every scenario in one run, Markdown + PNG report.
 # Usage (from anywhere): bash bench/run.sh        see bench/README.md
 # Env: BENCH_ROWS (default 20000000), BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2),
+#      BENCH_PROFILE (realistic | hot; BENCH_RESEED=1 after changing it),
 #      BENCH_RESEED=1 (drop and reseed the bench database), BENCH_KEEP_ENGINE=1 (leave the engine
 #      running when this script started it), VENV (default .venv).
 set -euo pipefail
@@ -11,6 +12,8 @@ BENCH_ROWS="${BENCH_ROWS:-20000000}"
 BENCH_DAYS=1
 BENCH_SEED=7
 BENCH_HOT_SHARE=0.4
+# realistic: 3 000 Zipf accounts with their own destinations, plus the hot account (hot share).
+BENCH_PROFILE="${BENCH_PROFILE:-realistic}"
 BENCH_DURATION="${BENCH_DURATION:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-2}"
 ENGINE_ADDR=127.0.0.1:28123
@@ -96,7 +99,7 @@ if [ "${BENCH_RESEED:-0}" = 1 ] || [ "$count" -lt "$BENCH_ROWS" ]; then
   fi
   step "seed $BENCH_ROWS CDRs over $BENCH_DAYS day(s), seed $BENCH_SEED, hot share $BENCH_HOT_SHARE"
   seed_t0=$SECONDS
-  "$BIN" seed --rows "$BENCH_ROWS" --days "$BENCH_DAYS" --seed "$BENCH_SEED" \
+  "$BIN" seed --profile "$BENCH_PROFILE" --rows "$BENCH_ROWS" --days "$BENCH_DAYS" --seed "$BENCH_SEED" \
     --hot-share "$BENCH_HOT_SHARE" --parallel 2 2>&1 | tr '\r' '\n' | grep -v '^\s*$' | tail -3
   note "seed took $((SECONDS - seed_t0)) s"
   count=$(ch "SELECT count() FROM cdrs")

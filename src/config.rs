@@ -105,6 +105,17 @@ pub struct Settings {
     /// The JWT secrets in force, newest first, read from whichever source is set.
     #[serde(skip)]
     pub jwt_keys: Vec<Secret>,
+    // --- data layer (issue 10): retention and late CDRs ---
+    /// Days of raw CDRs kept (a TTL set by `migrate`); 0 keeps them forever.
+    #[serde(default)]
+    pub raw_retention_days: u32,
+    /// Days of rollups kept (a TTL set by `migrate`); 0 keeps them forever.
+    #[serde(default)]
+    pub rollup_retention_days: u32,
+    /// Cached settled buckets are trusted this long, then re-checked against ClickHouse, so a
+    /// CDR arriving later than the settle lag still shows within this time.
+    #[serde(default = "defaults::settled_revalidate_secs")]
+    pub settled_revalidate_secs: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -140,6 +151,9 @@ impl fmt::Debug for Settings {
             .field("jwt_leeway_secs", &self.jwt_leeway_secs)
             .field("jwt_max_lifetime_secs", &self.jwt_max_lifetime_secs)
             .field("jwt_keys", &self.jwt_keys)
+            .field("raw_retention_days", &self.raw_retention_days)
+            .field("rollup_retention_days", &self.rollup_retention_days)
+            .field("settled_revalidate_secs", &self.settled_revalidate_secs)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +209,9 @@ mod defaults {
     }
     pub fn jwt_leeway_secs() -> u32 {
         30
+    }
+    pub fn settled_revalidate_secs() -> u64 {
+        300
     }
 }
 

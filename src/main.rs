@@ -1,6 +1,6 @@
 //! `cdrstats`: the gateway and its operator commands.
 
-use cdrstats::cli::{check, demo, migrate, seed, sql, token};
+use cdrstats::cli::{check, demo, migrate, rollups, seed, sql, token};
 use cdrstats::config::Settings;
 use cdrstats::startup::Application;
 use clap::{Parser, Subcommand};
@@ -32,6 +32,9 @@ enum Command {
     Demo,
     /// Print the SQL and parameters the gateway would run for a request (JSON).
     Sql(sql::SqlArgs),
+    /// Rebuild or verify the tables derived from raw CDRs (rollups, origination copy).
+    #[command(subcommand)]
+    Rollups(rollups::RollupsCommand),
 }
 
 #[derive(clap::Args)]
@@ -116,6 +119,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{}", sql::run(&args)?);
             Ok(())
         }
+        Command::Rollups(command) => runtime.block_on(async {
+            println!("{}", rollups::run(&settings, &command).await?);
+            Ok(())
+        }),
         Command::Demo => runtime.block_on(async {
             println!("{}", demo::run(&settings).await?);
             Ok(())

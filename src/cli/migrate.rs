@@ -7,6 +7,10 @@
 //!   statement carries `ON CLUSTER`, so the server runs it on every node (replicated tables,
 //!   Distributed tables, views, access objects), and `schema_migrations` is itself replicated,
 //!   so a second run from any node is a no-op.
+//!
+//! After the files, the retention TTLs are set from `RAW_RETENTION_DAYS` /
+//! `ROLLUP_RETENTION_DAYS`. Migrations never backfill derived tables: a database that holds CDRs
+//! but empty rollups is told to run `cdrstats rollups rebuild`.
 
 use crate::config::Settings;
 use crate::db;
@@ -51,6 +55,7 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
 #[derive(Row, Deserialize)]
 struct Applied {
     name: String,
+    checksum: String,
 }
 
 /// `schema_migrations` on a cluster: one replicated copy on every node (one ZooKeeper path for
@@ -120,7 +125,17 @@ pub async fn run_for(settings: &Settings, target: &Target) -> anyhow::Result<Vec
              `migrate --cluster NAME` (ON CLUSTER); a single server takes one URL",
             urls.len()
         ),
-        Target::Single => migrate(settings, &urls[0], target).await,
+        Target::Single => {
+            let applied = migrate(settings, &urls[0], target).await?;
+            let client = db::client(settings, &urls[0], Some(&settings.clickhouse_database));
+            retention::apply(&client, settings)
+                .await
+                .with_context(|| format!("setting retention TTLs on {}", urls[0]))?;
+            if let Some(notice) = retention::backfill_notice(&client).await? {
+                eprintln!("{notice}");
+            }
+            Ok(applied)
+        }
         Target::Cluster(_) => {
             // ON CLUSTER runs every statement on every node: one reachable node is enough.
             let mut last = None;
@@ -169,14 +184,23 @@ async fn migrate(settings: &Settings, url: &str, target: &Target) -> anyhow::Res
         .execute()
         .await
         .context("creating schema_migrations")?;
-    let done: Vec<String> = client
-        .query("SELECT name FROM schema_migrations FINAL")
+    let done: Vec<Applied> = client
+        .query("SELECT name, checksum FROM schema_migrations FINAL")
         .fetch_all::<Applied>()
         .await
-        .context("reading schema_migrations")?
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+        .context("reading schema_migrations")?;
+    // An applied file that changed since would silently leave the old tables in place.
+    if let Some((name, _)) = target.migrations().iter().find(|(name, text)| {
+        done.iter()
+            .any(|d| d.name == *name && d.checksum != checksum(text))
+    }) {
+        bail!(
+            "schema/{name} changed since it was applied to {url}: this database predates the \
+             current data layout; migrate a fresh database and load it (then \
+             `cdrstats rollups rebuild`)"
+        );
+    }
+    let done: Vec<String> = done.into_iter().map(|a| a.name).collect();
 
     let mut applied = Vec::new();
     for (name, text) in target.migrations() {
@@ -200,6 +224,94 @@ async fn migrate(settings: &Settings, url: &str, target: &Target) -> anyhow::Res
         applied.push((*name).to_owned());
     }
     Ok(applied)
+}
+
+/// Retention TTLs (set on every run, so changing a setting and re-running `migrate` applies it)
+/// and the rebuild notice.
+mod retention {
+    use crate::cli::rollups::DERIVED;
+    use crate::config::Settings;
+    use anyhow::Context;
+
+    /// The raw tables and their time column; every derived table not listed here is a rollup.
+    const RAW: &[(&str, &str)] = &[("cdrs", "time_start"), ("cdrs_by_customer", "time_start")];
+
+    /// `ALTER TABLE ... MODIFY TTL` for tables with a limit, `REMOVE TTL` for those that had one
+    /// and are now unlimited (ClickHouse answers an error to REMOVE TTL on a table without one,
+    /// so the current definition is checked first). Docs: sql-reference/statements/alter/ttl.
+    /// With `ttl_only_drop_parts` and daily partitions, expiry drops whole days.
+    pub async fn apply(client: &clickhouse::Client, settings: &Settings) -> anyhow::Result<()> {
+        let rollups = DERIVED
+            .iter()
+            .filter(|d| !RAW.iter().any(|(t, _)| *t == d.table))
+            .map(|d| (d.table, d.time_column));
+        for (table, column) in RAW.iter().copied().chain(rollups) {
+            let days = if RAW.iter().any(|(t, _)| *t == table) {
+                settings.raw_retention_days
+            } else {
+                settings.rollup_retention_days
+            };
+            // Identifiers come from the static lists above; `days` is an integer setting.
+            let statement = if days > 0 {
+                format!("ALTER TABLE {table} MODIFY TTL {column} + INTERVAL {days} DAY DELETE")
+            } else if has_ttl(client, table).await? {
+                format!("ALTER TABLE {table} REMOVE TTL")
+            } else {
+                continue;
+            };
+            client
+                .query(&statement)
+                .execute()
+                .await
+                .with_context(|| format!("TTL of {table}"))?;
+        }
+        Ok(())
+    }
+
+    async fn has_ttl(client: &clickhouse::Client, table: &str) -> anyhow::Result<bool> {
+        let engine: String = client
+            .query(
+                "SELECT engine_full FROM system.tables \
+                 WHERE database = currentDatabase() AND name = {t:String}",
+            )
+            .param("t", table)
+            .fetch_one()
+            .await
+            .with_context(|| format!("reading the definition of {table}"))?;
+        Ok(engine.contains(" TTL "))
+    }
+
+    /// A message when `cdrs` holds rows but a derived table is empty (an upgrade or a restore):
+    /// migrations never backfill, the operator runs the resumable rebuild.
+    pub async fn backfill_notice(client: &clickhouse::Client) -> anyhow::Result<Option<String>> {
+        let raw: u64 = client
+            .query("SELECT count() FROM cdrs")
+            .fetch_one()
+            .await
+            .context("counting cdrs")?;
+        if raw == 0 {
+            return Ok(None);
+        }
+        let mut empty = Vec::new();
+        for derived in DERIVED {
+            let rows: u64 = client
+                .query(&format!("SELECT count() FROM {}", derived.table))
+                .fetch_one()
+                .await
+                .with_context(|| format!("counting {}", derived.table))?;
+            if rows == 0 {
+                empty.push(derived.table);
+            }
+        }
+        Ok((!empty.is_empty()).then(|| {
+            format!(
+                "cdrs holds {raw} rows but these derived tables are empty: {}; run \
+                 `cdrstats rollups rebuild --from <first day> --to <last day>` \
+                 (migrations never backfill)",
+                empty.join(", ")
+            )
+        }))
+    }
 }
 
 /// Splits a schema file into statements: `--` comment lines dropped, split at `;`.

@@ -2,6 +2,7 @@
 pub mod check;
 pub mod demo;
 pub mod migrate;
+pub mod rollups;
 pub mod seed;
 pub mod sql;
 pub mod token;

@@ -1,10 +1,19 @@
 //! `cdrstats seed`: realistic synthetic CDRs, accounts and API credentials, streamed into
 //! ClickHouse with the driver's inserter. Deterministic for a given `--seed`.
 //!
-//! The model: customers own accounts; a call is routed in 1–3 attempts (one CDR each, the last
-//! one `is_last_cdr`), each attempt to a vendor account (one "hot" account takes a configurable
-//! share); destinations are Zipf-distributed over countries, load follows a diurnal curve, about
-//! 55 % of CDRs are answered, durations are log-normal (heavy-tailed).
+//! Two profiles share the call model: a call is routed in 1–3 attempts (70/20/10 %, one CDR
+//! each, the last one `is_last_cdr`), each attempt to a vendor account of which one "hot" account
+//! (account 1) takes `--hot-share`; load follows a diurnal curve (night ≈ 20 % of the 14:00 UTC
+//! peak), 77 % of calls — about 55 % of CDRs — are answered on their last attempt, durations are
+//! log-normal (median ≈ 55 s, clamped to 4 h).
+//!
+//! - `hot` (the original demo profile): few accounts, every caller draws from one global Zipf
+//!   over 200 destination countries × 10 prefixes, 30 source countries.
+//! - `realistic` (carrier scale, see [`Profile::Realistic`]): thousands of accounts whose
+//!   traffic is Zipf-distributed (s = 1.0); each account has a home country (its source country
+//!   for 90 % of calls) and its own Zipf (s = 1.1) list of 20–300 destination prefixes drawn
+//!   from 8–40 countries; vendors are Zipf over all accounts. This is what makes per-minute
+//!   rollups of small accounts hold about as many rows as raw, as on a real switch.
 
 use crate::config::Settings;
 use crate::db;
@@ -28,9 +37,13 @@ pub struct SeedArgs {
     /// Random seed: the same seed and options give the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Number of customers (each owns 3 accounts).
-    #[arg(long, default_value_t = 8)]
-    pub customers: u32,
+    /// Data profile: `hot` (few accounts, global destinations) or `realistic` (thousands of
+    /// Zipf accounts, each with its own destination set).
+    #[arg(long, value_enum, default_value_t = Profile::Hot)]
+    pub profile: Profile,
+    /// Number of customers, each owning 3 accounts (default 8 for `hot`, 1000 for `realistic`).
+    #[arg(long)]
+    pub customers: Option<u32>,
     /// Share of CDRs terminated by the hot account (account 1 of customer 1).
     #[arg(long, default_value_t = 0.4)]
     pub hot_share: f64,
@@ -43,6 +56,26 @@ pub struct SeedArgs {
     /// Do nothing when `cdrs` already holds rows.
     #[arg(long)]
     pub if_empty: bool,
+}
+
+/// Which synthetic traffic mix to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Few accounts, one global destination distribution; account 1 is hot.
+    Hot,
+    /// Thousands of accounts with Zipf traffic, each calling its own Zipf set of tens to hundreds
+    /// of prefixes in a few dozen countries, mostly from its home country; account 1 is hot.
+    Realistic,
+}
+
+impl SeedArgs {
+    /// Customers to create: as asked, or the profile's default.
+    pub fn customers(&self) -> u32 {
+        self.customers.unwrap_or(match self.profile {
+            Profile::Hot => 8,
+            Profile::Realistic => 1000,
+        })
+    }
 }
 
 /// One CDR as inserted.
@@ -164,7 +197,7 @@ fn owner(account: u32) -> u32 {
 
 async fn seed_directory(client: &clickhouse::Client, args: &SeedArgs) -> anyhow::Result<()> {
     let mut insert = client.insert::<AccountRow>("accounts").await?;
-    for id in account_ids(args.customers) {
+    for id in account_ids(args.customers()) {
         insert
             .write(&AccountRow {
                 id,
@@ -226,6 +259,30 @@ impl Discrete {
     }
 }
 
+/// Destination prefixes per country in the realistic profile (routing prefixes are the country
+/// code plus three digits).
+const PREFIXES_PER_COUNTRY: usize = 60;
+
+/// One account's calling habits in the realistic profile.
+struct Habits {
+    home: usize,
+    /// Indices into [`Generator::prefixes`].
+    prefixes: Vec<usize>,
+    weights: Discrete,
+}
+
+/// How callers pick their destinations.
+enum Mix {
+    /// One global distribution over countries and their prefixes.
+    Global { dst: Discrete, src: Discrete },
+    /// Zipf traffic over accounts, each with its own destinations and home country.
+    PerAccount {
+        traffic: Discrete,
+        habits: Vec<Habits>,
+        src: Discrete,
+    },
+}
+
 /// One insert stream's generator.
 struct Generator {
     rng: SmallRng,
@@ -233,26 +290,79 @@ struct Generator {
     end: i64,
     hot_share: f64,
     accounts: u32,
-    dst: Discrete,
-    src: Discrete,
+    mix: Mix,
     vendors: Discrete,
     minute_of_day: Discrete,
-    dst_prefixes: Vec<Vec<String>>,
+    /// Destination routing prefixes and the country of each.
+    prefixes: Vec<String>,
+    prefix_country: Vec<usize>,
+    /// Source routing prefix per source country.
     src_prefixes: Vec<String>,
     ips: Vec<Vec<String>>,
     rates: Vec<f64>,
 }
 
+/// Country code of country index `c` (1–3 digits, distinct per country).
+fn country_code(c: usize) -> usize {
+    7 + c * 3
+}
+
 impl Generator {
     fn new(args: &SeedArgs, stream: u64, start: i64, end: i64) -> Self {
-        let mut rng = SmallRng::seed_from_u64(args.seed.wrapping_mul(1_000_003) + stream);
-        let accounts = *account_ids(args.customers).end();
-        // Country codes 1..=999, several routing prefixes per country.
-        let dst_prefixes = (0..COUNTRIES)
-            .map(|c| (0..10).map(|d| format!("{}{}", 7 + c * 3, d)).collect())
-            .collect();
-        let src_prefixes = (0..SRC_COUNTRIES)
-            .map(|c| format!("{}", 20 + c * 7))
+        // The account model depends on the seed only, so every stream shares it.
+        let mut model = SmallRng::seed_from_u64(args.seed ^ 0x6d6f_64656c);
+        let accounts = *account_ids(args.customers()).end();
+        let per_country = match args.profile {
+            Profile::Hot => 10,
+            Profile::Realistic => PREFIXES_PER_COUNTRY,
+        };
+        let (mut prefixes, mut prefix_country) = (Vec::new(), Vec::new());
+        for c in 0..COUNTRIES {
+            for d in 0..per_country {
+                prefixes.push(match args.profile {
+                    Profile::Hot => format!("{}{d}", country_code(c)),
+                    Profile::Realistic => format!("{}{d:03}", country_code(c)),
+                });
+                prefix_country.push(c);
+            }
+        }
+        let countries = Discrete::zipf(COUNTRIES, 1.1);
+        let mix = match args.profile {
+            Profile::Hot => Mix::Global {
+                dst: countries,
+                src: Discrete::zipf(SRC_COUNTRIES, 1.3),
+            },
+            Profile::Realistic => {
+                let habits = (0..accounts)
+                    .map(|_| {
+                        let home = countries.sample(&mut model);
+                        let reach: Vec<usize> = (0..model.random_range(8..=40))
+                            .map(|_| countries.sample(&mut model))
+                            .collect();
+                        // 20–300 prefixes, log-uniform: most accounts are small.
+                        let n = (20.0 * 15f64.powf(model.random::<f64>())) as usize;
+                        let prefixes = (0..n)
+                            .map(|_| {
+                                let c = reach[model.random_range(0..reach.len())];
+                                c * per_country + model.random_range(0..per_country)
+                            })
+                            .collect();
+                        Habits {
+                            home,
+                            prefixes,
+                            weights: Discrete::zipf(n, 1.1),
+                        }
+                    })
+                    .collect();
+                Mix::PerAccount {
+                    traffic: Discrete::zipf(accounts as usize, 1.0),
+                    habits,
+                    src: countries,
+                }
+            }
+        };
+        let src_prefixes = (0..COUNTRIES)
+            .map(|c| country_code(c).to_string())
             .collect();
         let ips = (0..=accounts)
             .map(|a| {
@@ -262,7 +372,7 @@ impl Generator {
             })
             .collect();
         let rates = (0..COUNTRIES)
-            .map(|_| (rng.random_range(10..2000) as f64) / 10_000.0)
+            .map(|_| (model.random_range(10..2000) as f64) / 10_000.0)
             .collect();
         // Diurnal load: quiet at night (about 20 % of the peak), peak mid-afternoon UTC.
         let minute_of_day = Discrete::from_weights((0..1440).map(|m| {
@@ -270,19 +380,46 @@ impl Generator {
             0.2 + 0.8 * (-((h - 14.0) / 5.0).powi(2)).exp()
         }));
         Self {
-            rng,
+            rng: SmallRng::seed_from_u64(args.seed.wrapping_mul(1_000_003) + stream),
             start,
             end,
             hot_share: args.hot_share.clamp(0.0, 1.0),
             accounts,
-            dst: Discrete::zipf(COUNTRIES, 1.1),
-            src: Discrete::zipf(SRC_COUNTRIES, 1.3),
+            mix,
             vendors: Discrete::zipf(accounts as usize, 1.0),
             minute_of_day,
-            dst_prefixes,
+            prefixes,
+            prefix_country,
             src_prefixes,
             ips,
             rates,
+        }
+    }
+
+    /// The calling account, its destination prefix (index) and its source country.
+    fn caller(&mut self) -> (u32, usize, usize) {
+        let rng = &mut self.rng;
+        match &self.mix {
+            Mix::Global { dst, src } => {
+                let per_country = self.prefixes.len() / COUNTRIES;
+                let prefix = dst.sample(rng) * per_country + rng.random_range(0..per_country);
+                (rng.random_range(1..=self.accounts), prefix, src.sample(rng))
+            }
+            Mix::PerAccount {
+                traffic,
+                habits,
+                src,
+            } => {
+                let account = traffic.sample(rng);
+                let h = &habits[account];
+                let prefix = h.prefixes[h.weights.sample(rng)];
+                let from = if rng.random_bool(0.9) {
+                    h.home
+                } else {
+                    src.sample(rng)
+                };
+                (account as u32 + 1, prefix, from)
+            }
         }
     }
 
@@ -328,10 +465,8 @@ impl Generator {
             }
             .min(rows - written);
             let time_start = self.time();
-            let customer = self.rng.random_range(1..=self.accounts);
-            let dst = self.dst.sample(&mut self.rng);
-            let src = self.src.sample(&mut self.rng);
-            let dst_prefix = self.rng.random_range(0..10);
+            let (customer, prefix, src) = self.caller();
+            let dst = self.prefix_country[prefix];
             let ip = self.rng.random_range(0..4);
             let answered = self.rng.random_bool(0.77);
             for attempt in 1..=attempts {
@@ -349,7 +484,7 @@ impl Generator {
                         src_country_id: src as u32 + 1,
                         dst_country_id: dst as u32 + 1,
                         src_prefix_routing: &self.src_prefixes[src],
-                        dst_prefix_routing: &self.dst_prefixes[dst][dst_prefix],
+                        dst_prefix_routing: &self.prefixes[prefix],
                         auth_orig_ip: &self.ips[customer as usize][ip],
                         customer_price: (vendor_price * 12_500.0).round() / 10_000.0,
                         vendor_price,
@@ -389,5 +524,58 @@ mod tests {
         assert_ne!(account_uuid(42, 1), account_uuid(43, 1));
         assert_eq!(owner(1), 1);
         assert_eq!(owner(4), 2);
+    }
+
+    fn args(profile: Profile) -> SeedArgs {
+        SeedArgs {
+            rows: 0,
+            days: 1,
+            seed: 42,
+            profile,
+            customers: None,
+            hot_share: 0.0,
+            end: Some(86_400),
+            parallel: 1,
+            if_empty: false,
+        }
+    }
+
+    #[test]
+    fn realistic_accounts_call_their_own_few_prefixes_mostly_from_home() {
+        let mut g = Generator::new(&args(Profile::Realistic), 0, 0, 86_400);
+        assert_eq!(g.accounts, 3000);
+        let mut per_account: std::collections::HashMap<u32, Vec<(usize, usize)>> =
+            std::collections::HashMap::new();
+        for _ in 0..200_000 {
+            let (account, prefix, src) = g.caller();
+            per_account.entry(account).or_default().push((prefix, src));
+        }
+        // Zipf traffic: the top account calls far more than the median one, and the busiest
+        // few dozen accounts carry a large share.
+        let mut counts: Vec<usize> = per_account.values().map(Vec::len).collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        assert!(counts[0] > 50 * counts[counts.len() / 2], "{counts:?}");
+        // The top account uses at most 300 distinct prefixes in at most 40 countries.
+        let top = per_account.values().max_by_key(|v| v.len()).expect("calls");
+        let prefixes: std::collections::HashSet<_> = top.iter().map(|(p, _)| *p).collect();
+        let countries: std::collections::HashSet<_> =
+            prefixes.iter().map(|p| g.prefix_country[*p]).collect();
+        assert!((2..=300).contains(&prefixes.len()), "{}", prefixes.len());
+        assert!(countries.len() <= 40, "{}", countries.len());
+        // Mostly one source country (home, 90 % plus chance).
+        let mut src: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        top.iter()
+            .for_each(|(_, s)| *src.entry(*s).or_default() += 1);
+        let home = src.values().max().copied().unwrap_or(0);
+        assert!(home * 10 >= top.len() * 9, "{home} of {}", top.len());
+    }
+
+    #[test]
+    fn hot_profile_keeps_the_global_destination_mix() {
+        let mut g = Generator::new(&args(Profile::Hot), 0, 0, 86_400);
+        assert_eq!(g.accounts, 24);
+        let (account, prefix, src) = g.caller();
+        assert!((1..=24).contains(&account));
+        assert!(prefix < COUNTRIES * 10 && src < SRC_COUNTRIES);
     }
 }

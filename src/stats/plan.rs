@@ -74,6 +74,19 @@ pub struct Plan {
     pub sql: String,
     pub binds: Vec<(String, Bind)>,
     pub path: Path,
+    /// The earliest second read from raw CDRs and from a rollup (for the retention check).
+    pub raw_from: Option<i64>,
+    pub rollup_from: Option<i64>,
+}
+
+/// The raw table of an endpoint: termination counts every CDR (`cdrs`, ordered by vendor);
+/// origination counts last CDRs only, kept ordered by customer in `cdrs_by_customer`
+/// (`schema/001_cdrs.sql`).
+pub fn raw_table(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Termination => "cdrs",
+        Endpoint::Origination => "cdrs_by_customer",
+    }
 }
 
 /// What is being asked: everything but the time ranges.
@@ -102,17 +115,13 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
     let conditions = filter_conditions(scope.filters, &mut binds);
     let mut parts = Vec::new();
     if !raw.is_empty() {
-        let mut extra = String::new();
-        if scope.endpoint.last_cdr_only() {
-            extra.push_str("AND is_last_cdr ");
-        }
-        extra.push_str(&conditions);
         parts.push(
             PART_RAW
                 .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
+                .replace("%RAW_TABLE%", raw_table(scope.endpoint))
                 .replace("%ACCOUNT_COLUMN%", scope.endpoint.account_column())
                 .replace("%RANGES%", &ranges("time_start", "r", &raw, &mut binds))
-                .replace("%CONDITIONS%", extra.trim_end()),
+                .replace("%CONDITIONS%", conditions.trim_end()),
         );
     }
     if let (Some(rollup), false) = (rollup, rolled.is_empty()) {
@@ -134,6 +143,8 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         sql: BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
         binds,
         path,
+        raw_from: raw.iter().map(|w| w.from).min(),
+        rollup_from: rolled.iter().map(|w| w.from).min(),
     }
 }
 
@@ -326,8 +337,10 @@ mod tests {
         );
         assert_eq!(p.path, Path::Rollup);
         assert!(p.sql.contains("FROM rollup_minute\n"));
+        assert!(p.sql.contains("FROM cdrs_by_customer\n"));
         assert!(p.sql.contains("WHERE customer_acc_id = {account:UInt32}"));
-        assert!(p.sql.contains("AND is_last_cdr"));
+        assert_eq!(p.raw_from, Some(DAY.from + 30));
+        assert_eq!(p.rollup_from, Some(DAY.from + 60));
         let text = |name: &str| {
             p.binds
                 .iter()
@@ -375,8 +388,9 @@ mod tests {
             }],
         );
         assert_eq!(p.path, Path::Raw);
+        assert!(p.sql.contains("FROM cdrs\n"));
         assert!(p.sql.contains("WHERE vendor_acc_id = {account:UInt32}"));
-        assert!(!p.sql.contains("is_last_cdr"));
+        assert_eq!(p.rollup_from, None);
         let raw = plan_of(&request(Endpoint::Termination, "&duration-gt=3"), &[DAY]);
         assert_eq!(raw.path, Path::Raw);
         assert!(raw.sql.contains("AND duration > {f_duration_gt:Int32}"));

@@ -3,7 +3,13 @@
 //!   concurrent misses run one query (moka's `try_get_with` coalesces them);
 //! - a cache of the integer sums of *settled* buckets (ended longer than the settle lag ago), so
 //!   a repeated window asks ClickHouse only for the unsettled tail (and a partial first bucket)
-//!   and stitches; totals are recomputed from the sums, so numbers stay identical;
+//!   and stitches; totals are recomputed from the sums, so numbers stay identical. Settled is
+//!   not forever: a CDR may arrive later than the settle lag, so cached sums (and settled
+//!   responses) are trusted for `SETTLED_REVALIDATE_SECS` from when they were read, then read
+//!   again — merging never extends that age, so a late CDR shows within that time on every
+//!   gateway, whichever replica it reads;
+//! - a retention check: a window older than `RAW_RETENTION_DAYS` that needs raw CDRs (or older
+//!   than `ROLLUP_RETENTION_DAYS` on a rollup) answers 400 rather than zeros;
 //! - the planner's choice of rollup or raw CDRs for whatever must still be read.
 
 use super::document::{self, Document, bucket_count};
@@ -92,6 +98,8 @@ struct ResponseKey {
 struct Segment {
     start: i64,
     sums: Vec<Sums>,
+    /// When the oldest of these sums was read from ClickHouse.
+    read_at: Instant,
 }
 
 impl Segment {
@@ -121,6 +129,10 @@ pub struct Stats {
     segments: Cache<ScopeKey, Arc<Segment>>,
     settle_lag: i64,
     settled_ttl: Duration,
+    revalidate: Duration,
+    /// Retention horizons in seconds (0 = unlimited).
+    raw_retention: i64,
+    rollup_retention: i64,
     live_ttl: Duration,
     max_buckets: u64,
 }
@@ -154,10 +166,18 @@ impl Stats {
                 .weigher(|_, s: &Arc<Segment>| {
                     u32::try_from(s.sums.len() * size_of::<Sums>() + 128).unwrap_or(u32::MAX)
                 })
-                .time_to_idle(Duration::from_secs(settings.cache_settled_ttl_secs))
+                .time_to_live(Duration::from_secs(settings.settled_revalidate_secs))
                 .build(),
             settle_lag: settings.settle_lag_secs,
-            settled_ttl: Duration::from_secs(settings.cache_settled_ttl_secs),
+            // A settled response is a settled read too: it must not outlive revalidation.
+            settled_ttl: Duration::from_secs(
+                settings
+                    .cache_settled_ttl_secs
+                    .min(settings.settled_revalidate_secs),
+            ),
+            revalidate: Duration::from_secs(settings.settled_revalidate_secs),
+            raw_retention: i64::from(settings.raw_retention_days) * 86_400,
+            rollup_retention: i64::from(settings.rollup_retention_days) * 86_400,
             live_ttl: Duration::from_secs(settings.cache_live_ttl_secs),
             max_buckets: settings.max_buckets,
         }
@@ -289,7 +309,8 @@ impl Stats {
             true => self.segments.get(&scope_key).await,
             false => None,
         }
-        .filter(|s| s.start <= full_start && s.end(step) > full_start);
+        .filter(|s| s.start <= full_start && s.end(step) > full_start)
+        .filter(|s| s.read_at.elapsed() < self.revalidate);
         if use_segments && full_start < settled_end {
             let result = if segment.is_some() { "hit" } else { "miss" };
             exec.metrics
@@ -342,6 +363,7 @@ impl Stats {
                 filters: &req.filters,
             };
             let plan = plan::plan(scope, &windows, true);
+            self.check_retention(&plan, ask.now)?;
             path = plan.path;
             rows.extend(exec.run(&plan).await?);
             rows.sort_unstable_by_key(|(t, _)| *t);
@@ -377,10 +399,13 @@ impl Stats {
     /// merging with what is known when the ranges touch.
     async fn remember(&self, key: ScopeKey, from: i64, to: i64, step: i64, rows: &[(i64, Sums)]) {
         let mut known: BTreeMap<i64, Sums> = BTreeMap::new();
+        let mut read_at = Instant::now();
         if let Some(old) = self.segments.get(&key).await
             && old.start <= to
             && old.end(step) >= from
+            && old.read_at.elapsed() < self.revalidate
         {
+            read_at = old.read_at;
             known.extend(
                 old.sums
                     .iter()
@@ -406,9 +431,33 @@ impl Stats {
             let segment = Segment {
                 start: *start,
                 sums: tail.iter().map(|(_, s)| *s).collect(),
+                read_at,
             };
             self.segments.insert(key, Arc::new(segment)).await;
         }
+    }
+}
+
+impl Stats {
+    /// A plan reading raw CDRs (or a rollup) older than their retention would answer zeros for
+    /// data that was deleted: refuse it with a clear 400 instead.
+    fn check_retention(&self, plan: &plan::Plan, now: i64) -> Result<(), ApiError> {
+        let expired =
+            |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
+        if expired(plan.raw_from, self.raw_retention) {
+            return Err(ApiError::BadRequest(format!(
+                "raw CDRs are kept {} days: this window needs them before that (whole minutes \
+                 without duration, price, auth-orig-ip or src-prefix filters are served longer)",
+                self.raw_retention / 86_400
+            )));
+        }
+        if expired(plan.rollup_from, self.rollup_retention) {
+            return Err(ApiError::BadRequest(format!(
+                "statistics are kept {} days: from-time is older than that",
+                self.rollup_retention / 86_400
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod caching;
+mod data_layer;
 mod engine;
 mod equivalence;
 mod error_shapes;
