@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("002_accounts.sql"),
     migration!("003_api_access.sql"),
     migration!("004_rollups.sql"),
+    migration!("010_family.sql"),
 ];
 
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
