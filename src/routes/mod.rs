@@ -1,4 +1,5 @@
 //! Thin handlers: extract → validate → query → shape.
 pub mod accounts;
+pub mod family;
 pub mod health;
 pub mod statistics;

@@ -13,17 +13,17 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-const JSON: &str = "application/json; charset=utf-8";
-const CSV: &str = "text/csv; charset=utf-8; header=present";
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+pub(crate) const CSV: &str = "text/csv; charset=utf-8; header=present";
 const CACHE_CONTROL: &str = "max-age=0, private, must-revalidate";
 
 /// A body ready to send in the representation the client asked for.
-struct Representation {
-    body: Bytes,
-    etag: String,
-    content_type: &'static str,
+pub(crate) struct Representation {
+    pub body: Bytes,
+    pub etag: String,
+    pub content_type: &'static str,
     /// `Content-Disposition` file name (CSV downloads).
-    filename: Option<String>,
+    pub filename: Option<String>,
 }
 
 /// Validates, answers and shapes one statistics request.
@@ -51,15 +51,7 @@ pub async fn statistics(
         return Ok(respond(&req, &auth, &state, repr, "none"));
     }
     let account = auth.account(&state, request.account).await?;
-    let exec = Executor {
-        db: &state.db,
-        limits: &state.limits,
-        class: auth.class,
-        metrics: &state.metrics,
-        query_id: RequestId::of(&req),
-        timeout_secs: state.settings.query_timeout_secs,
-        extra_settings: &state.clickhouse_settings,
-    };
+    let exec = executor(&req, &auth, &state);
     let ask = Ask {
         request: &request,
         account,
@@ -97,6 +89,23 @@ pub async fn statistics(
     Ok(resp)
 }
 
+/// Runs this request's queries: its id, class, deadline and settings.
+pub(crate) fn executor<'a>(
+    req: &HttpRequest,
+    auth: &Authenticated,
+    state: &'a AppState,
+) -> Executor<'a> {
+    Executor {
+        db: &state.db,
+        limits: &state.limits,
+        class: auth.class,
+        metrics: &state.metrics,
+        query_id: RequestId::of(req),
+        timeout_secs: state.settings.query_timeout_secs,
+        extra_settings: &state.clickhouse_settings,
+    }
+}
+
 fn csv_of(answer: &Answer, request: &StatsRequest) -> Representation {
     let body = Bytes::from(answer.doc.to_csv());
     Representation {
@@ -119,7 +128,7 @@ fn filename(request: &StatsRequest) -> String {
 }
 
 /// CSV when asked by `format=csv` or an `Accept` that prefers `text/csv` over JSON.
-fn wants_csv(req: &HttpRequest) -> bool {
+pub(crate) fn wants_csv(req: &HttpRequest) -> bool {
     let by_param = form_urlencoded::parse(req.query_string().as_bytes())
         .any(|(k, v)| k == "format" && v.eq_ignore_ascii_case("csv"));
     let by_accept = req
@@ -134,7 +143,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
 }
 
 /// `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh answer.
-fn no_cache(req: &HttpRequest) -> bool {
+pub(crate) fn no_cache(req: &HttpRequest) -> bool {
     let says = |name| {
         req.headers()
             .get_all(name)
@@ -148,7 +157,7 @@ fn no_cache(req: &HttpRequest) -> bool {
 }
 
 /// A 200 with the contract's headers, or a 304 when the client already has this body.
-fn respond(
+pub(crate) fn respond(
     req: &HttpRequest,
     auth: &Authenticated,
     state: &AppState,
