@@ -64,9 +64,11 @@ fn operation(endpoint: Endpoint) -> Value {
                 "schema": { "type": "string", "maxLength": 40 } })
     };
     let shape = endpoint.shape();
-    let mut parameters = vec![json!({ "name": "account-id", "in": "query", "required": true,
+    let mut parameters = vec![
+        json!({ "name": "account-id", "in": "query", "required": true,
         "description": "An account of the caller's customer",
-        "schema": { "type": "string", "format": "uuid" } })];
+        "schema": { "type": "string", "format": "uuid" } }),
+    ];
     if shape != Shape::OutgoingActiveCalls {
         let column = if shape == Shape::ActiveCalls {
             "snapshot_timestamp"
@@ -76,9 +78,7 @@ fn operation(endpoint: Endpoint) -> Value {
         parameters.push(time(
             "from-time",
             true,
-            &format!(
-                "{column} >= from-time (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC or `YYYY-MM-DD`)"
-            ),
+            &format!("{column} >= from-time (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC or `YYYY-MM-DD`)"),
         ));
         parameters.push(time(
             "to-time",
@@ -98,9 +98,11 @@ fn operation(endpoint: Endpoint) -> Value {
         Shape::Statistics => {
             parameters.push(json!({ "name": "sampling", "in": "query", "required": true,
                 "schema": { "type": "string", "enum": Bucketing::NAMES } }));
-            parameters.push(json!({ "name": "week-start", "in": "query", "required": false,
+            parameters.push(
+                json!({ "name": "week-start", "in": "query", "required": false,
                 "description": "First day of a `week` bucket (default sunday)",
-                "schema": { "type": "string", "enum": ["sunday", "monday"] } }));
+                "schema": { "type": "string", "enum": ["sunday", "monday"] } }),
+            );
             parameters.push(zone);
         }
         Shape::ActiveCalls | Shape::OutgoingActiveCalls => {}
@@ -300,7 +302,10 @@ fn outgoing_schema() -> Value {
     for (name, schema) in [
         ("snapshot_timestamp", time.clone()),
         ("start_time", time.clone()),
-        ("connect_time", json!({ "oneOf": [time, { "type": "null" }] })),
+        (
+            "connect_time",
+            json!({ "oneOf": [time, { "type": "null" }] }),
+        ),
         ("destination_prefix", text.clone()),
         ("destination_initial_interval", int.clone()),
         ("destination_initial_rate", num.clone()),

@@ -10,8 +10,8 @@ use crate::http;
 use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
 use crate::routes;
-use crate::stats::filters::{Endpoint, Shape};
 use crate::stats::family::Family;
+use crate::stats::filters::{Endpoint, Shape};
 use crate::stats::service::Stats;
 use crate::watermark::Watermark;
 use actix_web::dev::Server;
@@ -156,9 +156,8 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
             Shape::Quality => web::get().to(move |req, auth, state| {
                 routes::statistics::statistics(endpoint, req, auth, state)
             }),
-            _ => web::get().to(move |req, auth, state| {
-                routes::family::family(endpoint, req, auth, state)
-            }),
+            _ => web::get()
+                .to(move |req, auth, state| routes::family::family(endpoint, req, auth, state)),
         };
         cfg.route(endpoint.path(), route);
     }

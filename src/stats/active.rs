@@ -108,9 +108,7 @@ pub fn build(rows: &[MinuteRow], first: i64, last: i64) -> ActiveDocument {
     let mut t = first;
     while t <= last {
         while rows.next_if(|r| i64::from(r.t) < t).is_some() {}
-        let calls = rows
-            .next_if(|r| i64::from(r.t) == t)
-            .map_or(0, |r| r.calls);
+        let calls = rows.next_if(|r| i64::from(r.t) == t).map_or(0, |r| r.calls);
         data.t.push(t);
         data.calls.push(calls);
         t += MINUTE;

@@ -288,10 +288,16 @@ macro_rules! text_filters {
     };
 }
 
-const SRC_PREFIX_ROUTING: [Filter; 4] =
-    text_filters!("src-prefix-routing", "src_prefix_routing", BOTH_SIDES.or(OUTGOING));
-const DST_PREFIX_ROUTING: [Filter; 4] =
-    text_filters!("dst-prefix-routing", "dst_prefix_routing", BOTH_SIDES.or(OUTGOING));
+const SRC_PREFIX_ROUTING: [Filter; 4] = text_filters!(
+    "src-prefix-routing",
+    "src_prefix_routing",
+    BOTH_SIDES.or(OUTGOING)
+);
+const DST_PREFIX_ROUTING: [Filter; 4] = text_filters!(
+    "dst-prefix-routing",
+    "dst_prefix_routing",
+    BOTH_SIDES.or(OUTGOING)
+);
 const SRC_NAME_IN: [Filter; 4] = text_filters!("src-name-in", "src_name_in", OUTGOING);
 const SRC_PREFIX_IN: [Filter; 4] = text_filters!("src-prefix-in", "src_prefix_in", OUTGOING);
 const DST_PREFIX_IN: [Filter; 4] = text_filters!("dst-prefix-in", "dst_prefix_in", OUTGOING);
@@ -409,11 +415,17 @@ mod tests {
         for (twin, others) in [
             (
                 Termination,
-                [Endpoint::TerminationStatistics, Endpoint::TerminationActiveCalls],
+                [
+                    Endpoint::TerminationStatistics,
+                    Endpoint::TerminationActiveCalls,
+                ],
             ),
             (
                 Origination,
-                [Endpoint::OriginationStatistics, Endpoint::OriginationActiveCalls],
+                [
+                    Endpoint::OriginationStatistics,
+                    Endpoint::OriginationActiveCalls,
+                ],
             ),
         ] {
             for other in others {

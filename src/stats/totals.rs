@@ -12,6 +12,7 @@ use super::plan::{self, Bind, Path, Plan, Window};
 use super::table::{Cell, Tabular};
 use super::time::{Grid, Instant, Sampling};
 use crate::error::ApiError;
+use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
 use clickhouse::Row;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -76,15 +77,6 @@ impl Bucketing {
             other => Sampling::parse(other).map(Self::Fixed),
         }
     }
-
-    /// The shortest bucket, for the bucket-count limit.
-    fn min_seconds(self) -> i64 {
-        match self {
-            Self::Fixed(s) => s.seconds(),
-            Self::Week(_) => 7 * 86_400,
-            Self::Month => 28 * 86_400,
-        }
-    }
 }
 
 /// A validated request to a §6.1 endpoint.
@@ -134,21 +126,42 @@ impl TotalsRequest {
         }
     }
 
-    /// Upper bound of the buckets the window spans (the limit applies to it, SPEC §6.1).
+    /// The buckets the window spans (the limit applies to it, SPEC §6.1).
     pub fn bucket_count(&self, now: i64) -> u64 {
-        let w = self.window(now);
-        let (first, last) = match self.bucketing {
+        let last = self.window(now).to;
+        let first = self.from.secs;
+        let count = match self.bucketing {
             Bucketing::Fixed(sampling) => {
                 let grid = Grid {
                     sampling,
                     tz: self.time_zone,
                 };
-                (grid.floor(self.from.secs), grid.floor(w.to))
+                (grid.floor(last) - grid.floor(first)) / sampling.seconds() + 1
             }
-            _ => (w.from, w.to),
+            Bucketing::Week(start) => {
+                let (a, b) = (self.local_date(first), self.local_date(last));
+                let offset = match start {
+                    WeekStart::Sunday => a.weekday().num_days_from_sunday(),
+                    WeekStart::Monday => a.weekday().num_days_from_monday(),
+                };
+                ((b - a).num_days() + i64::from(offset)) / 7 + 1
+            }
+            Bucketing::Month => {
+                let (a, b) = (self.local_date(first), self.local_date(last));
+                let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+                months(b) - months(a) + 1
+            }
         };
-        let step = self.bucketing.min_seconds();
-        u64::try_from((last - first).max(0) / step + 1).unwrap_or(u64::MAX)
+        u64::try_from(count.max(0)).unwrap_or(0)
+    }
+
+    /// The calendar date of `secs` in the request's zone (UTC by default).
+    fn local_date(&self, secs: i64) -> NaiveDate {
+        let utc = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        match self.time_zone {
+            Some(tz) => utc.with_timezone(&tz).date_naive(),
+            None => utc.date_naive(),
+        }
     }
 }
 
@@ -378,5 +391,81 @@ impl Tabular for TotalsDocument {
             7 => Cell::decimal(d.asr[row].as_deref()),
             _ => Cell::Decimal(&d.total_price[row]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(extra: &str) -> TotalsRequest {
+        let q = format!("account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55{extra}");
+        TotalsRequest::parse(Endpoint::TerminationStatistics, &q).expect("valid")
+    }
+
+    #[test]
+    fn calendar_buckets_are_counted_exactly() {
+        // Wednesday 2024-10-02 to Sunday 2024-10-27 (Europe/Berlin dates).
+        let week = request(
+            "&from-time=2024-10-02T12:00:00Z&to-time=2024-10-27T12:00:00Z&sampling=week&time-zone=Europe%2FBerlin",
+        );
+        // Sunday weeks starting Sep 29, Oct 6, 13, 20, 27.
+        assert_eq!(week.bucket_count(i64::MAX / 2), 5);
+        let monday = TotalsRequest {
+            bucketing: Bucketing::Week(WeekStart::Monday),
+            ..week.clone()
+        };
+        // Monday weeks starting Sep 30, Oct 7, 14, 21.
+        assert_eq!(monday.bucket_count(i64::MAX / 2), 4);
+        let month = request("&from-time=2023-12-31&to-time=2024-02-01&sampling=month");
+        assert_eq!(month.bucket_count(i64::MAX / 2), 3);
+        let minutes =
+            request("&from-time=2024-01-01T00:00:30Z&to-time=2024-01-01T00:02:00Z&sampling=minute");
+        assert_eq!(minutes.bucket_count(i64::MAX / 2), 3);
+    }
+
+    #[test]
+    fn week_month_and_zone_are_bound_as_parameters() {
+        let req = request(
+            "&from-time=2024-10-01&sampling=week&week-start=monday&time-zone=Europe%2FBerlin&vendor-price-gt=0.1",
+        );
+        let p = plan(&req, 7, req.window(1_730_000_000), "vendor_duration");
+        assert!(
+            p.sql
+                .contains("toStartOfWeek(time_start, {week_mode:UInt8}, {tz:String})")
+        );
+        assert!(p.sql.contains("sum(toInt64(vendor_duration))"));
+        assert!(p.sql.contains("toString(vendor_price)"));
+        assert!(p.binds.contains(&("week_mode".into(), Bind::UInt8(1))));
+        assert!(
+            p.binds
+                .contains(&("tz".into(), Bind::Text("Europe/Berlin".into())))
+        );
+        assert!(!p.sql.contains('%') && !p.sql.contains('?') && !p.sql.contains("is_last_cdr"));
+        let o = TotalsRequest {
+            endpoint: Endpoint::OriginationStatistics,
+            ..request("&from-time=2024-10-01&sampling=month")
+        };
+        let p = plan(&o, 7, o.window(1_730_000_000), "duration");
+        assert!(p.sql.contains("AND is_last_cdr") && p.sql.contains("customer_acc_id"));
+        assert!(p.binds.contains(&("tz".into(), Bind::Text("UTC".into()))));
+    }
+
+    #[test]
+    fn prices_add_exactly_and_round_half_away_from_zero() {
+        let row = |t, price: &str| TotalsRow {
+            t,
+            total_calls: 2,
+            successful_calls: 1,
+            answered_duration: 61,
+            total_duration: 61,
+            total_price: price.into(),
+        };
+        let doc = build(&[row(0, "0.005"), row(60, "1.004999")], None).expect("valid");
+        assert_eq!(doc.data.total_price, vec!["0.01", "1.0"]);
+        assert_eq!(doc.totals.total_price, "1.01");
+        assert_eq!(doc.totals.total_duration, "2.03");
+        assert_eq!(doc.totals.failed_calls, 2);
+        assert!(build(&[row(0, "not a number")], None).is_err());
     }
 }

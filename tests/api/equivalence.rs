@@ -5,7 +5,7 @@
 
 use crate::helpers::*;
 use cdrstats::stats::document;
-use cdrstats::stats::filters::Endpoint;
+use cdrstats::stats::filters::{Endpoint, Side};
 use cdrstats::stats::params::StatsRequest;
 use cdrstats::stats::plan::{Scope, Window, plan};
 use cdrstats::stats::query::fetch_buckets;
@@ -60,9 +60,9 @@ fn random_filters(rng: &mut SmallRng, endpoint: Endpoint) -> String {
         "duration-gt=100",
         "duration-lt=50",
     ];
-    match endpoint {
-        Endpoint::Termination => pool.push("vendor-price-lt=0.02"),
-        Endpoint::Origination => pool.extend(["customer-price-gt=0.02", "auth-orig-ip=192.0.2.2"]),
+    match endpoint.side() {
+        Side::Termination => pool.push("vendor-price-lt=0.02"),
+        Side::Origination => pool.extend(["customer-price-gt=0.02", "auth-orig-ip=192.0.2.2"]),
     }
     // Mostly zero or one filter (the rollup paths), sometimes two.
     let n = [0, 0, 1, 1, 1, 2][rng.random_range(0..6)];

@@ -5,6 +5,7 @@ mod auth;
 mod caching;
 mod engine;
 mod equivalence;
+mod family;
 mod helpers;
 mod robustness;
 mod schema;
