@@ -2,5 +2,6 @@
 pub mod demo;
 pub mod migrate;
 pub mod seed;
+pub mod snapshots;
 pub mod sql;
 pub mod token;

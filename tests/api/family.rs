@@ -902,3 +902,95 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
     assert_eq!(future.headers()["x-cdrstats-source"], "none");
     assert_eq!(future.text().await.expect("body"), "[]");
 }
+
+/// One answered call as the seeder wrote it, read back for the independent expectation.
+#[derive(Row, serde::Deserialize, Debug)]
+struct SeededCall {
+    time_start: u32,
+    duration: i32,
+    customer_acc_id: u32,
+}
+
+#[derive(Row, serde::Deserialize, Debug, PartialEq)]
+struct SnapshotCount {
+    snapshot_timestamp: u32,
+    customer_acc_id: u32,
+    calls: u64,
+}
+
+#[tokio::test]
+async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
+    let database = format!(
+        "t_family_seed_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let settings = cdrstats::config::Settings::from_vars(vec![
+        ("CLICKHOUSE_URL".to_owned(), engine_url()),
+        ("CLICKHOUSE_DATABASE".to_owned(), database.clone()),
+    ])
+    .expect("settings");
+    cdrstats::cli::migrate::run(&settings)
+        .await
+        .expect("migrate");
+    let end = recent_minute();
+    let args = cdrstats::cli::seed::SeedArgs {
+        rows: 3_000,
+        days: 1,
+        seed: 7,
+        customers: 2,
+        hot_share: 0.4,
+        end: Some(end),
+        parallel: 1,
+        if_empty: false,
+    };
+    cdrstats::cli::seed::run(&settings, &args)
+        .await
+        .expect("seed");
+    let ch = cdrstats::db::client(&settings, &engine_url(), Some(&database));
+    let calls: Vec<SeededCall> = ch
+        .query("SELECT toUInt32(time_start) AS time_start, duration, customer_acc_id FROM cdrs WHERE is_last_cdr AND duration > 0")
+        .fetch_all()
+        .await
+        .expect("calls");
+    // The contract: a call is in every minute snapshot between its start and its end.
+    let mut expected: std::collections::BTreeMap<(u32, u32), u64> = Default::default();
+    for c in &calls {
+        let (start, stop) = (
+            i64::from(c.time_start),
+            i64::from(c.time_start) + i64::from(c.duration),
+        );
+        let mut t = start - start % 60 + 60;
+        while t <= stop.min(end) {
+            *expected.entry((t as u32, c.customer_acc_id)).or_default() += 1;
+            t += 60;
+        }
+    }
+    let got: Vec<SnapshotCount> = ch
+        .query("SELECT toUInt32(snapshot_timestamp) AS snapshot_timestamp, customer_acc_id, count() AS calls FROM active_calls GROUP BY snapshot_timestamp, customer_acc_id ORDER BY snapshot_timestamp, customer_acc_id")
+        .fetch_all()
+        .await
+        .expect("snapshots");
+    let want: Vec<SnapshotCount> = expected
+        .into_iter()
+        .map(
+            |((snapshot_timestamp, customer_acc_id), calls)| SnapshotCount {
+                snapshot_timestamp,
+                customer_acc_id,
+                calls,
+            },
+        )
+        .collect();
+    assert!(want.len() > 100, "{} snapshot groups", want.len());
+    assert_eq!(got, want);
+    // Every snapshot row names the account's owner as customer_id.
+    let wrong_owner: u64 = ch
+        .query(
+            "SELECT count() FROM active_calls AS s \
+             LEFT JOIN (SELECT id, contractor_id FROM accounts FINAL) AS a ON a.id = s.customer_acc_id \
+             WHERE s.customer_id != a.contractor_id",
+        )
+        .fetch_one()
+        .await
+        .expect("owners");
+    assert_eq!(wrong_owner, 0);
+}
