@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 const SPAN: i64 = 2 * 86_400;
 const CASES: usize = 40;
 
-fn random_rows(rng: &mut SmallRng) -> Vec<Cdr> {
+pub(crate) fn random_rows(rng: &mut SmallRng) -> Vec<Cdr> {
     let prefixes = ["4420", "4479", "49", "1212", "ABC9", "331"];
     (0..6_000)
         .map(|_| {
@@ -48,7 +48,7 @@ fn random_rows(rng: &mut SmallRng) -> Vec<Cdr> {
         .collect()
 }
 
-fn random_filters(rng: &mut SmallRng, endpoint: Endpoint) -> String {
+pub(crate) fn random_filters(rng: &mut SmallRng, endpoint: Endpoint) -> String {
     let mut pool = vec![
         "src-country-id=2",
         "dst-country-id=42",

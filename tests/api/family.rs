@@ -994,3 +994,63 @@ async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
         .expect("owners");
     assert_eq!(wrong_owner, 0);
 }
+
+#[tokio::test]
+async fn statistics_agree_with_their_quality_twins_on_every_shared_column() {
+    use cdrstats::stats::filters::Endpoint;
+    use rand::{Rng, SeedableRng};
+    // The quality endpoints answer from rollups where they can, the statistics endpoints from
+    // raw CDRs: random cases of the equivalence test must give the same calls, ACD and ASR in
+    // every bucket that holds calls, and the same totals.
+    let app = spawn_app("family_twins").await;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(20_261_127);
+    app.insert_cdrs(&crate::equivalence::random_rows(&mut rng))
+        .await;
+    let samplings = ["minute", "5minutes", "15minutes", "hour", "day"];
+    let mut quality_sources = std::collections::BTreeSet::new();
+    for case in 0..30 {
+        let (quality, statistics) = if rng.random_bool(0.5) {
+            (Endpoint::Termination, Endpoint::TerminationStatistics)
+        } else {
+            (Endpoint::Origination, Endpoint::OriginationStatistics)
+        };
+        let sampling = samplings[rng.random_range(0..samplings.len())];
+        let from = T0 - 600 + rng.random_range(0..2 * 86_400);
+        let to = from + rng.random_range(0..86_400);
+        let mut extra = crate::equivalence::random_filters(&mut rng, quality);
+        if rng.random_bool(0.3) {
+            extra.push_str("&time-zone=Europe%2FBerlin");
+        }
+        let query = window_query(from, to, sampling, &extra);
+        let context = format!("case {case}: {} {query}", statistics.name());
+        let q = app.get(quality.path(), &query).await;
+        quality_sources.insert(
+            q.headers()["x-cdrstats-source"]
+                .to_str()
+                .expect("ascii")
+                .to_owned(),
+        );
+        let q = ok_json(q).await;
+        let s = ok_json(app.get(statistics.path(), &query).await).await;
+        let non_empty: Vec<usize> = (0..q["rows"].as_u64().expect("rows") as usize)
+            .filter(|&i| q["data"]["total_calls"][i] != 0)
+            .collect();
+        assert_eq!(s["rows"], non_empty.len(), "{context}");
+        for column in ["t", "total_calls", "acd", "asr"] {
+            let from_quality: Vec<&Value> =
+                non_empty.iter().map(|&i| &q["data"][column][i]).collect();
+            let from_statistics: Vec<&Value> = s["data"][column]
+                .as_array()
+                .expect("column")
+                .iter()
+                .collect();
+            assert_eq!(from_statistics, from_quality, "{column}: {context}");
+            assert_eq!(
+                s["totals"][column], q["totals"][column],
+                "totals {column}: {context}"
+            );
+        }
+    }
+    assert!(quality_sources.contains("rollup"), "{quality_sources:?}");
+    assert!(quality_sources.contains("raw"), "{quality_sources:?}");
+}
