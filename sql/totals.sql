@@ -3,8 +3,10 @@
 -- %DURATION_COLUMN% the configured billed duration, %PRICE_COLUMN% the side's price: both
 -- names come from fixed lists, every value is a typed server-side parameter.
 -- Prices are Float64: each is read back from its shortest decimal text (what the switch wrote),
--- rounded half away from zero to 6 places as a Decimal (ClickHouse rounds decimals away from
--- zero, floats to even) and added exactly; the sum travels as text so no float touches it.
+-- rounded half away from zero to 6 places as a Decimal and added exactly; the sum travels as
+-- text so no float touches it. `round` is banker's rounding on floats but away from zero on
+-- Decimals (https://clickhouse.com/docs/reference/functions/regular-functions/rounding-functions);
+-- digits past scale 12 are truncated by toDecimal128, which cannot move a 6-place half-way point.
 SELECT toUInt32(%BUCKET%) AS t,
        count() AS total_calls,
        countIf(duration > 0) AS successful_calls,
