@@ -148,9 +148,6 @@ try {
     const st = await press(page, '#load');
     assert(st.kind === 'ok', `status: ${st.text}`);
     assert((await page.locator('#charts figure.chart canvas').count()) === 1, 'expected 1 chart canvas');
-    await page.selectOption('#range', '86400');
-    await page.selectOption('#endpoint', 'termination-statistics-quality');
-    await page.selectOption('#sampling', 'hour');
   });
 
   await check('outgoing active calls fill the table', async () => {
@@ -166,6 +163,9 @@ try {
       await page.waitForTimeout(300);
       await page.screenshot({ path: familyScreenshot, fullPage: true });
     }
+    await page.selectOption('#range', '86400');
+    await page.selectOption('#endpoint', 'termination-statistics-quality');
+    await page.selectOption('#sampling', 'hour');
   });
 
   await check('400 shows the gateway error text', async () => {
