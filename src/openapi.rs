@@ -107,9 +107,15 @@ fn operation(endpoint: Endpoint) -> Value {
         }
         Shape::ActiveCalls | Shape::OutgoingActiveCalls => {}
     }
-    parameters.push(json!({ "name": "format", "in": "query", "required": false,
-        "description": "`csv` for RFC 4180 CSV instead of JSON",
-        "schema": { "type": "string", "enum": ["json", "csv"] } }));
+    parameters.push(if shape == Shape::Quality {
+        json!({ "name": "format", "in": "query", "required": false,
+            "description": "`csv` for RFC 4180 CSV instead of JSON",
+            "schema": { "type": "string", "enum": ["json", "csv"] } })
+    } else {
+        json!({ "name": "format", "in": "query", "required": false,
+            "description": "`rows` for one JSON object per row, `csv` for RFC 4180 CSV",
+            "schema": { "type": "string", "enum": ["json", "rows", "csv"] } })
+    });
     parameters.extend(for_endpoint(endpoint).map(|f| {
         json!({ "name": f.param, "in": "query", "required": false,
                 "description": format!("{:?} on `{}`", f.op, f.column), "schema": kind_schema(f.kind) })
@@ -127,11 +133,13 @@ fn operation(endpoint: Endpoint) -> Value {
         ),
     };
     let body = json!({ "$ref": format!("#/components/schemas/{schema}") });
-    let json_schema = if shape == Shape::OutgoingActiveCalls {
-        body
+    // The document, or an array: `format=rows`, or `[]` for a window starting in the future.
+    let rows = if shape == Shape::Quality {
+        json!({ "type": "array", "maxItems": 0 })
     } else {
-        json!({ "oneOf": [ body, { "type": "array", "maxItems": 0 } ] })
+        json!({ "type": "array", "items": { "type": "object" } })
     };
+    let json_schema = json!({ "oneOf": [ body, rows ] });
     json!({
         "operationId": operation_id(endpoint),
         "summary": format!("{}: {summary}", endpoint.name()),

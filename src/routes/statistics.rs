@@ -128,7 +128,7 @@ fn filename(request: &StatsRequest) -> String {
 }
 
 /// CSV when asked by `format=csv` or an `Accept` that prefers `text/csv` over JSON.
-pub(crate) fn wants_csv(req: &HttpRequest) -> bool {
+fn wants_csv(req: &HttpRequest) -> bool {
     let by_param = form_urlencoded::parse(req.query_string().as_bytes())
         .any(|(k, v)| k == "format" && v.eq_ignore_ascii_case("csv"));
     let by_accept = req

@@ -120,20 +120,19 @@ pub fn build(rows: &[MinuteRow], first: i64, last: i64) -> ActiveDocument {
 }
 
 impl Tabular for ActiveDocument {
-    fn columns(&self) -> &'static [&'static str] {
-        &["t", "time", "calls"]
+    const COLUMNS: &'static [&'static str] = &["calls"];
+
+    fn zone(&self) -> Option<chrono_tz::Tz> {
+        None
     }
 
-    fn len(&self) -> usize {
+    fn buckets(&self) -> usize {
         self.rows
     }
 
-    fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-        match column {
-            0 => Cell::Int(self.data.t[row]),
-            1 => Cell::Time(self.data.t[row], None),
-            _ => Cell::UInt(self.data.calls[row]),
-        }
+    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>) {
+        let calls = i64::try_from(self.data.calls[i]).unwrap_or(i64::MAX);
+        (self.data.t[i], vec![Cell::Int(calls)])
     }
 }
 

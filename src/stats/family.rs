@@ -3,14 +3,14 @@
 //! (incremental settled buckets); these answers are cached whole, with the same TTL rules
 //! (settled windows long, live windows briefly) and coalescing of identical misses.
 
-use super::active::{self, ActiveRequest, MinuteRow};
+use super::active::{self, ActiveDocument, ActiveRequest, MinuteRow};
 use super::document::bucket_count;
 use super::filters::{Endpoint, Shape};
-use super::outgoing::{self, ActiveCall, OutgoingRequest};
+use super::outgoing::{self, ActiveCall, OutgoingDocument, OutgoingRequest};
 use super::query::Executor;
 use super::service::{Source, weak_etag};
-use super::table::Tabular;
-use super::totals::{self, TotalsRequest, TotalsRow};
+use super::table::{csv_header, to_csv, to_rows_json};
+use super::totals::{self, TotalsDocument, TotalsRequest, TotalsRow};
 use crate::config::Settings;
 use crate::error::ApiError;
 use actix_web::web::Bytes;
@@ -68,21 +68,59 @@ impl FamilyRequest {
         }
     }
 
-    /// An empty table of this shape (for the CSV header of a window that cannot hold data).
-    pub fn empty_table(&self) -> Box<dyn Tabular + Send + Sync> {
+    /// The CSV header of this shape (the answer to a window that cannot hold data yet).
+    pub fn csv_header(&self) -> String {
         match self {
-            Self::Totals(r) => Box::new(totals::empty(r.time_zone)),
-            Self::Active(_) => Box::new(active::build(&[], 1, 0)),
-            Self::Outgoing(_) => Box::new(outgoing::build(vec![], 0)),
+            Self::Totals(_) => csv_header::<TotalsDocument>(),
+            Self::Active(_) => csv_header::<ActiveDocument>(),
+            Self::Outgoing(_) => outgoing::csv_header(),
         }
     }
 }
 
-/// A finished answer: the JSON body and the same document as a table (CSV, rows).
+/// A §6 document, kept beside its JSON body for the other representations.
+#[derive(Debug)]
+pub enum FamilyDocument {
+    Totals(Box<TotalsDocument>),
+    Active(ActiveDocument),
+    Outgoing(OutgoingDocument),
+}
+
+impl FamilyDocument {
+    /// Rows (buckets or calls) in the document.
+    pub fn rows(&self) -> usize {
+        match self {
+            Self::Totals(d) => d.rows,
+            Self::Active(d) => d.rows,
+            Self::Outgoing(d) => d.rows,
+        }
+    }
+
+    /// `format=rows` (SPEC §7).
+    pub fn to_rows_json(&self) -> Result<Vec<u8>, ApiError> {
+        Ok(match self {
+            Self::Totals(d) => to_rows_json(d.as_ref()),
+            Self::Active(d) => to_rows_json(d),
+            Self::Outgoing(d) => d.to_rows_json().map_err(anyhow::Error::from)?,
+        })
+    }
+
+    /// `format=csv` (SPEC §7).
+    pub fn to_csv(&self) -> Vec<u8> {
+        match self {
+            Self::Totals(d) => to_csv(d.as_ref()),
+            Self::Active(d) => to_csv(d),
+            Self::Outgoing(d) => d.to_csv(),
+        }
+    }
+}
+
+/// A finished answer: the JSON body and the document for the other representations.
+#[derive(Debug)]
 pub struct Reply {
     pub body: Bytes,
     pub etag: String,
-    pub table: Box<dyn Tabular + Send + Sync>,
+    pub doc: FamilyDocument,
     /// `outgoing-active-calls` cut the list at `MAX_ACTIVE_CALLS`.
     pub truncated: bool,
     ttl: Duration,
@@ -202,34 +240,33 @@ impl Family {
     }
 
     async fn compute(&self, exec: &Executor<'_>, ask: &FamilyAsk<'_>) -> Result<Reply, ApiError> {
-        let (body, table, truncated): (Bytes, Box<dyn Tabular + Send + Sync>, bool) =
-            match ask.request {
-                FamilyRequest::Totals(r) => {
-                    let column = match r.endpoint.side() {
-                        super::filters::Side::Termination => self.termination_duration,
-                        super::filters::Side::Origination => self.origination_duration,
-                    };
-                    let plan = totals::plan(r, ask.account, r.window(ask.now), column);
-                    let rows = exec.rows::<TotalsRow>(&plan).await?;
-                    let doc = totals::build(&rows, r.time_zone)?;
-                    (json(&doc)?, Box::new(doc), false)
-                }
-                FamilyRequest::Active(r) => {
-                    let plan = active::plan(r, ask.account, r.window(ask.now));
-                    let rows = exec.rows::<MinuteRow>(&plan).await?;
-                    let (first, last) = r.buckets(ask.now);
-                    let doc = active::build(&rows, first, last);
-                    (json(&doc)?, Box::new(doc), false)
-                }
-                FamilyRequest::Outgoing(r) => {
-                    let cap = self.max_active_calls;
-                    let plan = outgoing::plan(r, ask.customer, ask.account, cap);
-                    let calls = exec.rows::<ActiveCall>(&plan).await?;
-                    let doc = outgoing::build(calls, cap);
-                    let truncated = doc.truncated;
-                    (json(&doc)?, Box::new(doc), truncated)
-                }
-            };
+        let (body, doc, truncated) = match ask.request {
+            FamilyRequest::Totals(r) => {
+                let column = match r.endpoint.side() {
+                    super::filters::Side::Termination => self.termination_duration,
+                    super::filters::Side::Origination => self.origination_duration,
+                };
+                let plan = totals::plan(r, ask.account, r.window(ask.now), column);
+                let rows = exec.rows::<TotalsRow>(&plan).await?;
+                let doc = totals::build(&rows, r.time_zone)?;
+                (json(&doc)?, FamilyDocument::Totals(Box::new(doc)), false)
+            }
+            FamilyRequest::Active(r) => {
+                let plan = active::plan(r, ask.account, r.window(ask.now));
+                let rows = exec.rows::<MinuteRow>(&plan).await?;
+                let (first, last) = r.buckets(ask.now);
+                let doc = active::build(&rows, first, last);
+                (json(&doc)?, FamilyDocument::Active(doc), false)
+            }
+            FamilyRequest::Outgoing(r) => {
+                let cap = self.max_active_calls;
+                let plan = outgoing::plan(r, ask.customer, ask.account, cap);
+                let calls = exec.rows::<ActiveCall>(&plan).await?;
+                let doc = outgoing::build(calls, cap);
+                let truncated = doc.truncated;
+                (json(&doc)?, FamilyDocument::Outgoing(doc), truncated)
+            }
+        };
         let settled = ask
             .request
             .end(ask.now)
@@ -237,7 +274,7 @@ impl Family {
         Ok(Reply {
             etag: weak_etag(&body),
             body,
-            table,
+            doc,
             truncated,
             ttl: if settled {
                 self.settled_ttl

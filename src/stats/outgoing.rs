@@ -4,7 +4,7 @@
 use super::filters::{Endpoint, Filter};
 use super::params::{RawParams, Value};
 use super::plan::{self, Bind, Path, Plan};
-use super::table::{Cell, Tabular};
+use super::table::quoted;
 use crate::error::ApiError;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -129,46 +129,56 @@ const COLUMNS: [&str; 26] = [
     "auth_orig_port",
 ];
 
-impl Tabular for OutgoingDocument {
-    fn columns(&self) -> &'static [&'static str] {
-        &COLUMNS
+impl OutgoingDocument {
+    /// `format=rows`: the rows themselves, `[{…},…]`.
+    pub fn to_rows_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&self.data)
     }
 
-    fn len(&self) -> usize {
-        self.rows
-    }
-
-    fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-        let c = &self.data[row];
-        match column {
-            0 => Cell::Text(&c.snapshot_timestamp),
-            1 => Cell::Text(&c.start_time),
-            2 => c.connect_time.as_deref().map_or(Cell::Null, Cell::Text),
-            3 => Cell::Text(&c.destination_prefix),
-            4 => Cell::Int(i64::from(c.destination_initial_interval)),
-            5 => Cell::Float(c.destination_initial_rate),
-            6 => Cell::Int(i64::from(c.destination_next_interval)),
-            7 => Cell::Float(c.destination_next_rate),
-            8 => Cell::Float(c.destination_fee),
-            9 => Cell::Text(&c.src_name_in),
-            10 => Cell::Text(&c.src_prefix_in),
-            11 => Cell::Text(&c.dst_prefix_in),
-            12 => Cell::Text(&c.src_prefix_routing),
-            13 => Cell::Text(&c.dst_prefix_routing),
-            14 => Cell::Text(&c.from_domain),
-            15 => Cell::Text(&c.to_domain),
-            16 => Cell::Text(&c.ruri_domain),
-            17 => Cell::Text(&c.diversion_in),
-            18 => Cell::Text(&c.pai_in),
-            19 => Cell::Text(&c.ppi_in),
-            20 => Cell::Text(&c.privacy_in),
-            21 => Cell::Text(&c.rpid_in),
-            22 => Cell::Text(&c.rpid_privacy_in),
-            23 => Cell::UInt(u64::from(c.auth_orig_transport_protocol_id)),
-            24 => Cell::Text(&c.auth_orig_ip),
-            _ => Cell::UInt(u64::from(c.auth_orig_port)),
+    /// RFC 4180 CSV with the same columns: text always quoted, numbers bare, a null
+    /// `connect_time` an empty field (the conventions of the bucketed shapes' CSV).
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut out = csv_header();
+        for c in &self.data {
+            let text = |v: &str| quoted(v);
+            let fields = [
+                text(&c.snapshot_timestamp),
+                text(&c.start_time),
+                c.connect_time.as_deref().map(text).unwrap_or_default(),
+                text(&c.destination_prefix),
+                c.destination_initial_interval.to_string(),
+                c.destination_initial_rate.to_string(),
+                c.destination_next_interval.to_string(),
+                c.destination_next_rate.to_string(),
+                c.destination_fee.to_string(),
+                text(&c.src_name_in),
+                text(&c.src_prefix_in),
+                text(&c.dst_prefix_in),
+                text(&c.src_prefix_routing),
+                text(&c.dst_prefix_routing),
+                text(&c.from_domain),
+                text(&c.to_domain),
+                text(&c.ruri_domain),
+                text(&c.diversion_in),
+                text(&c.pai_in),
+                text(&c.ppi_in),
+                text(&c.privacy_in),
+                text(&c.rpid_in),
+                text(&c.rpid_privacy_in),
+                c.auth_orig_transport_protocol_id.to_string(),
+                text(&c.auth_orig_ip),
+                c.auth_orig_port.to_string(),
+            ];
+            out.push_str(&fields.join(","));
+            out.push_str("\r\n");
         }
+        out.into_bytes()
     }
+}
+
+/// The CSV header row: the column names, quoted, CRLF.
+pub fn csv_header() -> String {
+    COLUMNS.map(quoted).join(",") + "\r\n"
 }
 
 #[cfg(test)]

@@ -1,76 +1,93 @@
-//! A response shape seen as a table (named columns, typed cells), so one renderer can turn any
-//! shape into CSV (and the `format=rows` objects of SPEC §7) without knowing the shape.
+//! Bucketed response shapes seen as rows (SPEC §7): `format=rows` and RFC 4180 CSV are rendered
+//! from this view, so each shape implements it once.
+//!
+//! The API mirrors `stats::document::{Tabular, Cell, to_rows_json, csv_header, to_csv}` of the
+//! BI work (issue #12) exactly, output conventions included, so merging the two is an import
+//! change: the shapes here keep their `impl`s, this module's functions go.
 
-use chrono_tz::Tz;
-
-/// One cell of a table.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One cell of a bucket row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell<'a> {
+    /// A count or a bucket start.
     Int(i64),
-    UInt(u64),
-    Float(f64),
-    /// An exact decimal as text (`"4.87"`): a JSON number in `format=rows`.
-    Decimal(&'a str),
-    Text(&'a str),
-    /// A bucket start, shown as RFC 3339 in the zone (UTC when `None`).
-    Time(i64, Option<Tz>),
-    Null,
+    /// An exact decimal in its contract text (`"86.67"`): a JSON number and a bare CSV field;
+    /// `None` is JSON `null` and an empty CSV field.
+    Decimal(Option<&'a str>),
 }
 
-impl<'a> Cell<'a> {
-    /// A decimal, or null.
-    pub fn decimal(v: Option<&'a str>) -> Self {
-        v.map_or(Cell::Null, Cell::Decimal)
-    }
-}
-
-/// A response shape as rows of cells under fixed column names.
+/// A bucketed document that can also be rendered one row per bucket.
 pub trait Tabular {
-    /// The column names, in output order.
-    fn columns(&self) -> &'static [&'static str];
-    /// Number of rows.
-    fn len(&self) -> usize;
-    /// The cell at `row`, `column` (indices into [`Self::columns`]).
-    fn cell(&self, row: usize, column: usize) -> Cell<'_>;
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    /// Columns after `t` and `time`, in the document's order.
+    const COLUMNS: &'static [&'static str];
+    /// The zone `time` is written in (`None` = UTC).
+    fn zone(&self) -> Option<chrono_tz::Tz>;
+    /// Number of buckets.
+    fn buckets(&self) -> usize;
+    /// Bucket `i`: its start and its cells, one per [`Self::COLUMNS`] entry.
+    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>);
 }
 
-/// RFC 4180 CSV of `table`: a header row, CRLF line ends, empty fields for nulls, and text
-/// quoted when it holds a comma, a quote or a line break.
-pub fn to_csv(table: &dyn Tabular) -> String {
-    let mut out = table.columns().join(",");
-    out.push_str("\r\n");
-    for row in 0..table.len() {
-        for column in 0..table.columns().len() {
-            if column > 0 {
-                out.push(',');
-            }
-            match table.cell(row, column) {
-                Cell::Int(v) => out.push_str(&v.to_string()),
-                Cell::UInt(v) => out.push_str(&v.to_string()),
-                Cell::Float(v) => out.push_str(&v.to_string()),
-                Cell::Decimal(v) => out.push_str(v),
-                Cell::Text(v) => push_field(&mut out, v),
-                Cell::Time(secs, tz) => out.push_str(&super::time::rfc3339_in(secs, tz)),
-                Cell::Null => {}
+/// `format=rows`: `[{"t":…,"time":"…",<columns>},…]`, no totals; decimals copied from their
+/// exact text, so JSON numbers carry the contract's rounding.
+pub fn to_rows_json<T: Tabular>(doc: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + doc.buckets() * 96);
+    out.push(b'[');
+    for i in 0..doc.buckets() {
+        let (t, cells) = doc.bucket(i);
+        if i > 0 {
+            out.push(b',');
+        }
+        let time = super::time::rfc3339_in(t, doc.zone());
+        // Column names are static identifiers and `time` is digits and punctuation.
+        out.extend_from_slice(format!("{{\"t\":{t},\"time\":\"{time}\"").as_bytes());
+        for (name, cell) in T::COLUMNS.iter().zip(cells) {
+            out.extend_from_slice(format!(",\"{name}\":").as_bytes());
+            match cell {
+                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Decimal(Some(text)) => out.extend_from_slice(text.as_bytes()),
+                Cell::Decimal(None) => out.extend_from_slice(b"null"),
             }
         }
-        out.push_str("\r\n");
+        out.push(b'}');
+    }
+    out.push(b']');
+    out
+}
+
+/// The CSV header row of a shape: `"t","time",…` with CRLF.
+pub fn csv_header<T: Tabular>() -> String {
+    let names: Vec<String> = ["t", "time"]
+        .iter()
+        .chain(T::COLUMNS)
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    names.join(",") + "\r\n"
+}
+
+/// RFC 4180 CSV: the header, then one CRLF-terminated row per bucket with its RFC 3339 start
+/// beside `t`; nulls are empty fields. Text is always quoted and numbers never are (readers
+/// using Python's `QUOTE_NONNUMERIC` type the columns correctly).
+pub fn to_csv<T: Tabular>(doc: &T) -> Vec<u8> {
+    let mut out = csv_header::<T>().into_bytes();
+    for i in 0..doc.buckets() {
+        let (t, cells) = doc.bucket(i);
+        let time = super::time::rfc3339_in(t, doc.zone());
+        out.extend_from_slice(format!("{t},\"{time}\"").as_bytes());
+        for cell in cells {
+            out.push(b',');
+            match cell {
+                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Decimal(text) => out.extend_from_slice(text.unwrap_or_default().as_bytes()),
+            }
+        }
+        out.extend_from_slice(b"\r\n");
     }
     out
 }
 
-fn push_field(out: &mut String, text: &str) {
-    if text.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&text.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(text);
-    }
+/// A CSV text field: always quoted, inner quotes doubled (RFC 4180).
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 #[cfg(test)]
@@ -80,28 +97,29 @@ mod tests {
     struct Two;
 
     impl Tabular for Two {
-        fn columns(&self) -> &'static [&'static str] {
-            &["n", "name", "x"]
+        const COLUMNS: &'static [&'static str] = &["calls", "acd"];
+        fn zone(&self) -> Option<chrono_tz::Tz> {
+            None
         }
-        fn len(&self) -> usize {
+        fn buckets(&self) -> usize {
             2
         }
-        fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-            match (row, column) {
-                (_, 0) => Cell::Int(row as i64),
-                (0, 1) => Cell::Text("a, \"b\""),
-                (1, 1) => Cell::Text("plain"),
-                (0, _) => Cell::Decimal("4.87"),
-                _ => Cell::Null,
-            }
+        fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>) {
+            let acd = if i == 0 { Some("4.87") } else { None };
+            (60 * i as i64, vec![Cell::Int(i as i64), Cell::Decimal(acd)])
         }
     }
 
     #[test]
-    fn csv_quotes_only_what_needs_quoting_and_leaves_nulls_empty() {
+    fn rows_and_csv_carry_the_same_cells() {
         assert_eq!(
-            to_csv(&Two),
-            "n,name,x\r\n0,\"a, \"\"b\"\"\",4.87\r\n1,plain,\r\n"
+            String::from_utf8(to_rows_json(&Two)).expect("utf-8"),
+            r#"[{"t":0,"time":"1970-01-01T00:00:00Z","calls":0,"acd":4.87},{"t":60,"time":"1970-01-01T00:01:00Z","calls":1,"acd":null}]"#
         );
+        assert_eq!(
+            String::from_utf8(to_csv(&Two)).expect("utf-8"),
+            "\"t\",\"time\",\"calls\",\"acd\"\r\n0,\"1970-01-01T00:00:00Z\",0,4.87\r\n60,\"1970-01-01T00:01:00Z\",1,\r\n"
+        );
+        assert_eq!(quoted("a \"b\", c"), "\"a \"\"b\"\", c\"");
     }
 }

@@ -360,37 +360,37 @@ fn assemble(rows: &[TotalsRow], prices: &[Decimal], tz: Option<Tz>) -> TotalsDoc
 }
 
 impl Tabular for TotalsDocument {
-    fn columns(&self) -> &'static [&'static str] {
-        &[
-            "t",
-            "time",
-            "total_calls",
-            "successful_calls",
-            "failed_calls",
-            "total_duration",
-            "acd",
-            "asr",
-            "total_price",
-        ]
+    const COLUMNS: &'static [&'static str] = &[
+        "total_calls",
+        "successful_calls",
+        "failed_calls",
+        "total_duration",
+        "acd",
+        "asr",
+        "total_price",
+    ];
+
+    fn zone(&self) -> Option<Tz> {
+        self.tz
     }
 
-    fn len(&self) -> usize {
+    fn buckets(&self) -> usize {
         self.rows
     }
 
-    fn cell(&self, row: usize, column: usize) -> Cell<'_> {
+    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>) {
         let d = &self.data;
-        match column {
-            0 => Cell::Int(d.t[row]),
-            1 => Cell::Time(d.t[row], self.tz),
-            2 => Cell::UInt(d.total_calls[row]),
-            3 => Cell::UInt(d.successful_calls[row]),
-            4 => Cell::UInt(d.failed_calls[row]),
-            5 => Cell::Decimal(&d.total_duration[row]),
-            6 => Cell::decimal(d.acd[row].as_deref()),
-            7 => Cell::decimal(d.asr[row].as_deref()),
-            _ => Cell::Decimal(&d.total_price[row]),
-        }
+        let int = |n: u64| Cell::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let cells = vec![
+            int(d.total_calls[i]),
+            int(d.successful_calls[i]),
+            int(d.failed_calls[i]),
+            Cell::Decimal(Some(&d.total_duration[i])),
+            Cell::Decimal(d.acd[i].as_deref()),
+            Cell::Decimal(d.asr[i].as_deref()),
+            Cell::Decimal(Some(&d.total_price[i])),
+        ];
+        (d.t[i], cells)
     }
 }
 
@@ -435,7 +435,7 @@ mod tests {
                 .contains("toStartOfWeek(time_start, {week_mode:UInt8}, {tz:String})")
         );
         assert!(p.sql.contains("sum(toInt64(vendor_duration))"));
-        assert!(p.sql.contains("toString(vendor_price)"));
+        assert!(p.sql.contains("vendor_price AS price"));
         assert!(p.binds.contains(&("week_mode".into(), Bind::UInt8(1))));
         assert!(
             p.binds

@@ -845,7 +845,7 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
         .await;
     assert_eq!(quality.status(), 400);
 
-    // CSV: a header and one row per bucket, nulls empty, text quoted.
+    // CSV: a header and one row per bucket; text quoted, numbers bare (SPEC §7).
     let csv = app
         .get(T_STATS, &window_query(T0, T0 + 59, "minute", "&format=csv"))
         .await;
@@ -858,7 +858,7 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
     assert_eq!(
         csv.text().await.expect("body"),
         format!(
-            "t,time,total_calls,successful_calls,failed_calls,total_duration,acd,asr,total_price\r\n{T0},{},1,1,0,0.17,10.0,100.0,0.5\r\n",
+            "\"t\",\"time\",\"total_calls\",\"successful_calls\",\"failed_calls\",\"total_duration\",\"acd\",\"asr\",\"total_price\"\r\n{T0},\"{}\",1,1,0,0.17,10.0,100.0,0.5\r\n",
             iso(T0)
         )
     );
@@ -876,11 +876,67 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
         lines
             .next()
             .expect("header")
-            .starts_with("snapshot_timestamp,start_time,connect_time,")
+            .starts_with("\"snapshot_timestamp\",\"start_time\",\"connect_time\",")
     );
     let first = lines.next().expect("a row");
     // n = 1 started last among the port-5061 calls (n = 1, 3, 5).
     assert!(first.contains(",\"caller 1, \"\"quoted\"\"\","), "{first}");
+    assert!(first.ends_with(",2,\"192.0.2.1\",5061"), "{first}");
+
+    // format=rows: one object per bucket (or call), decimals as JSON numbers.
+    let rows: Value = app
+        .get(
+            T_STATS,
+            &window_query(T0, T0 + 59, "minute", "&format=rows"),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        rows,
+        json!([{ "t": T0, "time": iso(T0), "total_calls": 1, "successful_calls": 1,
+                 "failed_calls": 0, "total_duration": 0.17, "acd": 10.0, "asr": 100.0,
+                 "total_price": 0.5 }])
+    );
+    let minutes: Value = app
+        .get(
+            T_ACTIVE,
+            &format!(
+                "account-id={ACCOUNT_UUID}&from-time={}&to-time={}&format=rows",
+                iso(T0),
+                iso(T0 + 119)
+            ),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        minutes,
+        json!([{ "t": T0, "time": iso(T0), "calls": 0 }, { "t": T0 + 60, "time": iso(T0 + 60), "calls": 0 }])
+    );
+    let listed: Value = app
+        .get(OUTGOING, &format!("account-id={ACCOUNT_UUID}&format=rows"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let document: Value = app
+        .get(OUTGOING, &format!("account-id={ACCOUNT_UUID}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed, document["data"]);
+    let bad = app
+        .get(OUTGOING, &format!("account-id={ACCOUNT_UUID}&format=xml"))
+        .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        bad.json::<Value>().await.expect("json"),
+        json!({ "error": "invalid value format" })
+    );
 
     // Cached: the second identical request is answered without ClickHouse, same body (the
     // CSV above shares the JSON's entry, so this asks another window).
