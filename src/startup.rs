@@ -152,13 +152,23 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
             }),
         );
     for endpoint in Endpoint::ALL {
-        let route = match endpoint.shape() {
-            Shape::Quality => web::get().to(move |req, auth, state| {
-                routes::statistics::statistics(endpoint, req, auth, state)
-            }),
-            _ => web::get()
-                .to(move |req, auth, state| routes::family::family(endpoint, req, auth, state)),
-        };
-        cfg.route(endpoint.path(), route);
+        if endpoint.shape() == Shape::Quality {
+            cfg.route(
+                endpoint.path(),
+                web::get().to(move |req, auth, state| {
+                    routes::statistics::statistics(endpoint, req, auth, state)
+                }),
+            );
+            continue;
+        }
+        // HEAD wherever GET is allowed (SPEC §7): the same handler; actix sends no HEAD body.
+        let family = move |req, auth, state| routes::family::family(endpoint, req, auth, state);
+        cfg.service(
+            web::resource(endpoint.path())
+                .route(web::get().to(family))
+                .route(web::head().to(family))
+                // Other methods answer as they do on every other route.
+                .default_service(web::to(http::not_found)),
+        );
     }
 }

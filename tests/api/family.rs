@@ -947,6 +947,35 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
     let two = app.get(T_STATS, &q).await;
     assert_eq!(two.headers()["x-cdrstats-source"], "cache");
     assert_eq!(two.headers()["etag"], etag);
+    // HEAD: the same status and headers as GET, no body.
+    let head = app
+        .http
+        .head(format!("{}{T_STATS}?{q}", app.address))
+        .header(
+            "Authorization",
+            token(cdrstats::auth::token::Mint::Access(ACCESS_ALL)),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["etag"], etag);
+    assert_eq!(
+        head.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert!(head.bytes().await.expect("body").is_empty());
+    let wrong_method = app
+        .http
+        .post(format!("{}{T_STATS}?{q}", app.address))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong_method.status(), 404);
+    assert_eq!(
+        wrong_method.text().await.expect("body"),
+        r#"{"error":"not found"}"#
+    );
     // A future window runs no query and answers [] (as the quality endpoints do).
     let now = chrono::Utc::now().timestamp();
     let future = app
