@@ -3,6 +3,7 @@
 use crate::auth::token::TimeRules;
 use crate::limits::{Class, ClassLimits};
 use crate::secrets::Secret;
+use crate::stats::filters::Side;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -116,6 +117,17 @@ pub struct Settings {
     /// CDR arriving later than the settle lag still shows within this time.
     #[serde(default = "defaults::settled_revalidate_secs")]
     pub settled_revalidate_secs: u64,
+    // --- the endpoint family (issue 11) ---
+    /// Most rows `outgoing-active-calls` answers (SPEC §6.3); more set `x-cdrstats-truncated`.
+    #[serde(default = "defaults::max_active_calls")]
+    pub max_active_calls: u32,
+    /// The `cdrs` column summed into `total_duration` by termination-statistics:
+    /// `duration` or `vendor_duration` (SPEC §6.1).
+    #[serde(default = "defaults::duration_column")]
+    pub termination_duration_column: String,
+    /// The same for origination-statistics: `duration` or `customer_duration`.
+    #[serde(default = "defaults::duration_column")]
+    pub origination_duration_column: String,
 }
 
 impl fmt::Debug for Settings {
@@ -154,11 +166,26 @@ impl fmt::Debug for Settings {
             .field("raw_retention_days", &self.raw_retention_days)
             .field("rollup_retention_days", &self.rollup_retention_days)
             .field("settled_revalidate_secs", &self.settled_revalidate_secs)
+            .field("max_active_calls", &self.max_active_calls)
+            .field(
+                "termination_duration_column",
+                &self.termination_duration_column,
+            )
+            .field(
+                "origination_duration_column",
+                &self.origination_duration_column,
+            )
             .finish_non_exhaustive()
     }
 }
 
 mod defaults {
+    pub fn max_active_calls() -> u32 {
+        10_000
+    }
+    pub fn duration_column() -> String {
+        "duration".into()
+    }
     pub fn listen_addr() -> String {
         "127.0.0.1:8080".into()
     }
@@ -275,6 +302,12 @@ impl Settings {
         if self.max_buckets == 0 {
             return Err(invalid("MAX_BUCKETS", "must be at least 1"));
         }
+        if self.max_active_calls == 0 {
+            return Err(invalid("MAX_ACTIVE_CALLS", "must be at least 1"));
+        }
+        for side in [Side::Termination, Side::Origination] {
+            self.duration_column(side)?;
+        }
         if self.query_timeout_secs == 0 {
             return Err(invalid("QUERY_TIMEOUT_SECS", "must be at least 1"));
         }
@@ -290,6 +323,31 @@ impl Settings {
         self.access_classes()?;
         self.extra_clickhouse_settings()?;
         Ok(())
+    }
+
+    /// The `cdrs` column `total_duration` sums for `side`: one of a fixed list, because the
+    /// name is written into SQL text.
+    pub fn duration_column(&self, side: Side) -> Result<&'static str, ConfigError> {
+        let (var, value, billed) = match side {
+            Side::Termination => (
+                "TERMINATION_DURATION_COLUMN",
+                &self.termination_duration_column,
+                "vendor_duration",
+            ),
+            Side::Origination => (
+                "ORIGINATION_DURATION_COLUMN",
+                &self.origination_duration_column,
+                "customer_duration",
+            ),
+        };
+        match value.as_str() {
+            "duration" => Ok("duration"),
+            v if v == billed => Ok(billed),
+            _ => Err(ConfigError::Invalid {
+                var,
+                reason: format!("use duration or {billed}"),
+            }),
+        }
     }
 
     /// The limits of every traffic class.

@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 description at `/openapi.json`, generated from the same declarative filter
 //! table that validation and SQL use, so the documentation cannot drift from the code.
 
-use crate::stats::filters::{Endpoint, Kind, MAX_TEXT_LEN, for_endpoint};
+use crate::stats::filters::{Endpoint, Kind, MAX_TEXT_LEN, Shape, for_endpoint};
 use crate::stats::time::Sampling;
+use crate::stats::totals::Bucketing;
 use serde_json::{Value, json};
 
 /// The whole document.
@@ -51,6 +52,9 @@ pub fn document() -> Value {
             "schemas": {
                 "Statistics": statistics_schema(),
                 "StatisticsRow": statistics_row_schema(),
+                "Totals": totals_schema(),
+                "ActiveCalls": active_calls_schema(),
+                "OutgoingActiveCalls": outgoing_schema(),
                 "Error": error_schema()
             }
         },
@@ -63,42 +67,92 @@ fn operation(endpoint: Endpoint) -> Value {
         json!({ "name": name, "in": "query", "required": required, "description": what,
                 "schema": { "type": "string", "maxLength": 40 } })
     };
+    let shape = endpoint.shape();
     let mut parameters = vec![
         json!({ "name": "account-id", "in": "query", "required": true,
-                "description": "An account of the caller's customer",
-                "schema": { "type": "string", "format": "uuid" } }),
-        time(
+        "description": "An account of the caller's customer",
+        "schema": { "type": "string", "format": "uuid" } }),
+    ];
+    if shape != Shape::OutgoingActiveCalls {
+        let column = if shape == Shape::ActiveCalls {
+            "snapshot_timestamp"
+        } else {
+            "time_start"
+        };
+        parameters.push(time(
             "from-time",
             true,
-            "time_start >= from-time (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC or `YYYY-MM-DD`)",
-        ),
-        time("to-time", false, "time_start <= to-time; default now"),
-        json!({ "name": "sampling", "in": "query", "required": true,
-                "schema": { "type": "string", "enum": Sampling::ALL.map(Sampling::as_str) } }),
-        json!({ "name": "time-zone", "in": "query", "required": false,
-                "description": "IANA zone whose local hours/days the buckets follow (default UTC)",
-                "schema": { "type": "string", "maxLength": 64 } }),
+            &format!("{column} >= from-time (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC or `YYYY-MM-DD`)"),
+        ));
+        parameters.push(time(
+            "to-time",
+            false,
+            &format!("{column} <= to-time; default now"),
+        ));
+    }
+    let zone = json!({ "name": "time-zone", "in": "query", "required": false,
+        "description": "IANA zone whose local hours/days (weeks, months) the buckets follow (default UTC)",
+        "schema": { "type": "string", "maxLength": 64 } });
+    match shape {
+        Shape::Quality => {
+            parameters.push(json!({ "name": "sampling", "in": "query", "required": true,
+                "schema": { "type": "string", "enum": Sampling::ALL.map(Sampling::as_str) } }));
+            parameters.push(zone);
+        }
+        Shape::Statistics => {
+            parameters.push(json!({ "name": "sampling", "in": "query", "required": true,
+                "schema": { "type": "string", "enum": Bucketing::NAMES } }));
+            parameters.push(
+                json!({ "name": "week-start", "in": "query", "required": false,
+                "description": "First day of a `week` bucket (default sunday)",
+                "schema": { "type": "string", "enum": ["sunday", "monday"] } }),
+            );
+            parameters.push(zone);
+        }
+        Shape::ActiveCalls | Shape::OutgoingActiveCalls => {}
+    }
+    parameters.push(if shape == Shape::Quality {
         json!({ "name": "format", "in": "query", "required": false,
-                "description": "`rows` for one JSON object per bucket (BI tools), `csv` for RFC 4180 \
-                                CSV with the same columns; default the columnar document",
-                "schema": { "type": "string", "enum": ["json", "rows", "csv"] } }),
-    ];
+            "description": "`rows` for one JSON object per bucket (BI tools), `csv` for RFC 4180 \
+                            CSV with the same columns; default the columnar document",
+            "schema": { "type": "string", "enum": ["json", "rows", "csv"] } })
+    } else {
+        json!({ "name": "format", "in": "query", "required": false,
+            "description": "`rows` for one JSON object per row, `csv` for RFC 4180 CSV",
+            "schema": { "type": "string", "enum": ["json", "rows", "csv"] } })
+    });
     parameters.extend(for_endpoint(endpoint).map(|f| {
         json!({ "name": f.param, "in": "query", "required": false,
                 "description": format!("{:?} on `{}`", f.op, f.column), "schema": kind_schema(f.kind) })
     }));
+    let (schema, summary) = match shape {
+        Shape::Quality => ("Statistics", "ACD, ASR and CPS per time bucket"),
+        Shape::Statistics => (
+            "Totals",
+            "Calls, minutes and price per time bucket (non-empty buckets)",
+        ),
+        Shape::ActiveCalls => ("ActiveCalls", "Calls in progress per minute"),
+        Shape::OutgoingActiveCalls => (
+            "OutgoingActiveCalls",
+            "The account's calls in progress in the newest snapshot",
+        ),
+    };
+    let body = json!({ "$ref": format!("#/components/schemas/{schema}") });
+    // The document, or an array: `format=rows`, or `[]` for a window starting in the future.
+    let rows = if shape == Shape::Quality {
+        json!({ "type": "array", "items": { "$ref": "#/components/schemas/StatisticsRow" } })
+    } else {
+        json!({ "type": "array", "items": { "type": "object" } })
+    };
+    let json_schema = json!({ "oneOf": [ body, rows ] });
     json!({
-        "operationId": format!("{}Statistics", endpoint.name()),
-        "summary": format!("{} statistics per time bucket", endpoint.name()),
+        "operationId": operation_id(endpoint),
+        "summary": format!("{}: {summary}", endpoint.name()),
         "parameters": parameters,
         "responses": {
-            "200": { "description": "Columnar statistics, or with `format=rows` an array of rows \
-                                      (`[]` when from-time is in the future)",
+            "200": { "description": "The answer (or `[]` when from-time is in the future)",
                      "content": {
-                        "application/json": { "schema": { "oneOf": [
-                            { "$ref": "#/components/schemas/Statistics" },
-                            { "type": "array",
-                              "items": { "$ref": "#/components/schemas/StatisticsRow" } } ] } },
+                        "application/json": { "schema": json_schema },
                         "text/csv": { "schema": { "type": "string" } } } },
             "304": { "description": "Not modified (If-None-Match)" },
             "400": error_response("Invalid or missing parameter"),
@@ -112,8 +166,31 @@ fn operation(endpoint: Endpoint) -> Value {
     })
 }
 
+/// `terminationStatistics` for the quality endpoints (as before), camel case of the name else.
+fn operation_id(endpoint: Endpoint) -> String {
+    if endpoint.shape() == Shape::Quality {
+        return format!("{}Statistics", endpoint.name());
+    }
+    let mut id = String::new();
+    for (i, word) in endpoint.name().split('-').enumerate() {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 {
+                id.push(first);
+            } else {
+                id.push(first.to_ascii_uppercase());
+            }
+            id.extend(chars);
+        }
+    }
+    id
+}
+
 fn kind_schema(kind: Kind) -> Value {
     match kind {
+        Kind::UInt8 => json!({ "type": "integer", "minimum": 0, "maximum": u8::MAX }),
+        Kind::UInt16 => json!({ "type": "integer", "minimum": 0, "maximum": u16::MAX }),
+        Kind::Bool => json!({ "type": "string", "enum": ["true", "false"] }),
         Kind::UInt32 => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
         Kind::Int32 => json!({ "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX }),
         Kind::Price => json!({ "type": "string", "pattern": "^-?[0-9]{1,15}(\\.[0-9]{1,12})?$" }),
@@ -180,6 +257,128 @@ fn statistics_row_schema() -> Value {
             "acd": metric.clone(),
             "asr": metric,
             "cps": { "type": "number" },
+        }
+    })
+}
+
+fn totals_schema() -> Value {
+    let decimal = json!({ "type": "string", "pattern": "^-?[0-9]+\\.[0-9]{1,2}$" });
+    let metric = json!({ "type": ["string", "null"], "pattern": "^-?[0-9]+\\.[0-9]{1,2}$" });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let column = |items: &Value| json!({ "type": "array", "items": items });
+    let names = [
+        "t",
+        "total_calls",
+        "successful_calls",
+        "failed_calls",
+        "total_duration",
+        "acd",
+        "asr",
+        "total_price",
+    ];
+    let types = [
+        json!({ "type": "integer" }),
+        count.clone(),
+        count.clone(),
+        count.clone(),
+        decimal.clone(),
+        metric.clone(),
+        metric.clone(),
+        decimal.clone(),
+    ];
+    let data: serde_json::Map<String, Value> = names
+        .iter()
+        .zip(&types)
+        .map(|(n, t)| ((*n).to_owned(), column(t)))
+        .collect();
+    let mut totals: serde_json::Map<String, Value> = names
+        .iter()
+        .zip(&types)
+        .map(|(n, t)| ((*n).to_owned(), t.clone()))
+        .collect();
+    totals.insert("t".to_owned(), json!({ "const": 0 }));
+    json!({
+        "type": "object",
+        "required": ["data", "rows", "totals"],
+        "properties": {
+            "data": { "type": "object", "required": names, "properties": data },
+            "rows": { "type": "integer", "minimum": 0 },
+            "totals": { "type": "object", "required": names, "properties": totals }
+        }
+    })
+}
+
+fn active_calls_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["data", "rows"],
+        "properties": {
+            "data": { "type": "object", "required": ["t", "calls"], "properties": {
+                "t": { "type": "array", "items": { "type": "integer" } },
+                "calls": { "type": "array", "items": { "type": "integer", "minimum": 0 } }
+            }},
+            "rows": { "type": "integer", "minimum": 0 }
+        }
+    })
+}
+
+fn outgoing_schema() -> Value {
+    let time = json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$" });
+    let (int, num, text) = (
+        json!({ "type": "integer" }),
+        json!({ "type": "number" }),
+        json!({ "type": "string" }),
+    );
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for (name, schema) in [
+        ("snapshot_timestamp", time.clone()),
+        ("start_time", time.clone()),
+        (
+            "connect_time",
+            json!({ "oneOf": [time, { "type": "null" }] }),
+        ),
+        ("destination_prefix", text.clone()),
+        ("destination_initial_interval", int.clone()),
+        ("destination_initial_rate", num.clone()),
+        ("destination_next_interval", int),
+        ("destination_next_rate", num.clone()),
+        ("destination_fee", num),
+        ("src_name_in", text.clone()),
+        ("src_prefix_in", text.clone()),
+        ("dst_prefix_in", text.clone()),
+        ("src_prefix_routing", text.clone()),
+        ("dst_prefix_routing", text.clone()),
+        ("from_domain", text.clone()),
+        ("to_domain", text.clone()),
+        ("ruri_domain", text.clone()),
+        ("diversion_in", text.clone()),
+        ("pai_in", text.clone()),
+        ("ppi_in", text.clone()),
+        ("privacy_in", text.clone()),
+        ("rpid_in", text.clone()),
+        ("rpid_privacy_in", text.clone()),
+        (
+            "auth_orig_transport_protocol_id",
+            json!({ "type": "integer", "minimum": 0, "maximum": u8::MAX }),
+        ),
+        ("auth_orig_ip", text),
+        (
+            "auth_orig_port",
+            json!({ "type": "integer", "minimum": 0, "maximum": u16::MAX }),
+        ),
+    ] {
+        required.push(name);
+        properties.insert(name.to_owned(), schema);
+    }
+    json!({
+        "type": "object",
+        "required": ["data", "rows"],
+        "properties": {
+            "data": { "type": "array", "items": {
+                "type": "object", "required": required, "properties": properties,
+                "additionalProperties": false } },
+            "rows": { "type": "integer", "minimum": 0 }
         }
     })
 }

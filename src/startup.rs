@@ -10,7 +10,8 @@ use crate::http;
 use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
 use crate::routes;
-use crate::stats::filters::Endpoint;
+use crate::stats::family::Family;
+use crate::stats::filters::{Endpoint, Shape};
 use crate::stats::service::Stats;
 use crate::watermark::Watermark;
 use actix_web::dev::Server;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub jwt: JwtVerifier,
     pub trusted_proxies: Vec<IpNet>,
     pub stats: Stats,
+    /// The §6 endpoints' planning and cache.
+    pub family: Family,
     pub metrics: Metrics,
     pub limits: Limits,
     /// `CLICKHOUSE_SETTINGS`, parsed once.
@@ -61,6 +64,7 @@ impl AppState {
         let access_classes = settings.access_classes()?;
         Ok(Self {
             stats: Stats::new(&settings),
+            family: Family::new(&settings)?,
             metrics: Metrics::new(),
             limits,
             clickhouse_settings,
@@ -162,11 +166,14 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
             }),
         ));
     for endpoint in Endpoint::ALL {
-        cfg.service(get(
-            endpoint.path(),
+        let route = if endpoint.shape() == Shape::Quality {
             get_or_head().to(move |req, auth, state| {
                 routes::statistics::statistics(endpoint, req, auth, state)
-            }),
-        ));
+            })
+        } else {
+            get_or_head()
+                .to(move |req, auth, state| routes::family::family(endpoint, req, auth, state))
+        };
+        cfg.service(get(endpoint.path(), route));
     }
 }

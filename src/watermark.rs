@@ -1,10 +1,11 @@
 //! The data watermark of one account: the newest `time_start` ingested among the CDRs the
 //! endpoint counts for it, sent with every answer so a dip in the last minutes can be told from
 //! ingest lag. Scoped to the account asked: a table-wide maximum would tell every customer when
-//! the others last made calls.
+//! the others last made calls. The active-calls endpoints tell the newest snapshot instead (the
+//! collector's clock, the same for every customer, so it says nothing about anyone's calls).
 
 use crate::db::Replicas;
-use crate::stats::filters::Endpoint;
+use crate::stats::filters::{Endpoint, Shape, Side};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +15,26 @@ const FRESH_FOR: Duration = Duration::from_secs(2);
 /// Accounts whose watermark is kept at a time.
 const CAPACITY: u64 = 100_000;
 
-// `max()` over the leading columns of the ordering key (termination: the table's
-// `(vendor_acc_id, time_start)`; origination: the `by_customer` projection) reads a few granules.
+// `max()` over the leading columns of the ordering key (termination: `cdrs` by
+// `(vendor_acc_id, time_start)`; origination: `cdrs_by_customer`, the last CDRs by
+// `(customer_acc_id, time_start)`) reads a few granules.
 const TERMINATION: &str = "SELECT toInt64(toUnixTimestamp(max(time_start))) FROM cdrs \
      WHERE vendor_acc_id = {account:UInt32}";
-const ORIGINATION: &str = "SELECT toInt64(toUnixTimestamp(max(time_start))) FROM cdrs \
-     WHERE customer_acc_id = {account:UInt32} AND is_last_cdr";
+const ORIGINATION: &str = "SELECT toInt64(toUnixTimestamp(max(time_start))) \
+     FROM cdrs_by_customer WHERE customer_acc_id = {account:UInt32}";
+// The newest snapshot (`active_calls_snapshots` holds one row per snapshot); `{account}` is
+// bound but unused, so every lookup has the same shape.
+const SNAPSHOTS: &str = "SELECT toInt64(toUnixTimestamp(max(snapshot_timestamp))) \
+     FROM active_calls_snapshots WHERE {account:UInt32} = {account:UInt32}";
+
+/// The watermark query of an endpoint.
+fn sql(endpoint: Endpoint) -> &'static str {
+    match (endpoint.shape(), endpoint.side()) {
+        (Shape::ActiveCalls | Shape::OutgoingActiveCalls, _) => SNAPSHOTS,
+        (_, Side::Termination) => TERMINATION,
+        (_, Side::Origination) => ORIGINATION,
+    }
+}
 
 /// Newest CDR start time per (endpoint, account), looked up on demand and cached briefly.
 pub struct Watermark {
@@ -54,10 +69,7 @@ impl Watermark {
     }
 
     async fn look_up(&self, endpoint: Endpoint, account: u32) -> Result<Option<i64>, String> {
-        let sql = match endpoint {
-            Endpoint::Termination => TERMINATION,
-            Endpoint::Origination => ORIGINATION,
-        };
+        let sql = sql(endpoint);
         self.db
             .read(|c| async move {
                 c.query(sql)
@@ -77,16 +89,19 @@ mod tests {
 
     #[test]
     fn each_endpoint_reads_its_own_account_column() {
-        for endpoint in Endpoint::ALL {
-            let sql = match endpoint {
-                Endpoint::Termination => TERMINATION,
-                Endpoint::Origination => ORIGINATION,
-            };
+        for endpoint in [Endpoint::Termination, Endpoint::Origination] {
+            let sql = sql(endpoint);
             assert!(sql.contains(&format!(
                 "{} = {{account:UInt32}}",
                 endpoint.account_column()
             )));
-            assert_eq!(sql.contains("is_last_cdr"), endpoint.last_cdr_only());
+            assert_eq!(
+                sql.contains("cdrs_by_customer"),
+                endpoint.last_cdr_only(),
+                "origination counts the last CDRs, which cdrs_by_customer holds"
+            );
         }
+        assert_eq!(sql(Endpoint::OriginationStatistics), ORIGINATION);
+        assert_eq!(sql(Endpoint::TerminationActiveCalls), SNAPSHOTS);
     }
 }

@@ -11,6 +11,7 @@
     account: $('account'), accountId: $('account-id'), endpoint: $('endpoint'), range: $('range'),
     from: $('from'), to: $('to'), sampling: $('sampling'), load: $('load'),
     status: $('status'), totals: $('totals'), charts: $('charts'),
+    loadOutgoing: $('load-outgoing'), outgoing: $('outgoing'), outgoingStatus: $('outgoing-status'),
   };
 
   const METRICS = {
@@ -18,7 +19,24 @@
     asr: { label: 'ASR', unit: ' %', color: '#16a34a', fill: 'rgba(22,163,74,0.10)' },
     acd: { label: 'ACD', unit: ' s', color: '#d97706', fill: 'rgba(217,119,6,0.10)' },
     cps: { label: 'CPS', unit: '/s', color: '#9333ea', fill: 'rgba(147,51,234,0.10)' },
+    total_duration: { label: 'Minutes', unit: ' min', color: '#0891b2', fill: 'rgba(8,145,178,0.10)' },
+    total_price: { label: 'Price', unit: '', color: '#be123c', fill: 'rgba(190,18,60,0.10)' },
+    calls: { label: 'Calls in progress', unit: '', color: '#2563eb', fill: 'rgba(37,99,235,0.12)' },
   };
+  // The charts of each kind of report, and how its buckets are shown.
+  const REPORTS = {
+    quality: { metrics: ['total_calls', 'asr', 'acd', 'cps'], sampling: true, bars: false },
+    statistics: { metrics: ['total_calls', 'total_duration', 'total_price'], sampling: true, bars: true },
+    active: { metrics: ['calls'], sampling: false, bars: false },
+  };
+  const reportOf = (endpoint) =>
+    endpoint.endsWith('-quality') ? 'quality' : endpoint.endsWith('-active-calls') ? 'active' : 'statistics';
+  // The outgoing table shows these columns of each call (the API sends 26).
+  const OUTGOING_COLUMNS = [
+    'start_time', 'connect_time', 'src_name_in', 'src_prefix_in', 'dst_prefix_in', 'destination_prefix',
+    'destination_initial_rate', 'destination_next_rate', 'dst_prefix_routing', 'from_domain',
+    'auth_orig_ip', 'auth_orig_port', 'auth_orig_transport_protocol_id', 'snapshot_timestamp',
+  ];
   let plots = [];
 
   // --- status line -------------------------------------------------------------------------
@@ -57,7 +75,11 @@
       throw new ApiError('Server error ' + resp.status + ((body && body.error) ? ': ' + body.error : '.'));
     }
     try {
-      return await resp.json();
+      const body = await resp.json();
+      if (body && typeof body === 'object') {
+        Object.defineProperty(body, 'truncated', { value: resp.headers.get('x-cdrstats-truncated') === 'true' });
+      }
+      return body;
     } catch (_) {
       throw new ApiError('The gateway answered something that is not JSON.');
     }
@@ -131,8 +153,19 @@
     return Math.max(280, fig.querySelector('.plot').clientWidth || fig.clientWidth - 16);
   }
 
-  function drawCharts(data) {
+  function drawCharts(data, report) {
     const t = data.t || [];
+    el.charts.replaceChildren(...REPORTS[report].metrics.map((key) => {
+      const fig = document.createElement('figure');
+      fig.className = 'chart';
+      fig.dataset.metric = key;
+      const caption = document.createElement('figcaption');
+      caption.textContent = METRICS[key].label + (METRICS[key].unit ? ' (' + METRICS[key].unit.trim() + ')' : '');
+      const plot = document.createElement('div');
+      plot.className = 'plot';
+      fig.append(caption, plot);
+      return fig;
+    }));
     for (const fig of el.charts.querySelectorAll('figure.chart')) {
       const key = fig.dataset.metric;
       const m = METRICS[key];
@@ -146,6 +179,9 @@
           {},
           {
             label: m.label, stroke: m.color, fill: m.fill, width: 1.5, spanGaps: false,
+            // Statistics list only buckets holding calls: bars, not a line across the gaps.
+            paths: REPORTS[report].bars && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined,
+            points: { show: REPORTS[report].bars ? false : undefined },
             value: (u, v) => (v === null || v === undefined ? '–' : v + m.unit),
           },
         ],
@@ -162,9 +198,16 @@
     }
   }
 
-  function showTotals(totals, rows) {
+  function showTotals(totals, rows, report) {
     if (!totals) return;
-    const parts = [
+    const parts = report === 'statistics' ? [
+      ['total-calls', totals.total_calls, ' calls'],
+      ['successful-calls', totals.successful_calls, ' successful'],
+      ['total-duration', totals.total_duration, ' min'],
+      ['asr', totals.asr, ' % ASR'],
+      ['acd', totals.acd, ' s ACD'],
+      ['total-price', totals.total_price, ' price'],
+    ] : [
       ['total-calls', totals.total_calls, ' calls'],
       ['asr', totals.asr, ' % ASR'],
       ['acd', totals.acd, ' s ACD'],
@@ -193,12 +236,19 @@
     } catch (err) {
       return fail(err);
     }
+    const report = reportOf(el.endpoint.value);
+    if (report === 'quality' && ['week', 'month'].includes(el.sampling.value)) {
+      return say('Week and month buckets exist for the calls/minutes/price reports only.', 'error');
+    }
     say('Loading…', 'busy');
     el.load.disabled = true;
     try {
-      const body = await api(el.endpoint.value, {
-        'account-id': account, 'from-time': range.from, 'to-time': range.to, sampling: el.sampling.value,
-      });
+      const params = { 'account-id': account, 'from-time': range.from, 'to-time': range.to };
+      if (REPORTS[report].sampling) params.sampling = el.sampling.value;
+      // Day, week and month buckets follow the browser's zone, as the charts do.
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (report !== 'active' && zone) params['time-zone'] = zone;
+      const body = await api(el.endpoint.value, params);
       clearCharts();
       if (Array.isArray(body)) {
         say('No data: the range starts in the future.', 'warn');
@@ -209,14 +259,83 @@
         say('No calls in this range for this account.', 'warn');
         return;
       }
-      drawCharts(body.data || {});
-      showTotals(body.totals, rows);
+      if (report === 'active' && !(body.data.calls || []).some((c) => c > 0)) {
+        say('No calls in progress in this range for this account.', 'warn');
+        return;
+      }
+      drawCharts(body.data || {}, report);
+      showTotals(body.totals, rows, report);
       say('Loaded ' + rows + ' intervals, ' + range.from + ' → ' + (range.to || 'now') + '.', 'ok');
     } catch (err) {
       fail(err);
     } finally {
       el.load.disabled = false;
     }
+  }
+
+  // --- outgoing active calls -------------------------------------------------------------
+
+  function sayOutgoing(text, kind) {
+    el.outgoingStatus.textContent = text;
+    el.outgoingStatus.className = kind || '';
+  }
+
+  // Built with textContent only: call data (caller names, headers) is never parsed as HTML.
+  function drawOutgoing(calls) {
+    const head = el.outgoing.tHead.rows[0];
+    head.replaceChildren(...OUTGOING_COLUMNS.map((c) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = c.replace(/_/g, ' ');
+      return th;
+    }));
+    el.outgoing.tBodies[0].replaceChildren(...calls.map((call) => {
+      const tr = document.createElement('tr');
+      for (const c of OUTGOING_COLUMNS) {
+        const td = document.createElement('td');
+        const v = call[c];
+        if (v === null || v === undefined) {
+          td.textContent = '–';
+          td.className = 'null';
+        } else {
+          td.textContent = String(v);
+        }
+        tr.append(td);
+      }
+      return tr;
+    }));
+    el.outgoing.hidden = false;
+  }
+
+  async function loadOutgoing() {
+    const account = el.accountId.value.trim() || el.account.value;
+    if (!account) return sayOutgoing('Choose an account (load accounts) or paste an account id.', 'error');
+    sayOutgoing('Loading…', 'busy');
+    el.loadOutgoing.disabled = true;
+    try {
+      const body = await api('outgoing-active-calls', { 'account-id': account });
+      const calls = (body && body.data) || [];
+      el.outgoing.hidden = true;
+      if (!calls.length) return sayOutgoing('No calls in progress in the newest snapshot.', 'warn');
+      drawOutgoing(calls);
+      const snapshot = calls[0].snapshot_timestamp;
+      sayOutgoing(calls.length + (calls.length === 1 ? ' call' : ' calls') + ' in the snapshot of ' +
+        snapshot + ' UTC' + (body.truncated ? ' (list cut at the gateway\'s limit)' : '') + '.',
+      body.truncated ? 'warn' : 'ok');
+    } catch (err) {
+      sayOutgoing(err instanceof ApiError ? err.message : 'Unexpected error: ' + err, 'error');
+    } finally {
+      el.loadOutgoing.disabled = false;
+    }
+  }
+
+  function toggleSampling() {
+    const report = reportOf(el.endpoint.value);
+    el.sampling.closest('.field').hidden = !REPORTS[report].sampling;
+    for (const o of el.sampling.querySelectorAll('option[data-statistics-only]')) {
+      o.disabled = report !== 'statistics';
+    }
+    if (el.sampling.selectedOptions[0] && el.sampling.selectedOptions[0].disabled) el.sampling.value = 'day';
   }
 
   // --- wiring ------------------------------------------------------------------------------
@@ -234,6 +353,9 @@
   });
   el.loadAccounts.addEventListener('click', loadAccounts);
   el.range.addEventListener('change', toggleCustom);
+  el.endpoint.addEventListener('change', toggleSampling);
+  el.loadOutgoing.addEventListener('click', loadOutgoing);
+  toggleSampling();
   el.form.addEventListener('submit', loadStats);
 
   let resizeTimer;

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("002_accounts.sql"),
     migration!("003_api_access.sql"),
     migration!("004_rollups.sql"),
+    migration!("010_family.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -45,6 +46,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("001_cdrs.sql"),
     cluster_migration!("002_directory.sql"),
     cluster_migration!("003_rollups.sql"),
+    cluster_migration!("010_family.sql"),
     cluster_migration!("900_gateway_user.sql"),
 ];
 

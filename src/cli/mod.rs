@@ -4,5 +4,6 @@ pub mod demo;
 pub mod migrate;
 pub mod rollups;
 pub mod seed;
+pub mod snapshots;
 pub mod sql;
 pub mod token;

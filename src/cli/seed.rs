@@ -174,9 +174,11 @@ pub async fn run(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedRep
         task.await.context("insert task panicked")??;
     }
     bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    super::snapshots::derive(&client, start, end).await?;
     Ok(SeedReport {
         rows: args.rows,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
         skipped: false,
     })
 }

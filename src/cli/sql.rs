@@ -2,7 +2,7 @@
 //! so the same query can be timed directly against ClickHouse (gateway overhead) or read by a
 //! human. Runs no query.
 
-use crate::stats::filters::Endpoint;
+use crate::stats::filters::{Endpoint, Shape};
 use crate::stats::params::StatsRequest;
 use crate::stats::plan::{Bind, Scope, Window, plan};
 
@@ -30,7 +30,7 @@ pub struct SqlArgs {
 pub fn run(args: &SqlArgs) -> anyhow::Result<String> {
     let endpoint = Endpoint::ALL
         .into_iter()
-        .find(|e| e.name() == args.endpoint)
+        .find(|e| e.shape() == Shape::Quality && e.name() == args.endpoint)
         .ok_or_else(|| anyhow::anyhow!("--endpoint must be termination or origination"))?;
     let req = StatsRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = args.now.unwrap_or_else(|| chrono::Utc::now().timestamp());

@@ -5,26 +5,27 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::http::{LogFields, RequestId};
 use crate::startup::AppState;
-use crate::stats::document::{Document, Tabular, csv_header, to_csv, to_rows_json};
+use crate::stats::document::Document;
 use crate::stats::filters::Endpoint;
 use crate::stats::params::StatsRequest;
 use crate::stats::query::Executor;
 use crate::stats::service::{Ask, Source, weak_etag};
+use crate::stats::table::{Tabular, csv_header, to_csv, to_rows_json};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-const JSON: &str = "application/json; charset=utf-8";
-const CSV: &str = "text/csv; charset=utf-8; header=present";
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+pub(crate) const CSV: &str = "text/csv; charset=utf-8; header=present";
 const CACHE_CONTROL: &str = "max-age=0, private, must-revalidate";
 
 /// A body ready to send in the representation the client asked for.
-struct Representation {
-    body: Bytes,
-    etag: String,
-    content_type: &'static str,
+pub(crate) struct Representation {
+    pub body: Bytes,
+    pub etag: String,
+    pub content_type: &'static str,
     /// `Content-Disposition` file name (CSV downloads).
-    filename: Option<String>,
+    pub filename: Option<String>,
 }
 
 /// Validates, answers and shapes one statistics request.
@@ -46,20 +47,12 @@ pub async fn statistics(
             Format::Csv => Bytes::from(csv_header::<Document>()),
             Format::Document | Format::Rows => Bytes::from_static(b"[]"),
         };
-        let repr = format.representation(body, &request);
+        let repr = format.representation(body, filename(&request));
         // No account was looked up, so no watermark is told.
         return Ok(respond(&req, &auth, &state, repr, "none", "unknown"));
     }
     let account = auth.account(&state, request.account).await?;
-    let exec = Executor {
-        db: &state.db,
-        limits: &state.limits,
-        class: auth.class,
-        metrics: &state.metrics,
-        request_id: RequestId::of(&req),
-        timeout_secs: state.settings.query_timeout_secs,
-        extra_settings: &state.clickhouse_settings,
-    };
+    let exec = executor(&req, &auth, &state);
     let ask = Ask {
         request: &request,
         account,
@@ -85,7 +78,7 @@ pub async fn statistics(
             content_type: JSON,
             filename: None,
         },
-        Format::Rows | Format::Csv => format.render(answer.doc.as_ref(), &request),
+        Format::Rows | Format::Csv => format.render(answer.doc.as_ref(), filename(&request)),
     };
     let watermark = state.watermark.header(endpoint, account).await;
     let mut resp = respond(
@@ -105,12 +98,29 @@ pub async fn statistics(
     Ok(resp)
 }
 
-/// The representation a client asked for (SPEC §7).
+/// Runs this request's queries: its id, class, deadline and settings.
+pub(crate) fn executor<'a>(
+    req: &HttpRequest,
+    auth: &Authenticated,
+    state: &'a AppState,
+) -> Executor<'a> {
+    Executor {
+        db: &state.db,
+        limits: &state.limits,
+        class: auth.class,
+        metrics: &state.metrics,
+        request_id: RequestId::of(req),
+        timeout_secs: state.settings.query_timeout_secs,
+        extra_settings: &state.clickhouse_settings,
+    }
+}
+
+/// The representation a client asked for (SPEC §7), for every endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    /// The columnar document of §1 (the default, `format=json`).
+pub(crate) enum Format {
+    /// The endpoint's own document (the default, `format=json`).
     Document,
-    /// `format=rows`: one JSON object per bucket, for generic JSON readers.
+    /// `format=rows`: one JSON object per bucket (or per call), for generic JSON readers.
     Rows,
     /// `format=csv` or `Accept: text/csv`: RFC 4180.
     Csv,
@@ -118,14 +128,12 @@ enum Format {
 
 impl Format {
     /// From `format=json|rows|csv`, else an `Accept` that prefers `text/csv`, else the document.
-    fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+    pub(crate) fn of(req: &HttpRequest) -> Result<Self, ApiError> {
         let mut given = form_urlencoded::parse(req.query_string().as_bytes())
             .filter(|(k, _)| k == "format" || k == "format[]");
         let first = given.next();
         if given.next().is_some() || first.as_ref().is_some_and(|(k, _)| k == "format[]") {
-            return Err(ApiError::BadRequest(
-                "param format can't be an array".into(),
-            ));
+            return Err(ApiError::NotAnArray("format"));
         }
         match first.map(|(_, v)| v.to_ascii_lowercase()).as_deref() {
             Some("json") => Ok(Self::Document),
@@ -137,21 +145,22 @@ impl Format {
         }
     }
 
-    /// Renders a statistics document as rows or CSV (the document itself is the cached body).
-    fn render<T: Tabular>(self, doc: &T, request: &StatsRequest) -> Representation {
+    /// Renders a bucketed document as rows or CSV (the document itself is the cached body).
+    fn render<T: Tabular>(self, doc: &T, filename: String) -> Representation {
         let body = match self {
             Self::Csv => to_csv(doc),
             Self::Document | Self::Rows => to_rows_json(doc),
         };
-        self.representation(Bytes::from(body), request)
+        self.representation(Bytes::from(body), filename)
     }
 
-    fn representation(self, body: Bytes, request: &StatsRequest) -> Representation {
+    /// A body in this representation; CSV downloads are named `filename`.
+    pub(crate) fn representation(self, body: Bytes, filename: String) -> Representation {
         Representation {
             etag: weak_etag(&body),
             body,
             content_type: if self == Self::Csv { CSV } else { JSON },
-            filename: (self == Self::Csv).then(|| filename(request)),
+            filename: (self == Self::Csv).then_some(filename),
         }
     }
 }
@@ -179,7 +188,7 @@ fn accepts_csv_first(req: &HttpRequest) -> bool {
 }
 
 /// `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh answer.
-fn no_cache(req: &HttpRequest) -> bool {
+pub(crate) fn no_cache(req: &HttpRequest) -> bool {
     let says = |name| {
         req.headers()
             .get_all(name)
@@ -193,7 +202,7 @@ fn no_cache(req: &HttpRequest) -> bool {
 }
 
 /// A 200 with the contract's headers, or a 304 when the client already has this body.
-fn respond(
+pub(crate) fn respond(
     req: &HttpRequest,
     auth: &Authenticated,
     state: &AppState,

@@ -1,6 +1,7 @@
 //! Reshapes per-bucket sums into the columnar response document, filling empty buckets.
 
 use super::metrics::{Sums, format};
+use super::table::{Cell, Tabular};
 use super::time::Grid;
 use serde::Serialize;
 
@@ -105,29 +106,6 @@ pub fn build(rows: &[(i64, Sums)], first: i64, last: i64, grid: Grid) -> Documen
     }
 }
 
-/// How one cell is written in `format=rows` (JSON) and CSV (SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'a> {
-    /// A count or a bucket start.
-    Int(i64),
-    /// An exact decimal in its contract text (`"86.67"`), written as a JSON number and a bare
-    /// CSV field; `None` is JSON `null` and an empty CSV field.
-    Decimal(Option<&'a str>),
-}
-
-/// A statistics document that can also be rendered one row per bucket. Each response shape
-/// implements it once; `format=rows`, CSV and their headers follow for every endpoint using it.
-pub trait Tabular {
-    /// Columns after `t` and `time`, in the document's order.
-    const COLUMNS: &'static [&'static str];
-    /// The zone `time` is written in (`None` = UTC).
-    fn zone(&self) -> Option<chrono_tz::Tz>;
-    /// Number of buckets.
-    fn buckets(&self) -> usize;
-    /// Bucket `i`: its start and its cells, one per [`Self::COLUMNS`] entry.
-    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>);
-}
-
 impl Tabular for Document {
     const COLUMNS: &'static [&'static str] = &["total_calls", "acd", "asr", "cps"];
 
@@ -152,65 +130,6 @@ impl Tabular for Document {
     }
 }
 
-/// `format=rows`: `[{"t":…,"time":"…","total_calls":…,"acd":5.0,…},…]`, no totals. Decimals are
-/// copied from their exact text, so JSON numbers carry the contract's rounding (never a float).
-pub fn to_rows_json<T: Tabular>(doc: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + doc.buckets() * 96);
-    out.push(b'[');
-    for i in 0..doc.buckets() {
-        let (t, cells) = doc.bucket(i);
-        if i > 0 {
-            out.push(b',');
-        }
-        let time = super::time::rfc3339_in(t, doc.zone());
-        // Column names are static identifiers and `time` is digits and punctuation: no escaping.
-        out.extend_from_slice(format!("{{\"t\":{t},\"time\":\"{time}\"").as_bytes());
-        for (name, cell) in T::COLUMNS.iter().zip(cells) {
-            out.extend_from_slice(format!(",\"{name}\":").as_bytes());
-            match cell {
-                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
-                Cell::Decimal(Some(text)) => out.extend_from_slice(text.as_bytes()),
-                Cell::Decimal(None) => out.extend_from_slice(b"null"),
-            }
-        }
-        out.push(b'}');
-    }
-    out.push(b']');
-    out
-}
-
-/// The CSV header row of a shape: `"t","time",…` with CRLF.
-pub fn csv_header<T: Tabular>() -> String {
-    let names: Vec<String> = ["t", "time"]
-        .iter()
-        .chain(T::COLUMNS)
-        .map(|n| format!("\"{n}\""))
-        .collect();
-    names.join(",") + "\r\n"
-}
-
-/// RFC 4180 CSV: the header, then one CRLF-terminated row per bucket with its RFC 3339 start
-/// beside `t`; null metrics are empty fields. Text (the header and `time`) is always quoted and
-/// numbers never are, so readers using Python's `QUOTE_NONNUMERIC` (shillelagh's CSV adapter)
-/// type the columns correctly. Totals are not a row: BI tools would count them twice.
-pub fn to_csv<T: Tabular>(doc: &T) -> Vec<u8> {
-    let mut out = csv_header::<T>().into_bytes();
-    for i in 0..doc.buckets() {
-        let (t, cells) = doc.bucket(i);
-        let time = super::time::rfc3339_in(t, doc.zone());
-        out.extend_from_slice(format!("{t},\"{time}\"").as_bytes());
-        for cell in cells {
-            out.push(b',');
-            match cell {
-                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
-                Cell::Decimal(text) => out.extend_from_slice(text.unwrap_or_default().as_bytes()),
-            }
-        }
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 /// Number of buckets from `first` to `last` inclusive.
 pub fn bucket_count(first: i64, last: i64, step: i64) -> u64 {
     if last < first {
@@ -223,6 +142,7 @@ pub fn bucket_count(first: i64, last: i64, step: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::table::{csv_header, to_csv, to_rows_json};
     use crate::stats::time::Sampling;
 
     const MINUTE: Grid = Grid {

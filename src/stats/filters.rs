@@ -1,28 +1,90 @@
-//! The one declarative table of filters shared by both endpoints: parameter name → column,
-//! operator and value type. Validation, SQL and documentation are all derived from it.
+//! The one declarative table of filters shared by every endpoint: parameter name → column,
+//! operator, value type and the endpoints that accept it. Validation, SQL and documentation are
+//! all derived from it.
 
-/// The two statistics endpoints. They differ only in the account column, the price filters and
-/// which CDRs count.
+/// The ClickHouse-backed customer endpoints (SPEC §1 and §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
+    /// `termination-statistics-quality` (§1).
     Termination,
+    /// `origination-statistics-quality` (§1).
+    Origination,
+    /// `termination-statistics` (§6.1).
+    TerminationStatistics,
+    /// `origination-statistics` (§6.1).
+    OriginationStatistics,
+    /// `termination-active-calls` (§6.2).
+    TerminationActiveCalls,
+    /// `origination-active-calls` (§6.2).
+    OriginationActiveCalls,
+    /// `outgoing-active-calls` (§6.3).
+    OutgoingActiveCalls,
+}
+
+/// Which side of a call an endpoint reports on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The account is the vendor (`vendor_acc_id`); every routing attempt counts.
+    Termination,
+    /// The account is the customer (`customer_acc_id`); only the last attempt counts.
     Origination,
 }
 
-impl Endpoint {
-    pub const ALL: [Endpoint; 2] = [Endpoint::Termination, Endpoint::Origination];
+/// The response shape an endpoint answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// Gap-filled buckets of total_calls/acd/asr/cps with totals (§1).
+    Quality,
+    /// Non-empty buckets of calls, minutes and prices with totals (§6.1).
+    Statistics,
+    /// Calls in progress per minute (§6.2).
+    ActiveCalls,
+    /// The rows of the newest snapshot (§6.3).
+    OutgoingActiveCalls,
+}
 
-    /// The CDR column holding the caller's account.
-    pub fn account_column(self) -> &'static str {
+impl Endpoint {
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::Termination,
+        Endpoint::Origination,
+        Endpoint::TerminationStatistics,
+        Endpoint::OriginationStatistics,
+        Endpoint::TerminationActiveCalls,
+        Endpoint::OriginationActiveCalls,
+        Endpoint::OutgoingActiveCalls,
+    ];
+
+    /// The side the endpoint reports on (`outgoing-active-calls` lists the customer's calls).
+    pub fn side(self) -> Side {
         match self {
-            Self::Termination => "vendor_acc_id",
-            Self::Origination => "customer_acc_id",
+            Self::Termination | Self::TerminationStatistics | Self::TerminationActiveCalls => {
+                Side::Termination
+            }
+            _ => Side::Origination,
+        }
+    }
+
+    /// The shape of its answer.
+    pub fn shape(self) -> Shape {
+        match self {
+            Self::Termination | Self::Origination => Shape::Quality,
+            Self::TerminationStatistics | Self::OriginationStatistics => Shape::Statistics,
+            Self::TerminationActiveCalls | Self::OriginationActiveCalls => Shape::ActiveCalls,
+            Self::OutgoingActiveCalls => Shape::OutgoingActiveCalls,
+        }
+    }
+
+    /// The column holding the caller's account (the same name in `cdrs` and `active_calls`).
+    pub fn account_column(self) -> &'static str {
+        match self.side() {
+            Side::Termination => "vendor_acc_id",
+            Side::Origination => "customer_acc_id",
         }
     }
 
     /// Origination counts calls (the last routing attempt), termination every attempt.
     pub fn last_cdr_only(self) -> bool {
-        matches!(self, Self::Origination)
+        self.side() == Side::Origination
     }
 
     /// The URL path of the endpoint.
@@ -30,17 +92,72 @@ impl Endpoint {
         match self {
             Self::Termination => "/api/rest/customer/v1/termination-statistics-quality",
             Self::Origination => "/api/rest/customer/v1/origination-statistics-quality",
+            Self::TerminationStatistics => "/api/rest/customer/v1/termination-statistics",
+            Self::OriginationStatistics => "/api/rest/customer/v1/origination-statistics",
+            Self::TerminationActiveCalls => "/api/rest/customer/v1/termination-active-calls",
+            Self::OriginationActiveCalls => "/api/rest/customer/v1/origination-active-calls",
+            Self::OutgoingActiveCalls => "/api/rest/customer/v1/outgoing-active-calls",
         }
     }
 
-    /// Short name used in logs and file names.
+    /// Short name used in logs, file names and operation ids.
     pub fn name(self) -> &'static str {
         match self {
             Self::Termination => "termination",
             Self::Origination => "origination",
+            Self::TerminationStatistics => "termination-statistics",
+            Self::OriginationStatistics => "origination-statistics",
+            Self::TerminationActiveCalls => "termination-active-calls",
+            Self::OriginationActiveCalls => "origination-active-calls",
+            Self::OutgoingActiveCalls => "outgoing-active-calls",
         }
     }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
 }
+
+/// A set of endpoints, written in the filter table as a union of the constants below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoints(u8);
+
+impl Endpoints {
+    const fn of(list: &[Endpoint]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < list.len() {
+            bits |= list[i].bit();
+            i += 1;
+        }
+        Self(bits)
+    }
+
+    const fn or(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether `endpoint` is in the set.
+    pub fn contains(self, endpoint: Endpoint) -> bool {
+        self.0 & endpoint.bit() != 0
+    }
+}
+
+/// Endpoints reading the termination side of `cdrs` or `active_calls`.
+const TERMINATION_SIDE: Endpoints = Endpoints::of(&[
+    Endpoint::Termination,
+    Endpoint::TerminationStatistics,
+    Endpoint::TerminationActiveCalls,
+]);
+/// Endpoints reading the origination side of `cdrs` or `active_calls`.
+const ORIGINATION_SIDE: Endpoints = Endpoints::of(&[
+    Endpoint::Origination,
+    Endpoint::OriginationStatistics,
+    Endpoint::OriginationActiveCalls,
+]);
+/// Every per-account statistics and active-calls endpoint.
+const BOTH_SIDES: Endpoints = TERMINATION_SIDE.or(ORIGINATION_SIDE);
+const OUTGOING: Endpoints = Endpoints::of(&[Endpoint::OutgoingActiveCalls]);
 
 /// How a filter compares its column with the value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,13 +169,19 @@ pub enum Op {
     EndsWith,
     /// Case-insensitive substring.
     Contains,
+    /// `true`: the column is NULL; `false`: it is not.
+    IsNull,
 }
 
 /// The type a raw value is parsed into, and the ClickHouse type it is bound as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    UInt8,
+    UInt16,
     UInt32,
     Int32,
+    /// `true` or `false`; only with [`Op::IsNull`].
+    Bool,
     /// A finite decimal, compared with a Float64 column.
     Price,
     /// Free text, at most [`MAX_TEXT_LEN`] bytes.
@@ -71,6 +194,8 @@ impl Kind {
     /// The ClickHouse type of the bound parameter.
     pub fn clickhouse_type(self) -> &'static str {
         match self {
+            Self::UInt8 | Self::Bool => "UInt8",
+            Self::UInt16 => "UInt16",
             Self::UInt32 => "UInt32",
             Self::Int32 => "Int32",
             Self::Price => "Float64",
@@ -83,22 +208,22 @@ impl Kind {
 pub const MAX_TEXT_LEN: usize = 128;
 
 /// One optional filter parameter.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Filter {
     /// The query-string name, e.g. `dst-prefix-routing-starts-with`.
     pub param: &'static str,
-    /// The CDR column it applies to.
+    /// The column it applies to (the same name in `cdrs` and `active_calls`).
     pub column: &'static str,
     pub op: Op,
     pub kind: Kind,
-    /// `Some(e)` when only endpoint `e` knows the parameter (elsewhere it is ignored).
-    pub only: Option<Endpoint>,
+    /// The endpoints that know the parameter (elsewhere it is ignored).
+    pub on: Endpoints,
 }
 
 impl Filter {
     /// Whether `endpoint` accepts this filter.
     pub fn applies_to(&self, endpoint: Endpoint) -> bool {
-        self.only.is_none_or(|only| only == endpoint)
+        self.on.contains(endpoint)
     }
 
     /// The name of the server-side query parameter carrying the value (`f_dst_prefix_routing_eq`).
@@ -117,92 +242,114 @@ impl Filter {
             Op::StartsWith => format!("startsWith({col}, {value})"),
             Op::EndsWith => format!("endsWith({col}, {value})"),
             Op::Contains => format!("positionCaseInsensitiveUTF8({col}, {value}) > 0"),
+            // The flag is bound as 0/1, so no SQL keyword depends on the request.
+            Op::IsNull => format!("isNull({col}) = {value}"),
         }
     }
 }
 
-const fn f(param: &'static str, column: &'static str, op: Op, kind: Kind) -> Filter {
+const fn f(param: &'static str, column: &'static str, op: Op, kind: Kind, on: Endpoints) -> Filter {
     Filter {
         param,
         column,
         op,
         kind,
-        only: None,
+        on,
     }
 }
 
-const fn only(endpoint: Endpoint, filter: Filter) -> Filter {
-    Filter {
-        only: Some(endpoint),
-        ..filter
-    }
+/// `<prefix>-{eq,starts-with,ends-with,contains}` on a text column.
+macro_rules! text_filters {
+    ($prefix:literal, $column:literal, $on:expr) => {
+        [
+            f(concat!($prefix, "-eq"), $column, Op::Eq, Kind::Text, $on),
+            f(
+                concat!($prefix, "-starts-with"),
+                $column,
+                Op::StartsWith,
+                Kind::Text,
+                $on,
+            ),
+            f(
+                concat!($prefix, "-ends-with"),
+                $column,
+                Op::EndsWith,
+                Kind::Text,
+                $on,
+            ),
+            f(
+                concat!($prefix, "-contains"),
+                $column,
+                Op::Contains,
+                Kind::Text,
+                $on,
+            ),
+        ]
+    };
 }
+
+const SRC_PREFIX_ROUTING: [Filter; 4] = text_filters!(
+    "src-prefix-routing",
+    "src_prefix_routing",
+    BOTH_SIDES.or(OUTGOING)
+);
+const DST_PREFIX_ROUTING: [Filter; 4] = text_filters!(
+    "dst-prefix-routing",
+    "dst_prefix_routing",
+    BOTH_SIDES.or(OUTGOING)
+);
+const SRC_NAME_IN: [Filter; 4] = text_filters!("src-name-in", "src_name_in", OUTGOING);
+const SRC_PREFIX_IN: [Filter; 4] = text_filters!("src-prefix-in", "src_prefix_in", OUTGOING);
+const DST_PREFIX_IN: [Filter; 4] = text_filters!("dst-prefix-in", "dst_prefix_in", OUTGOING);
 
 /// Every optional filter, in the order of the contract (and of validation errors).
 pub static FILTERS: &[Filter] = {
-    use Endpoint::{Origination, Termination};
-    use Kind::{Int32, Ip, Price, Text, UInt32};
-    use Op::{Contains, EndsWith, Eq, Gt, Lt, StartsWith};
+    use Kind::{Bool, Int32, Ip, Price, UInt8, UInt16, UInt32};
+    use Op::{Eq, Gt, IsNull, Lt};
+    const T: Endpoints = TERMINATION_SIDE;
+    const O: Endpoints = ORIGINATION_SIDE;
     &[
-        f("src-country-id", "src_country_id", Eq, UInt32),
-        f("dst-country-id", "dst_country_id", Eq, UInt32),
-        f("src-prefix-routing-eq", "src_prefix_routing", Eq, Text),
+        f("src-country-id", "src_country_id", Eq, UInt32, BOTH_SIDES),
+        f("dst-country-id", "dst_country_id", Eq, UInt32, BOTH_SIDES),
+        SRC_PREFIX_ROUTING[0],
+        SRC_PREFIX_ROUTING[1],
+        SRC_PREFIX_ROUTING[2],
+        SRC_PREFIX_ROUTING[3],
+        DST_PREFIX_ROUTING[0],
+        DST_PREFIX_ROUTING[1],
+        DST_PREFIX_ROUTING[2],
+        DST_PREFIX_ROUTING[3],
+        f("duration-eq", "duration", Eq, Int32, BOTH_SIDES),
+        f("duration-gt", "duration", Gt, Int32, BOTH_SIDES),
+        f("duration-lt", "duration", Lt, Int32, BOTH_SIDES),
+        f("vendor-price-eq", "vendor_price", Eq, Price, T),
+        f("vendor-price-gt", "vendor_price", Gt, Price, T),
+        f("vendor-price-lt", "vendor_price", Lt, Price, T),
+        f("customer-price-eq", "customer_price", Eq, Price, O),
+        f("customer-price-gt", "customer_price", Gt, Price, O),
+        f("customer-price-lt", "customer_price", Lt, Price, O),
+        f("auth-orig-ip", "auth_orig_ip", Eq, Ip, O.or(OUTGOING)),
+        f("auth-orig-port", "auth_orig_port", Eq, UInt16, OUTGOING),
         f(
-            "src-prefix-routing-starts-with",
-            "src_prefix_routing",
-            StartsWith,
-            Text,
+            "auth-orig-transport-protocol-id",
+            "auth_orig_transport_protocol_id",
+            Eq,
+            UInt8,
+            OUTGOING,
         ),
-        f(
-            "src-prefix-routing-ends-with",
-            "src_prefix_routing",
-            EndsWith,
-            Text,
-        ),
-        f(
-            "src-prefix-routing-contains",
-            "src_prefix_routing",
-            Contains,
-            Text,
-        ),
-        f("dst-prefix-routing-eq", "dst_prefix_routing", Eq, Text),
-        f(
-            "dst-prefix-routing-starts-with",
-            "dst_prefix_routing",
-            StartsWith,
-            Text,
-        ),
-        f(
-            "dst-prefix-routing-ends-with",
-            "dst_prefix_routing",
-            EndsWith,
-            Text,
-        ),
-        f(
-            "dst-prefix-routing-contains",
-            "dst_prefix_routing",
-            Contains,
-            Text,
-        ),
-        f("duration-eq", "duration", Eq, Int32),
-        f("duration-gt", "duration", Gt, Int32),
-        f("duration-lt", "duration", Lt, Int32),
-        only(Termination, f("vendor-price-eq", "vendor_price", Eq, Price)),
-        only(Termination, f("vendor-price-gt", "vendor_price", Gt, Price)),
-        only(Termination, f("vendor-price-lt", "vendor_price", Lt, Price)),
-        only(
-            Origination,
-            f("customer-price-eq", "customer_price", Eq, Price),
-        ),
-        only(
-            Origination,
-            f("customer-price-gt", "customer_price", Gt, Price),
-        ),
-        only(
-            Origination,
-            f("customer-price-lt", "customer_price", Lt, Price),
-        ),
-        only(Origination, f("auth-orig-ip", "auth_orig_ip", Eq, Ip)),
+        f("connect-time-null", "connect_time", IsNull, Bool, OUTGOING),
+        SRC_NAME_IN[0],
+        SRC_NAME_IN[1],
+        SRC_NAME_IN[2],
+        SRC_NAME_IN[3],
+        SRC_PREFIX_IN[0],
+        SRC_PREFIX_IN[1],
+        SRC_PREFIX_IN[2],
+        SRC_PREFIX_IN[3],
+        DST_PREFIX_IN[0],
+        DST_PREFIX_IN[1],
+        DST_PREFIX_IN[2],
+        DST_PREFIX_IN[3],
     ]
 };
 
@@ -259,5 +406,59 @@ mod tests {
         assert!(!names(Origination).contains(&"vendor-price-gt"));
         assert_eq!(names(Termination).len(), 16);
         assert_eq!(names(Origination).len(), 17);
+    }
+
+    #[test]
+    fn each_family_member_knows_exactly_its_filters() {
+        let names = |e| for_endpoint(e).map(|f| f.param).collect::<Vec<_>>();
+        // The statistics and active-calls endpoints share their quality twin's filters.
+        for (twin, others) in [
+            (
+                Termination,
+                [
+                    Endpoint::TerminationStatistics,
+                    Endpoint::TerminationActiveCalls,
+                ],
+            ),
+            (
+                Origination,
+                [
+                    Endpoint::OriginationStatistics,
+                    Endpoint::OriginationActiveCalls,
+                ],
+            ),
+        ] {
+            for other in others {
+                assert_eq!(names(other), names(twin), "{other:?}");
+            }
+        }
+        let outgoing = names(Endpoint::OutgoingActiveCalls);
+        assert_eq!(outgoing.len(), 4 + 5 * 4, "{outgoing:?}");
+        for p in [
+            "auth-orig-ip",
+            "auth-orig-port",
+            "auth-orig-transport-protocol-id",
+            "connect-time-null",
+            "src-name-in-contains",
+            "dst-prefix-in-ends-with",
+            "src-prefix-routing-eq",
+        ] {
+            assert!(outgoing.contains(&p), "{p}");
+        }
+        assert!(!outgoing.contains(&"duration-gt"));
+        assert!(!names(Termination).contains(&"connect-time-null"));
+    }
+
+    #[test]
+    fn null_checks_bind_the_flag() {
+        let by = |p: &str| FILTERS.iter().find(|f| f.param == p).expect("listed");
+        assert_eq!(
+            by("connect-time-null").condition(),
+            "isNull(connect_time) = {f_connect_time_null:UInt8}"
+        );
+        assert_eq!(
+            by("auth-orig-port").condition(),
+            "auth_orig_port = {f_auth_orig_port:UInt16}"
+        );
     }
 }

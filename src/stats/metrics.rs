@@ -46,7 +46,7 @@ impl Sums {
 }
 
 /// `num / den` rounded to 2 places, half away from zero, computed in integers so it is exact.
-fn ratio(num: i128, den: i128) -> Decimal {
+pub fn ratio(num: i128, den: i128) -> Decimal {
     debug_assert!(den > 0);
     // hundredths = round(100·num / den) = floor((200·|num| + den) / (2·den)) with the sign of num.
     let hundredths = (200 * num.abs() + den) / (2 * den);

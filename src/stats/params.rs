@@ -27,6 +27,8 @@ pub const MAX_QUERY_LEN: usize = 8 * 1024;
 /// A validated filter value, typed as its column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    UInt8(u8),
+    UInt16(u16),
     UInt32(u32),
     Int32(i32),
     /// A finite decimal, bound as Float64 (parsed from the same text, so correctly rounded).
@@ -58,47 +60,80 @@ fn collect(query: &str) -> HashMap<String, Vec<String>> {
     params
 }
 
-impl StatsRequest {
-    /// Parses the query string of `endpoint`. Unknown parameters are ignored.
-    pub fn parse(endpoint: Endpoint, query: &str) -> Result<Self, ApiError> {
+/// The single values of the parameters one endpoint knows (its scalars and its filters);
+/// the building blocks every endpoint's request type is parsed with.
+#[derive(Debug)]
+pub struct RawParams {
+    endpoint: Endpoint,
+    single: HashMap<&'static str, String>,
+}
+
+impl RawParams {
+    /// Splits `query`; a known parameter given twice or as `name[]` is an error, unknown ones
+    /// are ignored.
+    pub fn collect(
+        endpoint: Endpoint,
+        query: &str,
+        scalars: &[&'static str],
+    ) -> Result<Self, ApiError> {
         if query.len() > MAX_QUERY_LEN {
             return Err(ApiError::BadRequest(format!(
                 "query string too long (at most {MAX_QUERY_LEN} bytes)"
             )));
         }
-        let params = collect(query);
-        let known = SCALARS
+        let mut params = collect(query);
+        let known = scalars
             .iter()
             .copied()
             .chain(filters::for_endpoint(endpoint).map(|f| f.param));
-
-        // Every known parameter is a scalar: given twice or as `name[]` is an error.
-        let mut single: HashMap<&'static str, &str> = HashMap::new();
+        let mut single = HashMap::new();
         for name in known {
             if params.contains_key(&format!("{name}[]")) {
                 return Err(ApiError::NotAnArray(name));
             }
-            match params.get(name).map(Vec::as_slice) {
+            match params.remove(name).as_deref() {
                 Some([one]) => {
-                    single.insert(name, one.as_str());
+                    single.insert(name, one.clone());
                 }
                 Some([]) | None => {}
                 Some(_) => return Err(ApiError::NotAnArray(name)),
             }
         }
+        Ok(Self { endpoint, single })
+    }
 
-        let missing: Vec<&'static str> = REQUIRED
-            .into_iter()
-            .filter(|name| single.get(name).is_none_or(|v| v.is_empty()))
+    /// The value of `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.single.get(name).map(String::as_str)
+    }
+
+    /// Fails with the contract's message listing the absent (or empty) ones, in `names` order.
+    pub fn require(&self, names: &[&'static str]) -> Result<(), ApiError> {
+        let missing: Vec<&'static str> = names
+            .iter()
+            .copied()
+            .filter(|name| self.get(name).is_none_or(str::is_empty))
             .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::MissingParams(missing));
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::MissingParams(missing))
         }
+    }
 
-        let account = Uuid::try_parse(single["account-id"].trim())
-            .map_err(|_| ApiError::InvalidValue("account-id"))?;
-        let from = parse_instant(single["from-time"]).ok_or(ApiError::InvalidValue("from-time"))?;
-        let to = match single.get("to-time") {
+    /// `account-id` (required).
+    pub fn account(&self) -> Result<Uuid, ApiError> {
+        Uuid::try_parse(self.get("account-id").unwrap_or_default().trim())
+            .map_err(|_| ApiError::InvalidValue("account-id"))
+    }
+
+    /// `from-time` (required) and `to-time`, which may not precede it.
+    pub fn window(&self) -> Result<(Instant, Option<Instant>), ApiError> {
+        let from = self
+            .get("from-time")
+            .and_then(parse_instant)
+            .ok_or(ApiError::InvalidValue("from-time"))?;
+        let to = match self.get("to-time") {
             None => None,
             Some(raw) => {
                 let to = parse_instant(raw).ok_or(ApiError::InvalidValue("to-time"))?;
@@ -108,21 +143,43 @@ impl StatsRequest {
                 Some(to)
             }
         };
-        let sampling = Sampling::parse(single["sampling"]).ok_or(ApiError::InvalidSampling)?;
-        let time_zone = match single.get("time-zone") {
-            None => None,
-            Some(raw) => parse_time_zone(raw).map_err(|_| ApiError::InvalidValue("time-zone"))?,
-        };
+        Ok((from, to))
+    }
 
+    /// `time-zone`: an IANA zone; absent or UTC is `None`.
+    pub fn time_zone(&self) -> Result<Option<Tz>, ApiError> {
+        match self.get("time-zone") {
+            None => Ok(None),
+            Some(raw) => parse_time_zone(raw).map_err(|_| ApiError::InvalidValue("time-zone")),
+        }
+    }
+
+    /// The filters given, typed, in table order.
+    pub fn filters(&self) -> Result<Vec<(&'static Filter, Value)>, ApiError> {
         let mut active = Vec::new();
-        for filter in filters::for_endpoint(endpoint) {
-            if let Some(raw) = single.get(filter.param) {
+        for filter in filters::for_endpoint(self.endpoint) {
+            if let Some(raw) = self.get(filter.param) {
                 let value =
                     parse_value(filter.kind, raw).ok_or(ApiError::InvalidValue(filter.param))?;
                 active.push((filter, value));
             }
         }
+        Ok(active)
+    }
+}
 
+impl StatsRequest {
+    /// Parses the query string of `endpoint`. Unknown parameters are ignored.
+    pub fn parse(endpoint: Endpoint, query: &str) -> Result<Self, ApiError> {
+        let raw = RawParams::collect(endpoint, query, &SCALARS)?;
+        raw.require(&REQUIRED)?;
+        let account = raw.account()?;
+        let (from, to) = raw.window()?;
+        let sampling = raw
+            .get("sampling")
+            .and_then(Sampling::parse)
+            .ok_or(ApiError::InvalidSampling)?;
+        let time_zone = raw.time_zone()?;
         Ok(Self {
             endpoint,
             account,
@@ -130,7 +187,7 @@ impl StatsRequest {
             to,
             sampling,
             time_zone,
-            filters: active,
+            filters: raw.filters()?,
         })
     }
 }
@@ -148,7 +205,15 @@ impl StatsRequest {
 /// Parses one filter value as its kind, rejecting anything its column could not hold.
 fn parse_value(kind: Kind, raw: &str) -> Option<Value> {
     match kind {
+        Kind::UInt8 => raw.parse().ok().map(Value::UInt8),
+        Kind::UInt16 => raw.parse().ok().map(Value::UInt16),
         Kind::UInt32 => raw.parse().ok().map(Value::UInt32),
+        // Bound as 0/1 (see `Op::IsNull`).
+        Kind::Bool => match raw {
+            "true" => Some(Value::UInt8(1)),
+            "false" => Some(Value::UInt8(0)),
+            _ => None,
+        },
         Kind::Int32 => raw.parse().ok().map(Value::Int32),
         Kind::Price => {
             // Decimal rejects NaN, infinities and exponents; the f64 parse of the same text is

@@ -2,7 +2,7 @@
 //! is assembled only from the templates in `sql/`, the static filter table and the static rollup
 //! table below; request values travel as server-side parameters (`{name:Type}`).
 
-use super::filters::{Endpoint, Filter};
+use super::filters::{Endpoint, Filter, Side};
 use super::params::Value;
 use super::time::{Grid, Sampling, clickhouse_datetime};
 
@@ -83,9 +83,9 @@ pub struct Plan {
 /// origination counts last CDRs only, kept ordered by customer in `cdrs_by_customer`
 /// (`schema/001_cdrs.sql`).
 pub fn raw_table(endpoint: Endpoint) -> &'static str {
-    match endpoint {
-        Endpoint::Termination => "cdrs",
-        Endpoint::Origination => "cdrs_by_customer",
+    match endpoint.side() {
+        Side::Termination => "cdrs",
+        Side::Origination => "cdrs_by_customer",
     }
 }
 
@@ -150,7 +150,7 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
 
 /// The bucket start of a time column (`%TIME%`): fixed widths in UTC via toStartOfInterval,
 /// local hours/days via toStartOfHour/toStartOfDay in the request's zone (bound as a parameter).
-fn bucket_expression(grid: Grid, binds: &mut Vec<(String, Bind)>) -> String {
+pub(crate) fn bucket_expression(grid: Grid, binds: &mut Vec<(String, Bind)>) -> String {
     match (grid.local_zone(), grid.sampling) {
         (Some(tz), Sampling::Hour) => {
             binds.push(("tz".to_owned(), Bind::Text(tz.name().to_owned())));
@@ -170,9 +170,9 @@ fn bucket_expression(grid: Grid, binds: &mut Vec<(String, Bind)>) -> String {
 
 /// The rollup side code of an endpoint (see `schema/004_rollups.sql`).
 fn side(endpoint: Endpoint) -> u8 {
-    match endpoint {
-        Endpoint::Termination => 0,
-        Endpoint::Origination => 1,
+    match endpoint.side() {
+        Side::Termination => 0,
+        Side::Origination => 1,
     }
 }
 
@@ -208,7 +208,7 @@ fn split_for_rollup(w: Window, raw: &mut Vec<Window>, rolled: &mut Vec<Window>) 
 }
 
 /// `(col >= {p0_from} AND col <= {p0_to}) OR ...`, binding each bound.
-fn ranges(
+pub(crate) fn ranges(
     column: &str,
     prefix: &str,
     windows: &[Window],
@@ -229,7 +229,7 @@ fn ranges(
         .join(" OR ")
 }
 
-fn filter_conditions(
+pub(crate) fn filter_conditions(
     filters: &[(&'static Filter, Value)],
     binds: &mut Vec<(String, Bind)>,
 ) -> String {
@@ -245,6 +245,8 @@ fn filter_conditions(
 
 fn to_bind(value: &Value) -> Bind {
     match value {
+        Value::UInt8(v) => Bind::UInt8(*v),
+        Value::UInt16(v) => Bind::UInt32(u32::from(*v)),
         Value::UInt32(v) => Bind::UInt32(*v),
         Value::Int32(v) => Bind::Int32(*v),
         Value::Price(v) => Bind::Float64(*v),

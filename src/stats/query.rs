@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
 use clickhouse::Row;
+use clickhouse::{RowOwned, RowRead};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
@@ -19,11 +20,36 @@ struct BucketRow {
     duration_sum: i64,
 }
 
+impl BucketRow {
+    fn into_sums(self) -> (i64, Sums) {
+        (
+            i64::from(self.t),
+            Sums {
+                total_calls: self.total_calls,
+                answered: self.answered,
+                duration_sum: self.duration_sum,
+            },
+        )
+    }
+}
+
 /// Executes `plan` with `client` and returns (bucket start, sums) sorted by bucket.
 pub async fn fetch_buckets(
     client: &clickhouse::Client,
     plan: &Plan,
 ) -> Result<Vec<(i64, Sums)>, clickhouse::error::Error> {
+    let rows = fetch_rows::<BucketRow>(client, plan).await?;
+    Ok(rows.into_iter().map(BucketRow::into_sums).collect())
+}
+
+/// Executes `plan` with `client` and reads its rows as `R` (any typed result shape).
+pub async fn fetch_rows<R>(
+    client: &clickhouse::Client,
+    plan: &Plan,
+) -> Result<Vec<R>, clickhouse::error::Error>
+where
+    R: RowOwned + RowRead,
+{
     let mut query = client.query(&plan.sql);
     for (name, value) in &plan.binds {
         query = match value {
@@ -34,20 +60,7 @@ pub async fn fetch_buckets(
             Bind::Text(v) => query.param(name, v),
         };
     }
-    let rows = query.fetch_all::<BucketRow>().await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                i64::from(r.t),
-                Sums {
-                    total_calls: r.total_calls,
-                    answered: r.answered,
-                    duration_sum: r.duration_sum,
-                },
-            )
-        })
-        .collect())
+    query.fetch_all::<R>().await
 }
 
 /// Runs plans for one request: server-side time limit, client deadline, the class's query
@@ -91,6 +104,15 @@ impl Executor<'_> {
     /// Runs `plan`. The server stops it at `max_execution_time`, and real ClickHouse also when
     /// our connection drops (deadline passed, client gone); the client deadline is a safety net.
     pub async fn run(&self, plan: &Plan) -> Result<Vec<(i64, Sums)>, ApiError> {
+        let rows = self.rows::<BucketRow>(plan).await?;
+        Ok(rows.into_iter().map(BucketRow::into_sums).collect())
+    }
+
+    /// Runs `plan` like [`Self::run`] and reads its rows as `R`.
+    pub async fn rows<R>(&self, plan: &Plan) -> Result<Vec<R>, ApiError>
+    where
+        R: RowOwned + RowRead,
+    {
         let _slot = self.limits.query_slot(self.class).await?;
         let path = match plan.path {
             Path::Rollup => "rollup",
@@ -105,7 +127,7 @@ impl Executor<'_> {
             let client = settings
                 .iter()
                 .fold(client, |c, (name, value)| c.with_setting(name, value));
-            async move { fetch_buckets(&client, plan).await }
+            async move { fetch_rows::<R>(&client, plan).await }
         };
         let result = tokio::time::timeout(deadline, self.db.read_with_id(attempt))
             .await

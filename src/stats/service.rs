@@ -439,26 +439,34 @@ impl Stats {
 }
 
 impl Stats {
-    /// A plan reading raw CDRs (or a rollup) older than their retention would answer zeros for
-    /// data that was deleted: refuse it with a clear 400 instead.
     fn check_retention(&self, plan: &plan::Plan, now: i64) -> Result<(), ApiError> {
-        let expired =
-            |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
-        if expired(plan.raw_from, self.raw_retention) {
-            return Err(ApiError::BadRequest(format!(
-                "raw CDRs are kept {} days: this window needs them before that (whole minutes \
-                 without duration, price, auth-orig-ip or src-prefix filters are served longer)",
-                self.raw_retention / 86_400
-            )));
-        }
-        if expired(plan.rollup_from, self.rollup_retention) {
-            return Err(ApiError::BadRequest(format!(
-                "statistics are kept {} days: from-time is older than that",
-                self.rollup_retention / 86_400
-            )));
-        }
-        Ok(())
+        check_retention(plan, now, self.raw_retention, self.rollup_retention)
     }
+}
+
+/// A plan reading raw CDRs (or a rollup) older than their retention (seconds, 0 = forever) would
+/// answer zeros for data that was deleted: refuse it with a clear 400 instead.
+pub(crate) fn check_retention(
+    plan: &plan::Plan,
+    now: i64,
+    raw_retention: i64,
+    rollup_retention: i64,
+) -> Result<(), ApiError> {
+    let expired = |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
+    if expired(plan.raw_from, raw_retention) {
+        return Err(ApiError::BadRequest(format!(
+            "raw CDRs are kept {} days: this window needs them before that (whole minutes \
+             without duration, price, auth-orig-ip or src-prefix filters are served longer)",
+            raw_retention / 86_400
+        )));
+    }
+    if expired(plan.rollup_from, rollup_retention) {
+        return Err(ApiError::BadRequest(format!(
+            "statistics are kept {} days: from-time is older than that",
+            rollup_retention / 86_400
+        )));
+    }
+    Ok(())
 }
 
 /// First bucket, last bucket and end second of a request answered at `now`.

@@ -8,7 +8,7 @@
 
 use crate::helpers::*;
 use cdrstats::stats::document;
-use cdrstats::stats::filters::Endpoint;
+use cdrstats::stats::filters::{Endpoint, Side};
 use cdrstats::stats::params::StatsRequest;
 use cdrstats::stats::plan::{Scope, Window, plan};
 use cdrstats::stats::query::fetch_buckets;
@@ -21,7 +21,7 @@ use serde::Deserialize;
 const SPAN: i64 = 2 * 86_400;
 const CASES: usize = 40;
 
-fn random_rows(rng: &mut SmallRng) -> Vec<Cdr> {
+pub(crate) fn random_rows(rng: &mut SmallRng) -> Vec<Cdr> {
     let prefixes = ["4420", "4479", "49", "1212", "ABC9", "331"];
     (0..6_000)
         .map(|_| {
@@ -81,12 +81,15 @@ const FILTERS: &[(&str, &str)] = &[
 ];
 
 /// Zero to two distinct filters the endpoint accepts (as `&name=value...`) and their SQL.
-fn random_filters(rng: &mut SmallRng, endpoint: Endpoint) -> (String, Vec<&'static str>) {
+pub(crate) fn random_filters(
+    rng: &mut SmallRng,
+    endpoint: Endpoint,
+) -> (String, Vec<&'static str>) {
     let allowed: Vec<&(&str, &str)> = FILTERS
         .iter()
-        .filter(|(p, _)| match endpoint {
-            Endpoint::Termination => !p.starts_with("customer-") && !p.starts_with("auth-"),
-            Endpoint::Origination => !p.starts_with("vendor-"),
+        .filter(|(p, _)| match endpoint.side() {
+            Side::Termination => !p.starts_with("customer-") && !p.starts_with("auth-"),
+            Side::Origination => !p.starts_with("vendor-"),
         })
         .collect();
     // Mostly zero or one filter (the rollup paths), sometimes two.
@@ -158,9 +161,9 @@ async fn independent_document(
          WHERE time_start >= toDateTime({from:UInt32}, 'UTC') \
          AND time_start <= toDateTime({to:UInt32}, 'UTC')",
     );
-    sql.push_str(match endpoint {
-        Endpoint::Termination => " AND vendor_acc_id = {account:UInt32}",
-        Endpoint::Origination => " AND customer_acc_id = {account:UInt32} AND is_last_cdr",
+    sql.push_str(match endpoint.side() {
+        Side::Termination => " AND vendor_acc_id = {account:UInt32}",
+        Side::Origination => " AND customer_acc_id = {account:UInt32} AND is_last_cdr",
     });
     for c in conditions {
         sql.push_str(" AND ");

@@ -7,6 +7,7 @@ mod data_layer;
 mod engine;
 mod equivalence;
 mod error_shapes;
+mod family;
 mod formats;
 mod helpers;
 mod preflight;

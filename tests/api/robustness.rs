@@ -41,6 +41,8 @@ async fn random_bytes_in_every_parameter_never_give_a_5xx() {
         "sampling",
         "foo",
         "sampling[]",
+        "week-start",
+        "time-zone",
     ];
     names.extend(cdrstats::stats::filters::FILTERS.iter().map(|f| f.param));
     let valid = [
@@ -72,10 +74,12 @@ async fn random_bytes_in_every_parameter_never_give_a_5xx() {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("&");
-        let path = if rng.random_bool(0.5) {
-            TERMINATION
-        } else {
-            ORIGINATION
+        // Every endpoint of the family, quality twins twice as often.
+        let endpoints = cdrstats::stats::filters::Endpoint::ALL;
+        let path = match rng.random_range(0..endpoints.len() + 2) {
+            i if i < endpoints.len() => endpoints[i].path(),
+            i if i == endpoints.len() => TERMINATION,
+            _ => ORIGINATION,
         };
         let resp = app.get(path, &query).await;
         let status = resp.status().as_u16();

@@ -1,0 +1,485 @@
+//! `termination-statistics` / `origination-statistics` (SPEC §6.1): calls, minutes and exact
+//! price sums per bucket (minute … month), only buckets holding CDRs, plus totals.
+//!
+//! Answered from raw `cdrs`: the rollups of `schema/004_rollups.sql` keep neither the billed
+//! durations nor price sums, so a rollup path needs new rollup columns first (the seam is
+//! [`plan`]: pick a rollup there when one holds every summed and filtered column).
+
+use super::filters::{Endpoint, Filter, Side};
+use super::metrics::{format, ratio};
+use super::params::{RawParams, Value};
+use super::plan::{self, Bind, Path, Plan, Window};
+use super::table::{Cell, Tabular};
+use super::time::{Grid, Instant, Sampling};
+use crate::error::ApiError;
+use chrono::{DateTime, Datelike, NaiveDate};
+use chrono_tz::Tz;
+use clickhouse::Row;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+use uuid::Uuid;
+
+const TOTALS: &str = include_str!("../../sql/totals.sql");
+
+const REQUIRED: [&str; 3] = ["account-id", "from-time", "sampling"];
+const SCALARS: [&str; 6] = [
+    "account-id",
+    "from-time",
+    "to-time",
+    "sampling",
+    "time-zone",
+    "week-start",
+];
+
+/// The first day of a `week` bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WeekStart {
+    /// yeti's `toStartOfWeek` default.
+    Sunday,
+    Monday,
+}
+
+impl WeekStart {
+    /// ClickHouse's `toStartOfWeek` mode: 0 starts on Sunday, 1 on Monday.
+    fn mode(self) -> u8 {
+        match self {
+            Self::Sunday => 0,
+            Self::Monday => 1,
+        }
+    }
+}
+
+/// Bucket width of §6.1: the quality endpoints' samplings plus calendar weeks and months.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bucketing {
+    Fixed(Sampling),
+    Week(WeekStart),
+    Month,
+}
+
+impl Bucketing {
+    /// Every accepted `sampling` value.
+    pub const NAMES: [&str; 7] = [
+        "minute",
+        "5minutes",
+        "15minutes",
+        "hour",
+        "day",
+        "week",
+        "month",
+    ];
+
+    fn parse(sampling: &str, week_start: WeekStart) -> Option<Self> {
+        match sampling {
+            "week" => Some(Self::Week(week_start)),
+            "month" => Some(Self::Month),
+            other => Sampling::parse(other).map(Self::Fixed),
+        }
+    }
+}
+
+/// A validated request to a §6.1 endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TotalsRequest {
+    pub endpoint: Endpoint,
+    pub account: Uuid,
+    pub from: Instant,
+    pub to: Option<Instant>,
+    pub bucketing: Bucketing,
+    pub time_zone: Option<Tz>,
+    pub filters: Vec<(&'static Filter, Value)>,
+}
+
+impl TotalsRequest {
+    /// Parses the query string; errors in the contract's order (arrays, missing, values).
+    pub fn parse(endpoint: Endpoint, query: &str) -> Result<Self, ApiError> {
+        let raw = RawParams::collect(endpoint, query, &SCALARS)?;
+        raw.require(&REQUIRED)?;
+        let account = raw.account()?;
+        let (from, to) = raw.window()?;
+        let week_start = match raw.get("week-start") {
+            None | Some("sunday") => WeekStart::Sunday,
+            Some("monday") => WeekStart::Monday,
+            Some(_) => return Err(ApiError::InvalidValue("week-start")),
+        };
+        let bucketing = raw
+            .get("sampling")
+            .and_then(|s| Bucketing::parse(s, week_start))
+            .ok_or(ApiError::InvalidSampling)?;
+        Ok(Self {
+            endpoint,
+            account,
+            from,
+            to,
+            bucketing,
+            time_zone: raw.time_zone()?,
+            filters: raw.filters()?,
+        })
+    }
+
+    /// The counted window `[from, end]` answered at `now`.
+    pub fn window(&self, now: i64) -> Window {
+        Window {
+            from: self.from.ceil(),
+            to: self.to.map_or(now, |t| t.floor().min(now)),
+        }
+    }
+
+    /// The buckets the window spans (the limit applies to it, SPEC §6.1).
+    pub fn bucket_count(&self, now: i64) -> u64 {
+        let last = self.window(now).to;
+        let first = self.from.secs;
+        let count = match self.bucketing {
+            Bucketing::Fixed(sampling) => {
+                let grid = Grid {
+                    sampling,
+                    tz: self.time_zone,
+                };
+                (grid.floor(last) - grid.floor(first)) / sampling.seconds() + 1
+            }
+            Bucketing::Week(start) => {
+                let (a, b) = (self.local_date(first), self.local_date(last));
+                let offset = match start {
+                    WeekStart::Sunday => a.weekday().num_days_from_sunday(),
+                    WeekStart::Monday => a.weekday().num_days_from_monday(),
+                };
+                ((b - a).num_days() + i64::from(offset)) / 7 + 1
+            }
+            Bucketing::Month => {
+                let (a, b) = (self.local_date(first), self.local_date(last));
+                let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+                months(b) - months(a) + 1
+            }
+        };
+        u64::try_from(count.max(0)).unwrap_or(0)
+    }
+
+    /// The calendar date of `secs` in the request's zone (UTC by default).
+    fn local_date(&self, secs: i64) -> NaiveDate {
+        let utc = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        match self.time_zone {
+            Some(tz) => utc.with_timezone(&tz).date_naive(),
+            None => utc.date_naive(),
+        }
+    }
+}
+
+/// The SQL for `request` over `window`: raw CDRs of `account`, `duration_column` summed into
+/// `total_duration`.
+pub fn plan(
+    request: &TotalsRequest,
+    account: u32,
+    window: Window,
+    duration_column: &'static str,
+) -> Plan {
+    let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
+    let bucket = match request.bucketing {
+        Bucketing::Fixed(sampling) => plan::bucket_expression(
+            Grid {
+                sampling,
+                tz: request.time_zone,
+            },
+            &mut binds,
+        ),
+        calendar => {
+            let zone = request.time_zone.map_or("UTC", |tz| tz.name());
+            binds.push(("tz".to_owned(), Bind::Text(zone.to_owned())));
+            // toStartOfWeek/Month give the local date; its local midnight is the bucket start.
+            match calendar {
+                Bucketing::Week(start) => {
+                    binds.push(("week_mode".to_owned(), Bind::UInt8(start.mode())));
+                    "toDateTime(toStartOfWeek(%TIME%, {week_mode:UInt8}, {tz:String}), {tz:String})"
+                }
+                _ => "toDateTime(toStartOfMonth(%TIME%, {tz:String}), {tz:String})",
+            }
+            .to_owned()
+        }
+    };
+    let mut conditions = String::new();
+    // Origination counts last CDRs: `cdrs_by_customer` holds exactly those, ordered by customer
+    // (one account's range, not a scan of `cdrs`), but not the billed-duration columns.
+    let table = match (request.endpoint.side(), duration_column) {
+        (Side::Origination, "duration") => "cdrs_by_customer",
+        _ => "cdrs",
+    };
+    if request.endpoint.last_cdr_only() && table == "cdrs" {
+        conditions.push_str("AND is_last_cdr ");
+    }
+    conditions.push_str(&plan::filter_conditions(&request.filters, &mut binds));
+    let price = match request.endpoint.side() {
+        Side::Termination => "vendor_price",
+        Side::Origination => "customer_price",
+    };
+    let sql = TOTALS
+        .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
+        .replace("%RAW_TABLE%", table)
+        .replace("%DURATION_COLUMN%", duration_column)
+        .replace("%PRICE_COLUMN%", price)
+        .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
+        .replace(
+            "%RANGES%",
+            &plan::ranges("time_start", "r", &[window], &mut binds),
+        )
+        .replace("%CONDITIONS%", conditions.trim_end());
+    Plan {
+        sql,
+        binds,
+        path: Path::Raw,
+        raw_from: Some(window.from),
+        rollup_from: None,
+    }
+}
+
+/// One bucket's sums as ClickHouse returns them.
+#[derive(Clone, Debug, Row, Deserialize)]
+pub struct TotalsRow {
+    pub t: u32,
+    pub total_calls: u64,
+    pub successful_calls: u64,
+    /// Seconds of answered calls (`duration`), for `acd`.
+    pub answered_duration: i64,
+    /// Seconds of the configured duration column, for `total_duration`.
+    pub total_duration: i64,
+    /// Exact decimal text.
+    pub total_price: String,
+}
+
+/// The response body of a §6.1 endpoint.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TotalsDocument {
+    pub data: TotalsColumns,
+    pub rows: usize,
+    pub totals: TotalsLine,
+    /// The zone of the buckets, for the `time` column of CSV.
+    #[serde(skip)]
+    pub tz: Option<Tz>,
+}
+
+/// One array per column, index-aligned by bucket.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct TotalsColumns {
+    pub t: Vec<i64>,
+    pub total_calls: Vec<u64>,
+    pub successful_calls: Vec<u64>,
+    pub failed_calls: Vec<u64>,
+    pub total_duration: Vec<String>,
+    pub acd: Vec<Option<String>>,
+    pub asr: Vec<Option<String>>,
+    pub total_price: Vec<String>,
+}
+
+/// The same columns over all buckets; `t` is always 0.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TotalsLine {
+    pub t: i64,
+    pub total_calls: u64,
+    pub successful_calls: u64,
+    pub failed_calls: u64,
+    pub total_duration: String,
+    pub acd: Option<String>,
+    pub asr: Option<String>,
+    pub total_price: String,
+}
+
+/// Integer and exact-decimal sums of a bucket or of all buckets.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    total: u64,
+    successful: u64,
+    answered_duration: i64,
+    duration: i64,
+    price: Decimal,
+}
+
+impl Sums {
+    fn line(&self) -> (String, Option<String>, Option<String>, String) {
+        let (total, successful) = (i128::from(self.total), i128::from(self.successful));
+        (
+            format(ratio(i128::from(self.duration), 60)),
+            (successful > 0).then(|| format(ratio(i128::from(self.answered_duration), successful))),
+            (total > 0).then(|| format(ratio(100 * successful, total))),
+            format(
+                self.price
+                    .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+            ),
+        )
+    }
+}
+
+/// Builds the document from the rows of [`plan`] (sorted by bucket, only non-empty buckets).
+pub fn build(rows: &[TotalsRow], tz: Option<Tz>) -> Result<TotalsDocument, ApiError> {
+    let prices = rows
+        .iter()
+        .map(|row| {
+            Decimal::from_str(&row.total_price)
+                .map_err(|e| anyhow::anyhow!("price sum {:?}: {e}", row.total_price).into())
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(assemble(rows, &prices, tz))
+}
+
+/// The document of an empty window.
+pub fn empty(tz: Option<Tz>) -> TotalsDocument {
+    assemble(&[], &[], tz)
+}
+
+fn assemble(rows: &[TotalsRow], prices: &[Decimal], tz: Option<Tz>) -> TotalsDocument {
+    let mut data = TotalsColumns::default();
+    let mut all = Sums::default();
+    for (row, &price) in rows.iter().zip(prices) {
+        let sums = Sums {
+            total: row.total_calls,
+            successful: row.successful_calls,
+            answered_duration: row.answered_duration,
+            duration: row.total_duration,
+            price,
+        };
+        let (duration, acd, asr, price) = sums.line();
+        data.t.push(i64::from(row.t));
+        data.total_calls.push(sums.total);
+        data.successful_calls.push(sums.successful);
+        data.failed_calls.push(sums.total - sums.successful);
+        data.total_duration.push(duration);
+        data.acd.push(acd);
+        data.asr.push(asr);
+        data.total_price.push(price);
+        all.total += sums.total;
+        all.successful += sums.successful;
+        all.answered_duration += sums.answered_duration;
+        all.duration += sums.duration;
+        all.price += sums.price;
+    }
+    let (total_duration, acd, asr, total_price) = all.line();
+    TotalsDocument {
+        rows: data.t.len(),
+        data,
+        totals: TotalsLine {
+            t: 0,
+            total_calls: all.total,
+            successful_calls: all.successful,
+            failed_calls: all.total - all.successful,
+            total_duration,
+            acd,
+            asr,
+            total_price,
+        },
+        tz,
+    }
+}
+
+impl Tabular for TotalsDocument {
+    const COLUMNS: &'static [&'static str] = &[
+        "total_calls",
+        "successful_calls",
+        "failed_calls",
+        "total_duration",
+        "acd",
+        "asr",
+        "total_price",
+    ];
+
+    fn zone(&self) -> Option<Tz> {
+        self.tz
+    }
+
+    fn buckets(&self) -> usize {
+        self.rows
+    }
+
+    fn bucket(&self, i: usize) -> (i64, Vec<Cell<'_>>) {
+        let d = &self.data;
+        let int = |n: u64| Cell::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let cells = vec![
+            int(d.total_calls[i]),
+            int(d.successful_calls[i]),
+            int(d.failed_calls[i]),
+            Cell::Decimal(Some(&d.total_duration[i])),
+            Cell::Decimal(d.acd[i].as_deref()),
+            Cell::Decimal(d.asr[i].as_deref()),
+            Cell::Decimal(Some(&d.total_price[i])),
+        ];
+        (d.t[i], cells)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(extra: &str) -> TotalsRequest {
+        let q = format!("account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55{extra}");
+        TotalsRequest::parse(Endpoint::TerminationStatistics, &q).expect("valid")
+    }
+
+    #[test]
+    fn calendar_buckets_are_counted_exactly() {
+        // Wednesday 2024-10-02 to Sunday 2024-10-27 (Europe/Berlin dates).
+        let week = request(
+            "&from-time=2024-10-02T12:00:00Z&to-time=2024-10-27T12:00:00Z&sampling=week&time-zone=Europe%2FBerlin",
+        );
+        // Sunday weeks starting Sep 29, Oct 6, 13, 20, 27.
+        assert_eq!(week.bucket_count(i64::MAX / 2), 5);
+        let monday = TotalsRequest {
+            bucketing: Bucketing::Week(WeekStart::Monday),
+            ..week.clone()
+        };
+        // Monday weeks starting Sep 30, Oct 7, 14, 21.
+        assert_eq!(monday.bucket_count(i64::MAX / 2), 4);
+        let month = request("&from-time=2023-12-31&to-time=2024-02-01&sampling=month");
+        assert_eq!(month.bucket_count(i64::MAX / 2), 3);
+        let minutes =
+            request("&from-time=2024-01-01T00:00:30Z&to-time=2024-01-01T00:02:00Z&sampling=minute");
+        assert_eq!(minutes.bucket_count(i64::MAX / 2), 3);
+    }
+
+    #[test]
+    fn week_month_and_zone_are_bound_as_parameters() {
+        let req = request(
+            "&from-time=2024-10-01&sampling=week&week-start=monday&time-zone=Europe%2FBerlin&vendor-price-gt=0.1",
+        );
+        let p = plan(&req, 7, req.window(1_730_000_000), "vendor_duration");
+        assert!(
+            p.sql
+                .contains("toStartOfWeek(time_start, {week_mode:UInt8}, {tz:String})")
+        );
+        assert!(p.sql.contains("sum(toInt64(vendor_duration))"));
+        assert!(p.sql.contains("vendor_price AS price"));
+        assert!(p.binds.contains(&("week_mode".into(), Bind::UInt8(1))));
+        assert!(
+            p.binds
+                .contains(&("tz".into(), Bind::Text("Europe/Berlin".into())))
+        );
+        assert!(!p.sql.contains('%') && !p.sql.contains('?') && !p.sql.contains("is_last_cdr"));
+        let o = TotalsRequest {
+            endpoint: Endpoint::OriginationStatistics,
+            ..request("&from-time=2024-10-01&sampling=month")
+        };
+        // Counted by `duration`: the last CDRs of `cdrs_by_customer`, no is_last_cdr needed.
+        let p = plan(&o, 7, o.window(1_730_000_000), "duration");
+        assert!(p.sql.contains("FROM cdrs_by_customer") && p.sql.contains("customer_acc_id"));
+        assert!(!p.sql.contains("is_last_cdr"));
+        // Counted by `customer_duration`, which only `cdrs` holds: its last CDRs.
+        let p = plan(&o, 7, o.window(1_730_000_000), "customer_duration");
+        assert!(p.sql.contains("FROM cdrs\n") && p.sql.contains("AND is_last_cdr"));
+        assert!(p.binds.contains(&("tz".into(), Bind::Text("UTC".into()))));
+    }
+
+    #[test]
+    fn prices_add_exactly_and_round_half_away_from_zero() {
+        let row = |t, price: &str| TotalsRow {
+            t,
+            total_calls: 2,
+            successful_calls: 1,
+            answered_duration: 61,
+            total_duration: 61,
+            total_price: price.into(),
+        };
+        let doc = build(&[row(0, "0.005"), row(60, "1.004999")], None).expect("valid");
+        assert_eq!(doc.data.total_price, vec!["0.01", "1.0"]);
+        assert_eq!(doc.totals.total_price, "1.01");
+        assert_eq!(doc.totals.total_duration, "2.03");
+        assert_eq!(doc.totals.failed_calls, 2);
+        assert!(build(&[row(0, "not a number")], None).is_err());
+    }
+}
