@@ -18,7 +18,9 @@
 --   key (cityHash64(account_id)), so every row that arrives in a shard's
 --   rollup_minute_country_local belongs in that shard's rollup_minute: no second network hop.
 --   The Distributed send of rollup_minute_country is an ordinary INSERT into
---   rollup_minute_country_local on the receiving shard, which fires the view there; a retried
+--   rollup_minute_country_local on the receiving shard, which fires the view there (ClickHouse's
+--   test tests/queries/0_stateless/01046_materialized_view_with_join_over_distributed.sql: an
+--   insert into a Distributed table fills a view of its local table); a retried
 --   send of the same block is deduplicated by the replicated table and, with
 --   deduplicate_blocks_in_dependent_materialized_views (pipeline profile), in the view too.
 --   A cascaded insert succeeds only when every view in the chain was written (docs knowledge
