@@ -12,8 +12,8 @@ use clickhouse::Row;
 use serde::Deserialize;
 use std::fmt::Write as _;
 
-/// Oldest server the schema and the gateway's SQL are written for (projections with
-/// `deduplicate_merge_projection_mode`, server-side query parameters).
+/// Oldest server the schema and the gateway's SQL are written for (server-side query
+/// parameters, the settings of schema/cluster/900_gateway_user.sql).
 const MIN_VERSION: (u32, u32) = (24, 8);
 
 /// How one check came out.
