@@ -297,6 +297,14 @@ pub fn drift(single: &[(&str, &str)], cluster: &[(&str, &str)]) -> Vec<String> {
     problems
 }
 
+/// The sharding key of the Distributed table `table` in `cluster`, if it is one.
+pub fn sharding_key(cluster: &[(&str, &str)], table: &str) -> Option<String> {
+    objects(cluster).into_iter().find_map(|o| match o {
+        Object::Distributed { name, args, .. } if name == table => args.get(3).cloned(),
+        _ => None,
+    })
+}
+
 /// The cluster's views, checked for where their rows land: every view reads a `_local` table
 /// (a view fires on the node that receives an insert into its source; the pipeline inserts into
 /// the local tables, so a view on a Distributed table would never fire), and a view that writes
@@ -480,6 +488,34 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER '{cluster}' TO t AS SELECT a
             views_keep_rows_on_their_shard(&[("c.sql", &on_distributed)]).len(),
             1
         );
+    }
+
+    /// Static (no cluster runs here): `optimize_skip_unused_shards` can skip shards only when
+    /// the query constrains the sharding key's column, so every table the planner reads for one
+    /// account must be sharded by the column it filters that account on.
+    #[test]
+    fn statically_every_table_the_planner_reads_is_sharded_by_the_account_it_filters_on() {
+        use crate::stats::filters::Endpoint;
+        use crate::stats::plan::raw_table;
+        for endpoint in Endpoint::ALL {
+            assert_eq!(
+                sharding_key(CLUSTER_MIGRATIONS, raw_table(endpoint)),
+                Some(format!("cityHash64({})", endpoint.account_column())),
+                "{endpoint:?}"
+            );
+        }
+        let sql = include_str!("../../sql/part_rollup.sql");
+        assert!(sql.contains("account_id = {account:UInt32}"));
+        for derived in crate::cli::rollups::DERIVED {
+            if derived.table.starts_with("rollup_") {
+                assert_eq!(
+                    sharding_key(CLUSTER_MIGRATIONS, derived.table).as_deref(),
+                    Some("cityHash64(account_id)"),
+                    "{}",
+                    derived.table
+                );
+            }
+        }
     }
 
     #[test]
