@@ -138,6 +138,9 @@ async fn check_server(settings: &Settings, url: &str) -> Vec<Finding> {
     ));
     findings.extend(check_user(settings, url, &plain, cluster).await);
     findings.extend(check_schema(&plain, cluster).await);
+    if cluster {
+        findings.push(check_sharding(&plain).await);
+    }
     findings.push(spot_check(&plain).await);
     findings
 }
@@ -474,6 +477,63 @@ async fn check_schema(plain: &clickhouse::Client, cluster: bool) -> Vec<Finding>
     findings
 }
 
+#[derive(Row, Deserialize)]
+struct EngineRow {
+    name: String,
+    engine_full: String,
+}
+
+/// On a cluster: every Distributed table shards by the key of `schema/cluster/` (a one-account
+/// query reads one shard only when its account column is the sharding key).
+async fn check_sharding(plain: &clickhouse::Client) -> Finding {
+    let found = plain
+        .query(
+            "SELECT name, engine_full FROM system.tables \
+             WHERE database = currentDatabase() AND engine = 'Distributed'",
+        )
+        .fetch_all::<EngineRow>()
+        .await;
+    match found {
+        Ok(rows) => judge_sharding(
+            &crate::cli::schema_parity::sharding_keys(CLUSTER_MIGRATIONS),
+            &rows
+                .into_iter()
+                .map(|r| (r.name, r.engine_full))
+                .collect::<Vec<_>>(),
+        ),
+        Err(e) => finding("sharding keys", Status::Fail, short(&e)),
+    }
+}
+
+/// Compares the expected `(table, sharding key)` pairs with the servers' `(table, engine_full)`.
+pub fn judge_sharding(expected: &[(String, String)], found: &[(String, String)]) -> Finding {
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    let problems: Vec<String> = expected
+        .iter()
+        .filter_map(
+            |(table, key)| match found.iter().find(|(name, _)| name == table) {
+                None => Some(format!("{table} is not a Distributed table")),
+                Some((_, engine)) if !squeeze(engine).contains(&squeeze(key)) => {
+                    Some(format!("{table} is not sharded by {key}: {engine}"))
+                }
+                Some(_) => None,
+            },
+        )
+        .collect();
+    if problems.is_empty() {
+        finding(
+            "sharding keys",
+            Status::Ok,
+            format!(
+                "{} Distributed tables as in schema/cluster/",
+                expected.len()
+            ),
+        )
+    } else {
+        finding("sharding keys", Status::Fail, problems.join("; "))
+    }
+}
+
 #[derive(Row, Deserialize, Debug, PartialEq, Eq)]
 struct HourSums {
     total_calls: u64,
@@ -612,6 +672,35 @@ mod tests {
         }
         assert!(cluster.iter().any(|(t, _)| t == "cdrs_by_customer_local"));
         assert_eq!(single_views, cluster_views);
+    }
+
+    /// Judged without a server: the local engine cannot create a Distributed table.
+    #[test]
+    fn a_distributed_table_sharded_by_another_key_fails_judged_offline_as_the_local_engine_has_no_cluster()
+     {
+        let expected = crate::cli::schema_parity::sharding_keys(CLUSTER_MIGRATIONS);
+        assert!(expected.contains(&(
+            "cdrs_by_customer".to_owned(),
+            "cityHash64(customer_acc_id)".to_owned()
+        )));
+        let engine = |table: &str, key: &str| {
+            (
+                table.to_owned(),
+                format!("Distributed('prod', 'stats', '{table}_local', {key})"),
+            )
+        };
+        let good: Vec<(String, String)> = expected.iter().map(|(t, k)| engine(t, k)).collect();
+        assert_eq!(judge_sharding(&expected, &good).status, Status::Ok);
+        let mut wrong = good.clone();
+        wrong[0] = engine(&expected[0].0, "rand()");
+        let verdict = judge_sharding(&expected, &wrong);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.detail.contains("rand()"), "{verdict:?}");
+        let verdict = judge_sharding(&expected, &good[1..]);
+        assert!(
+            verdict.detail.contains("is not a Distributed table"),
+            "{verdict:?}"
+        );
     }
 
     #[test]

@@ -297,6 +297,17 @@ pub fn drift(single: &[(&str, &str)], cluster: &[(&str, &str)]) -> Vec<String> {
     problems
 }
 
+/// Every Distributed table of `cluster` with its sharding key.
+pub fn sharding_keys(cluster: &[(&str, &str)]) -> Vec<(String, String)> {
+    objects(cluster)
+        .into_iter()
+        .filter_map(|o| match o {
+            Object::Distributed { name, args, .. } => Some((name, args.get(3)?.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The sharding key of the Distributed table `table` in `cluster`, if it is one.
 pub fn sharding_key(cluster: &[(&str, &str)], table: &str) -> Option<String> {
     objects(cluster).into_iter().find_map(|o| match o {
