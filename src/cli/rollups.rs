@@ -469,7 +469,15 @@ pub struct VerifyReport {
 }
 
 /// `SELECT day, side, sums FROM source` in the checksum shape, one row per (day, side).
-fn check_query(source: &str, time: &str, e: &[&str; 6], weighted: bool) -> String {
+/// `condition`, if any, is ANDed to the time bounds. The query is flat (no subquery), so on a
+/// cluster each shard aggregates its own rows and sends one row per day and side.
+fn check_query(
+    source: &str,
+    time: &str,
+    e: &[&str; 6],
+    weighted: bool,
+    condition: Option<&str>,
+) -> String {
     // Rollup rows carry counts; raw rows count 1 each. Weighting by the row's calls makes the
     // account and minute checksums comparable between the two.
     let w = if weighted { e[1] } else { "1" };
@@ -480,9 +488,15 @@ fn check_query(source: &str, time: &str, e: &[&str; 6], weighted: bool) -> Strin
          toUInt64(sum(toUInt64({}) * {w})) AS s_account, \
          toUInt64(sum(toUInt64(toUnixTimestamp({})) % 1000003 * {w})) AS s_minute \
          FROM {source} \
-         WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}} \
+         WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}}{} \
          GROUP BY day, side ORDER BY day, side",
-        e[0], e[1], e[2], e[3], e[4], e[5]
+        e[0],
+        e[1],
+        e[2],
+        e[3],
+        e[4],
+        e[5],
+        condition.map(|c| format!(" AND ({c})")).unwrap_or_default()
     )
 }
 
@@ -508,9 +522,13 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let days = range.days()?;
     let started = Instant::now();
     // Both sides from one scan, as the views do.
-    let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start \
-                      FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)";
-    let raw_sql = check_query(raw_source, "time_start", &RAW_CHECK, false);
+    let raw_sql = check_query(
+        "cdrs ARRAY JOIN [0, 1] AS side",
+        "time_start",
+        &RAW_CHECK,
+        false,
+        Some("side = 0 OR is_last_cdr"),
+    );
     let raw = day_sums(client, &raw_sql, range)
         .await
         .context("summing raw cdrs")?;
@@ -518,7 +536,13 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let mut lines = Vec::new();
     for derived in DERIVED {
         let weighted = derived.check[1] != "toUInt64(1)";
-        let sql = check_query(derived.table, derived.time_column, &derived.check, weighted);
+        let sql = check_query(
+            derived.table,
+            derived.time_column,
+            &derived.check,
+            weighted,
+            None,
+        );
         let got = day_sums(client, &sql, range)
             .await
             .with_context(|| format!("summing {}", derived.table))?;
