@@ -263,8 +263,9 @@ pub mod retention {
 
     /// The `ALTER TABLE` that sets (days > 0) or removes (days = 0, `had_ttl`) a table's TTL;
     /// `None` when there is nothing to do. On a cluster it runs `ON CLUSTER` on the replicated
-    /// `_local` tables (docs: sql-reference/distributed-ddl; an ALTER of a Replicated table is
-    /// replicated to the shard's other replicas through Keeper).
+    /// `_local` tables (docs: sql-reference/distributed-ddl, "the local version of the query will
+    /// eventually be executed on each host in the cluster"; engines/table-engines/mergetree-family/
+    /// replication: ALTER of a Replicated table is itself replicated through Keeper).
     pub fn ttl_statement(
         target: &Target,
         table: &str,
