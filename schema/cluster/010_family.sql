@@ -72,5 +72,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS active_calls_snapshots_mv ON CLUSTER '{cl
 SELECT DISTINCT snapshot_timestamp
 FROM active_calls_local;
 
+-- Sharded by rand(): no account owns a snapshot time, and nothing is inserted through this table
+-- (each shard's rows come from its own view above); it only reads the union of the shards.
 CREATE TABLE IF NOT EXISTS active_calls_snapshots ON CLUSTER '{cluster}' AS active_calls_snapshots_local
 ENGINE = Distributed('{cluster}', currentDatabase(), active_calls_snapshots_local, rand());

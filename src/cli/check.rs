@@ -5,15 +5,15 @@
 //! with the gateway's settings); and a spot check that the newest complete hour of the minute
 //! rollup equals the raw CDRs. `serve` runs it at start and logs the findings.
 
-use crate::cli::migrate::{MIGRATIONS, statements};
+use crate::cli::migrate::{CLUSTER_MIGRATIONS, MIGRATIONS, statements};
 use crate::config::Settings;
 use crate::db;
 use clickhouse::Row;
 use serde::Deserialize;
 use std::fmt::Write as _;
 
-/// Oldest server the schema and the gateway's SQL are written for (projections with
-/// `deduplicate_merge_projection_mode`, server-side query parameters).
+/// Oldest server the schema and the gateway's SQL are written for (server-side query
+/// parameters, the settings of schema/cluster/900_gateway_user.sql).
 const MIN_VERSION: (u32, u32) = (24, 8);
 
 /// How one check came out.
@@ -124,17 +124,23 @@ async fn check_server(settings: &Settings, url: &str) -> Vec<Finding> {
     };
     let mut findings = vec![judge_version(&version)];
     // A Distributed `cdrs` means a cluster deployment (schema/cluster/).
-    let cluster = plain
-        .query(
-            "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'cdrs'",
-        )
-        .fetch_optional::<String>()
+    let cluster = crate::cli::rollups::is_cluster(&plain)
         .await
-        .ok()
-        .flatten()
-        .is_some_and(|engine| engine == "Distributed");
+        .unwrap_or(false);
+    findings.push(finding(
+        "layout",
+        Status::Ok,
+        if cluster {
+            "cluster: checked against schema/cluster/ (Distributed tables over *_local)"
+        } else {
+            "single server: checked against schema/"
+        },
+    ));
     findings.extend(check_user(settings, url, &plain, cluster).await);
-    findings.extend(check_schema(&plain).await);
+    findings.extend(check_schema(&plain, cluster).await);
+    if cluster {
+        findings.push(check_sharding(&plain).await);
+    }
     findings.push(spot_check(&plain).await);
     findings
 }
@@ -289,11 +295,18 @@ pub fn judge_user(
 /// A table's name and its `(column, type)` pairs.
 pub type TableColumns = (String, Vec<(String, String)>);
 
-/// Every `CREATE TABLE` in `schema/` with its columns, and the view names.
-pub fn expected_schema() -> (Vec<TableColumns>, Vec<String>) {
-    let mut tables = Vec::new();
+/// Every `CREATE TABLE` of the schema with its columns, and the view names: `schema/` on a
+/// single server, `schema/cluster/` on a cluster, where a Distributed table (`CREATE TABLE t
+/// ON CLUSTER ... AS t_local ENGINE = Distributed(...)`) has the columns of its local table.
+pub fn expected_schema(cluster: bool) -> (Vec<TableColumns>, Vec<String>) {
+    let files = if cluster {
+        CLUSTER_MIGRATIONS
+    } else {
+        MIGRATIONS
+    };
+    let mut tables: Vec<TableColumns> = Vec::new();
     let mut views = Vec::new();
-    for (_, text) in MIGRATIONS {
+    for (_, text) in files {
         for statement in statements(text) {
             let Some(rest) = statement.strip_prefix("CREATE ") else {
                 continue;
@@ -301,7 +314,20 @@ pub fn expected_schema() -> (Vec<TableColumns>, Vec<String>) {
             if let Some(rest) = rest.strip_prefix("MATERIALIZED VIEW IF NOT EXISTS ") {
                 views.push(first_word(rest));
             } else if let Some(rest) = rest.strip_prefix("TABLE IF NOT EXISTS ") {
-                tables.push((first_word(rest), columns(rest)));
+                let name = first_word(rest);
+                let like = rest
+                    .split_once(" AS ")
+                    .filter(|(_, after)| after.contains("ENGINE = Distributed("))
+                    .map(|(_, after)| first_word(after));
+                let columns = match like {
+                    Some(local) => tables
+                        .iter()
+                        .find(|(t, _)| *t == local)
+                        .map(|(_, c)| c.clone())
+                        .unwrap_or_default(),
+                    None => columns(rest),
+                };
+                tables.push((name, columns));
             }
         }
     }
@@ -382,7 +408,7 @@ struct ColumnRow {
     ty: String,
 }
 
-async fn check_schema(plain: &clickhouse::Client) -> Vec<Finding> {
+async fn check_schema(plain: &clickhouse::Client, cluster: bool) -> Vec<Finding> {
     let found = plain
         .query(
             "SELECT table, name, type FROM system.columns WHERE database = currentDatabase() \
@@ -399,7 +425,7 @@ async fn check_schema(plain: &clickhouse::Client) -> Vec<Finding> {
         .fetch_all::<String>()
         .await
         .unwrap_or_default();
-    let (tables, views) = expected_schema();
+    let (tables, views) = expected_schema(cluster);
     let mut findings = Vec::new();
     for (table, columns) in tables {
         let check = format!("table {table}");
@@ -449,6 +475,63 @@ async fn check_schema(plain: &clickhouse::Client) -> Vec<Finding> {
         )
     });
     findings
+}
+
+#[derive(Row, Deserialize)]
+struct EngineRow {
+    name: String,
+    engine_full: String,
+}
+
+/// On a cluster: every Distributed table shards by the key of `schema/cluster/` (a one-account
+/// query reads one shard only when its account column is the sharding key).
+async fn check_sharding(plain: &clickhouse::Client) -> Finding {
+    let found = plain
+        .query(
+            "SELECT name, engine_full FROM system.tables \
+             WHERE database = currentDatabase() AND engine = 'Distributed'",
+        )
+        .fetch_all::<EngineRow>()
+        .await;
+    match found {
+        Ok(rows) => judge_sharding(
+            &crate::cli::schema_parity::sharding_keys(CLUSTER_MIGRATIONS),
+            &rows
+                .into_iter()
+                .map(|r| (r.name, r.engine_full))
+                .collect::<Vec<_>>(),
+        ),
+        Err(e) => finding("sharding keys", Status::Fail, short(&e)),
+    }
+}
+
+/// Compares the expected `(table, sharding key)` pairs with the servers' `(table, engine_full)`.
+pub fn judge_sharding(expected: &[(String, String)], found: &[(String, String)]) -> Finding {
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    let problems: Vec<String> = expected
+        .iter()
+        .filter_map(
+            |(table, key)| match found.iter().find(|(name, _)| name == table) {
+                None => Some(format!("{table} is not a Distributed table")),
+                Some((_, engine)) if !squeeze(engine).contains(&squeeze(key)) => {
+                    Some(format!("{table} is not sharded by {key}: {engine}"))
+                }
+                Some(_) => None,
+            },
+        )
+        .collect();
+    if problems.is_empty() {
+        finding(
+            "sharding keys",
+            Status::Ok,
+            format!(
+                "{} Distributed tables as in schema/cluster/",
+                expected.len()
+            ),
+        )
+    } else {
+        finding("sharding keys", Status::Fail, problems.join("; "))
+    }
 }
 
 #[derive(Row, Deserialize, Debug, PartialEq, Eq)]
@@ -555,7 +638,7 @@ mod tests {
 
     #[test]
     fn the_expected_schema_comes_from_the_schema_files() {
-        let (tables, views) = expected_schema();
+        let (tables, views) = expected_schema(false);
         let cdrs = &tables.iter().find(|(t, _)| t == "cdrs").expect("cdrs").1;
         assert!(cdrs.contains(&("time_start".into(), "DateTime('UTC')".into())));
         assert!(
@@ -571,6 +654,53 @@ mod tests {
             .1;
         assert!(access.contains(&("account_ids".into(), "Array(UInt32)".into())));
         assert!(views.contains(&"rollup_minute_mv".to_owned()));
+    }
+
+    /// Static: no cluster runs here.
+    #[test]
+    fn statically_on_a_cluster_the_distributed_and_local_tables_are_expected_with_the_same_columns()
+    {
+        let (single, single_views) = expected_schema(false);
+        let (cluster, cluster_views) = expected_schema(true);
+        for (table, columns) in &single {
+            let distributed = cluster.iter().find(|(t, _)| t == table);
+            assert_eq!(distributed.map(|(_, c)| c), Some(columns), "{table}");
+            if !matches!(table.as_str(), "accounts" | "api_access") {
+                let local = cluster.iter().find(|(t, _)| *t == format!("{table}_local"));
+                assert_eq!(local.map(|(_, c)| c), Some(columns), "{table}_local");
+            }
+        }
+        assert!(cluster.iter().any(|(t, _)| t == "cdrs_by_customer_local"));
+        assert_eq!(single_views, cluster_views);
+    }
+
+    /// Judged without a server: the local engine cannot create a Distributed table.
+    #[test]
+    fn a_distributed_table_sharded_by_another_key_fails_judged_offline_as_the_local_engine_has_no_cluster()
+     {
+        let expected = crate::cli::schema_parity::sharding_keys(CLUSTER_MIGRATIONS);
+        assert!(expected.contains(&(
+            "cdrs_by_customer".to_owned(),
+            "cityHash64(customer_acc_id)".to_owned()
+        )));
+        let engine = |table: &str, key: &str| {
+            (
+                table.to_owned(),
+                format!("Distributed('prod', 'stats', '{table}_local', {key})"),
+            )
+        };
+        let good: Vec<(String, String)> = expected.iter().map(|(t, k)| engine(t, k)).collect();
+        assert_eq!(judge_sharding(&expected, &good).status, Status::Ok);
+        let mut wrong = good.clone();
+        wrong[0] = engine(&expected[0].0, "rand()");
+        let verdict = judge_sharding(&expected, &wrong);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.detail.contains("rand()"), "{verdict:?}");
+        let verdict = judge_sharding(&expected, &good[1..]);
+        assert!(
+            verdict.detail.contains("is not a Distributed table"),
+            "{verdict:?}"
+        );
     }
 
     #[test]

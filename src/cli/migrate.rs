@@ -127,29 +127,32 @@ pub async fn run_for(settings: &Settings, target: &Target) -> anyhow::Result<Vec
              `migrate --cluster NAME` (ON CLUSTER); a single server takes one URL",
             urls.len()
         ),
-        Target::Single => {
-            let applied = migrate(settings, &urls[0], target).await?;
-            let client = db::client(settings, &urls[0], Some(&settings.clickhouse_database));
-            retention::apply(&client, settings)
-                .await
-                .with_context(|| format!("setting retention TTLs on {}", urls[0]))?;
-            if let Some(notice) = retention::backfill_notice(&client).await? {
-                eprintln!("{notice}");
-            }
-            Ok(applied)
-        }
+        Target::Single => finish(settings, &urls[0], target).await,
         Target::Cluster(_) => {
             // ON CLUSTER runs every statement on every node: one reachable node is enough.
             let mut last = None;
             for url in &urls {
                 match reachable(settings, url).await {
-                    Ok(()) => return migrate(settings, url, target).await,
+                    Ok(()) => return finish(settings, url, target).await,
                     Err(e) => last = Some(e),
                 }
             }
             Err(last.unwrap_or_else(|| anyhow::anyhow!("CLICKHOUSE_URL is empty")))
         }
     }
+}
+
+/// The files, then the retention TTLs, then the rebuild notice, all through `url`.
+async fn finish(settings: &Settings, url: &str, target: &Target) -> anyhow::Result<Vec<String>> {
+    let applied = migrate(settings, url, target).await?;
+    let client = db::client(settings, url, Some(&settings.clickhouse_database));
+    retention::apply(&client, settings, target)
+        .await
+        .with_context(|| format!("setting retention TTLs through {url}"))?;
+    if let Some(notice) = retention::backfill_notice(&client, target).await? {
+        eprintln!("{notice}");
+    }
+    Ok(applied)
 }
 
 async fn reachable(settings: &Settings, url: &str) -> anyhow::Result<()> {
@@ -230,7 +233,8 @@ async fn migrate(settings: &Settings, url: &str, target: &Target) -> anyhow::Res
 
 /// Retention TTLs (set on every run, so changing a setting and re-running `migrate` applies it)
 /// and the rebuild notice.
-mod retention {
+pub mod retention {
+    use super::Target;
     use crate::cli::rollups::DERIVED;
     use crate::config::Settings;
     use anyhow::Context;
@@ -238,34 +242,76 @@ mod retention {
     /// The raw tables and their time column; every derived table not listed here is a rollup.
     const RAW: &[(&str, &str)] = &[("cdrs", "time_start"), ("cdrs_by_customer", "time_start")];
 
-    /// `ALTER TABLE ... MODIFY TTL` for tables with a limit, `REMOVE TTL` for those that had one
-    /// and are now unlimited (ClickHouse answers an error to REMOVE TTL on a table without one,
-    /// so the current definition is checked first). Docs: sql-reference/statements/alter/ttl.
-    /// With `ttl_only_drop_parts` and daily partitions, expiry drops whole days.
-    pub async fn apply(client: &clickhouse::Client, settings: &Settings) -> anyhow::Result<()> {
+    /// Every table with a retention limit, its time column and its limit in days (0 = keep).
+    pub fn limits(settings: &Settings) -> Vec<(&'static str, &'static str, u32)> {
         let rollups = DERIVED
             .iter()
             .filter(|d| !RAW.iter().any(|(t, _)| *t == d.table))
-            .map(|d| (d.table, d.time_column));
-        for (table, column) in RAW.iter().copied().chain(rollups) {
-            let days = if RAW.iter().any(|(t, _)| *t == table) {
-                settings.raw_retention_days
-            } else {
-                settings.rollup_retention_days
-            };
-            // Identifiers come from the static lists above; `days` is an integer setting.
-            let statement = if days > 0 {
-                format!("ALTER TABLE {table} MODIFY TTL {column} + INTERVAL {days} DAY DELETE")
-            } else if has_ttl(client, table).await? {
-                format!("ALTER TABLE {table} REMOVE TTL")
-            } else {
+            .map(|d| (d.table, d.time_column, settings.rollup_retention_days));
+        RAW.iter()
+            .map(|(t, c)| (*t, *c, settings.raw_retention_days))
+            .chain(rollups)
+            .collect()
+    }
+
+    /// The table that holds the rows: on a cluster the per-shard `<table>_local` (a TTL on the
+    /// Distributed table would be refused: it stores nothing).
+    pub fn storage_table(target: &Target, table: &str) -> String {
+        match target {
+            Target::Single => table.to_owned(),
+            Target::Cluster(_) => format!("{table}_local"),
+        }
+    }
+
+    /// The `ALTER TABLE` that sets (days > 0) or removes (days = 0, `had_ttl`) a table's TTL;
+    /// `None` when there is nothing to do. On a cluster it runs `ON CLUSTER` on the replicated
+    /// `_local` tables (docs: sql-reference/distributed-ddl, "the local version of the query will
+    /// eventually be executed on each host in the cluster"; engines/table-engines/mergetree-family/
+    /// replication: ALTER of a Replicated table is itself replicated through Keeper).
+    pub fn ttl_statement(
+        target: &Target,
+        table: &str,
+        column: &str,
+        days: u32,
+        had_ttl: bool,
+    ) -> Option<String> {
+        let on_cluster = match target {
+            Target::Single => String::new(),
+            Target::Cluster(name) => format!(" ON CLUSTER '{name}'"),
+        };
+        let table = storage_table(target, table);
+        // Identifiers come from static lists, the cluster name was checked to be plain, and
+        // `days` is an integer setting.
+        if days > 0 {
+            Some(format!(
+                "ALTER TABLE {table}{on_cluster} MODIFY TTL {column} + INTERVAL {days} DAY DELETE"
+            ))
+        } else if had_ttl {
+            Some(format!("ALTER TABLE {table}{on_cluster} REMOVE TTL"))
+        } else {
+            None
+        }
+    }
+
+    /// `ALTER TABLE ... MODIFY TTL` for tables with a limit, `REMOVE TTL` for those that had one
+    /// and are now unlimited (ClickHouse answers an error to REMOVE TTL on a table without one,
+    /// so the current definition is checked first). Docs: sql-reference/statements/alter/ttl.
+    /// With `ttl_only_drop_parts` and monthly partitions, expiry drops whole months.
+    pub async fn apply(
+        client: &clickhouse::Client,
+        settings: &Settings,
+        target: &Target,
+    ) -> anyhow::Result<()> {
+        for (table, column, days) in limits(settings) {
+            let had_ttl = days == 0 && has_ttl(client, &storage_table(target, table)).await?;
+            let Some(statement) = ttl_statement(target, table, column, days, had_ttl) else {
                 continue;
             };
             client
                 .query(&statement)
                 .execute()
                 .await
-                .with_context(|| format!("TTL of {table}"))?;
+                .with_context(|| format!("TTL of {}", storage_table(target, table)))?;
         }
         Ok(())
     }
@@ -284,8 +330,12 @@ mod retention {
     }
 
     /// A message when `cdrs` holds rows but a derived table is empty (an upgrade or a restore):
-    /// migrations never backfill, the operator runs the resumable rebuild.
-    pub async fn backfill_notice(client: &clickhouse::Client) -> anyhow::Result<Option<String>> {
+    /// migrations never backfill, the operator runs the resumable rebuild. On a cluster the
+    /// counts go through the Distributed tables (every shard).
+    pub async fn backfill_notice(
+        client: &clickhouse::Client,
+        target: &Target,
+    ) -> anyhow::Result<Option<String>> {
         let raw: u64 = client
             .query("SELECT count() FROM cdrs")
             .fetch_one()
@@ -305,10 +355,16 @@ mod retention {
                 empty.push(derived.table);
             }
         }
+        let how = match target {
+            Target::Single => "run `cdrstats rollups rebuild --from <first day> --to <last day>`",
+            Target::Cluster(_) => {
+                "rebuild them as schema/cluster/README.md describes (`cdrstats rollups \
+                 rebuild` works on a single server only)"
+            }
+        };
         Ok((!empty.is_empty()).then(|| {
             format!(
-                "cdrs holds {raw} rows but these derived tables are empty: {}; run \
-                 `cdrstats rollups rebuild --from <first day> --to <last day>` \
+                "cdrs holds {raw} rows but these derived tables are empty: {}; {how} \
                  (migrations never backfill)",
                 empty.join(", ")
             )
@@ -491,7 +547,9 @@ mod tests {
         }
         for must in [
             "cdrs_local",
-            "rollup_minute",
+            "cdrs_by_customer",
+            "rollup_minute_country",
+            "rollup_minute_country_local",
             "rollup_minute_local",
             "cdrstats_gateway_profile",
             "cdrstats_gateway",
@@ -556,9 +614,11 @@ mod tests {
 
     /// Static: no cluster runs here.
     #[test]
-    fn statically_distributed_tables_shard_by_account_and_views_write_through_them() {
+    fn statically_distributed_tables_shard_by_the_account_each_side_queries() {
         let text: String = CLUSTER_MIGRATIONS.iter().map(|(_, t)| *t).collect();
+        // Termination reads cdrs by vendor, origination reads cdrs_by_customer by customer.
         assert!(text.contains("cdrs_local, cityHash64(vendor_acc_id))"));
+        assert!(text.contains("cdrs_by_customer_local, cityHash64(customer_acc_id))"));
         for rollup in [
             "rollup_minute",
             "rollup_minute_country",
@@ -567,9 +627,60 @@ mod tests {
             assert!(text.contains(&format!(
                 "Distributed('{{cluster}}', currentDatabase(), {rollup}_local, cityHash64(account_id))"
             )));
-            assert!(text.contains(&format!("TO {rollup} AS")), "{rollup}_mv");
         }
+        // Views on raw CDRs route rows through the Distributed tables; the view of a view stays
+        // on its shard (same sharding key, checked by schema_parity::views_keep_rows_on_their_shard).
+        for view in [
+            "cdrs_by_customer",
+            "rollup_minute_country",
+            "rollup_minute_dst_prefix",
+        ] {
+            assert!(text.contains(&format!("TO {view} AS")), "{view}_mv");
+        }
+        assert!(text.contains("TO rollup_minute_local AS"));
+        assert!(text.contains("FROM rollup_minute_country_local\nGROUP BY"));
         assert!(text.contains("optimize_skip_unused_shards = 1"));
+    }
+
+    #[test]
+    fn retention_ttls_go_to_the_local_tables_on_cluster_and_to_the_tables_on_a_single_server() {
+        let cluster = Target::Cluster("prod".into());
+        assert_eq!(
+            retention::ttl_statement(&cluster, "cdrs", "time_start", 90, false).as_deref(),
+            Some(
+                "ALTER TABLE cdrs_local ON CLUSTER 'prod' MODIFY TTL time_start + INTERVAL 90 DAY DELETE"
+            )
+        );
+        assert_eq!(
+            retention::ttl_statement(&cluster, "rollup_minute", "minute", 0, true).as_deref(),
+            Some("ALTER TABLE rollup_minute_local ON CLUSTER 'prod' REMOVE TTL")
+        );
+        assert_eq!(
+            retention::ttl_statement(&Target::Single, "cdrs", "time_start", 7, false).as_deref(),
+            Some("ALTER TABLE cdrs MODIFY TTL time_start + INTERVAL 7 DAY DELETE")
+        );
+        assert_eq!(
+            retention::ttl_statement(&cluster, "cdrs", "time_start", 0, false),
+            None
+        );
+        // Every table a TTL is set on exists in the cluster schema under its _local name.
+        let settings: crate::config::Settings = envy::from_iter([
+            ("RAW_RETENTION_DAYS".to_owned(), "90".to_owned()),
+            ("ROLLUP_RETENTION_DAYS".to_owned(), "400".to_owned()),
+        ])
+        .expect("settings");
+        let text: String = CLUSTER_MIGRATIONS.iter().map(|(_, t)| *t).collect();
+        let limits = retention::limits(&settings);
+        assert!(limits.len() >= 5, "{limits:?}");
+        assert!(limits.contains(&("cdrs_by_customer", "time_start", 90)));
+        assert!(limits.contains(&("rollup_minute", "minute", 400)));
+        for (table, _, _) in limits {
+            let local = retention::storage_table(&cluster, table);
+            assert!(
+                text.contains(&format!("CREATE TABLE IF NOT EXISTS {local} ON CLUSTER")),
+                "{local}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@ pub mod check;
 pub mod demo;
 pub mod migrate;
 pub mod rollups;
+pub mod schema_parity;
 pub mod seed;
 pub mod snapshots;
 pub mod sql;

@@ -12,6 +12,10 @@
 //!   every derived table (calls, answered, duration, and calls weighted by account and by minute,
 //!   so rows counted under the wrong account or minute show too). Differences → exit 1.
 //!
+//! On a cluster (`cdrs` is Distributed) `verify` reads the Distributed tables, whose sums are
+//! global, so it runs unchanged (checked against the local engine's single server only: no
+//! cluster runs in this project's tests); `rebuild` refuses, see [`refuse_rebuild_on_cluster`].
+//!
 //! Caveat: CDRs inserted for a month *while that month is being rebuilt* reach the live table
 //! through the views and are then replaced by the aside copy; rebuild months the pipeline no
 //! longer writes (or `verify` the last days afterwards and rebuild again).
@@ -218,12 +222,44 @@ impl Range {
     }
 }
 
+/// True when `cdrs` is a Distributed table: the database was migrated with
+/// `migrate --cluster` (schema/cluster/).
+pub async fn is_cluster(client: &clickhouse::Client) -> anyhow::Result<bool> {
+    let engine = client
+        .query(
+            "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'cdrs'",
+        )
+        .fetch_optional::<String>()
+        .await
+        .context("reading the engine of cdrs")?;
+    Ok(engine.as_deref() == Some("Distributed"))
+}
+
+/// `rebuild` refuses a cluster. It swaps partitions of single-server tables; on a cluster a
+/// derived row lives on its account's shard and draws on CDRs of every shard (origination rows
+/// follow the customer, raw CDRs the vendor), so no shard can rebuild its partition alone and
+/// REPLACE PARTITION does not apply to the Distributed tables.
+pub fn refuse_rebuild_on_cluster(cluster: bool) -> anyhow::Result<()> {
+    if cluster {
+        bail!(
+            "cdrs is a Distributed table (a cluster migrated with `migrate --cluster`): \
+             `rollups rebuild` works on a single server only and changed nothing. Rebuild on a \
+             cluster as schema/cluster/README.md (\"Rebuilding derived tables\") describes, then \
+             run `cdrstats rollups verify`, which works on a cluster"
+        );
+    }
+    Ok(())
+}
+
 /// Runs a `rollups` subcommand; `Ok(text)` is the report to print.
 pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Result<String> {
     let url = settings.clickhouse_urls().remove(0);
     let client = db::client(settings, &url, Some(&settings.clickhouse_database));
     match command {
-        RollupsCommand::Rebuild(range) => rebuild(&client, range).await,
+        RollupsCommand::Rebuild(range) => {
+            refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
+            rebuild(&client, range).await
+        }
         RollupsCommand::Verify(range) => {
             let report = verify(&client, range).await?;
             if report.differing.is_empty() {
@@ -433,7 +469,15 @@ pub struct VerifyReport {
 }
 
 /// `SELECT day, side, sums FROM source` in the checksum shape, one row per (day, side).
-fn check_query(source: &str, time: &str, e: &[&str; 6], weighted: bool) -> String {
+/// `condition`, if any, is ANDed to the time bounds. The query is flat (no subquery), so on a
+/// cluster each shard aggregates its own rows and sends one row per day and side.
+fn check_query(
+    source: &str,
+    time: &str,
+    e: &[&str; 6],
+    weighted: bool,
+    condition: Option<&str>,
+) -> String {
     // Rollup rows carry counts; raw rows count 1 each. Weighting by the row's calls makes the
     // account and minute checksums comparable between the two.
     let w = if weighted { e[1] } else { "1" };
@@ -444,9 +488,15 @@ fn check_query(source: &str, time: &str, e: &[&str; 6], weighted: bool) -> Strin
          toUInt64(sum(toUInt64({}) * {w})) AS s_account, \
          toUInt64(sum(toUInt64(toUnixTimestamp({})) % 1000003 * {w})) AS s_minute \
          FROM {source} \
-         WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}} \
+         WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}}{} \
          GROUP BY day, side ORDER BY day, side",
-        e[0], e[1], e[2], e[3], e[4], e[5]
+        e[0],
+        e[1],
+        e[2],
+        e[3],
+        e[4],
+        e[5],
+        condition.map(|c| format!(" AND ({c})")).unwrap_or_default()
     )
 }
 
@@ -472,9 +522,13 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let days = range.days()?;
     let started = Instant::now();
     // Both sides from one scan, as the views do.
-    let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start \
-                      FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)";
-    let raw_sql = check_query(raw_source, "time_start", &RAW_CHECK, false);
+    let raw_sql = check_query(
+        "cdrs ARRAY JOIN [0, 1] AS side",
+        "time_start",
+        &RAW_CHECK,
+        false,
+        Some("side = 0 OR is_last_cdr"),
+    );
     let raw = day_sums(client, &raw_sql, range)
         .await
         .context("summing raw cdrs")?;
@@ -482,7 +536,13 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let mut lines = Vec::new();
     for derived in DERIVED {
         let weighted = derived.check[1] != "toUInt64(1)";
-        let sql = check_query(derived.table, derived.time_column, &derived.check, weighted);
+        let sql = check_query(
+            derived.table,
+            derived.time_column,
+            &derived.check,
+            weighted,
+            None,
+        );
         let got = day_sums(client, &sql, range)
             .await
             .with_context(|| format!("summing {}", derived.table))?;
@@ -593,6 +653,25 @@ mod tests {
         );
         assert_eq!(partition_id(day), "202602");
         assert_eq!(day_id(day), 20_260_228);
+    }
+
+    /// Judged without a server: the local engine cannot create a Distributed table (it has no
+    /// cluster), so the refusal is checked on the decision itself.
+    #[test]
+    fn rebuild_refuses_a_cluster_and_says_what_to_do_judged_offline_as_the_local_engine_has_no_cluster()
+     {
+        assert!(refuse_rebuild_on_cluster(false).is_ok());
+        let message = refuse_rebuild_on_cluster(true)
+            .expect_err("a cluster is refused")
+            .to_string();
+        assert!(message.contains("single server only"), "{message}");
+        assert!(message.contains("schema/cluster/README.md"), "{message}");
+        assert!(message.contains("rollups verify"), "{message}");
+        let readme = include_str!("../../schema/cluster/README.md");
+        assert!(
+            readme.contains("Rebuilding derived tables"),
+            "the README section it points to"
+        );
     }
 
     #[test]

@@ -43,6 +43,17 @@ async fn check_passes_on_a_migrated_database_with_data() {
         .expect("spot check");
     assert!(spot.detail.contains("1 CDRs in both"), "{spot:?}");
     assert!(findings.iter().any(|f| f.check == "table cdrs"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.check == "table cdrs_by_customer" && f.status == Status::Ok)
+    );
+    // No Distributed cdrs here: checked against schema/, not schema/cluster/.
+    let layout = findings
+        .iter()
+        .find(|f| f.check == "layout")
+        .expect("layout");
+    assert!(layout.detail.starts_with("single server"), "{layout:?}");
 }
 
 #[tokio::test]
