@@ -335,8 +335,14 @@ class EveryStatisticsEndpoint(unittest.TestCase):
             table = list(csv.reader(io.StringIO(
                 requests.get(base + "&format=csv", headers=BEARER, timeout=10).text)))
             self.assertEqual(len(rows), doc["rows"], endpoint)
-            self.assertEqual(table[0], list(rows[0]), endpoint)
+            self.assertTrue(table and table[0], f"{endpoint}: CSV always has its header row")
             self.assertEqual(len(table) - 1, len(rows), endpoint)
+            if rows:
+                self.assertEqual(table[0], list(rows[0]), endpoint)
+            if isinstance(doc["data"], list):
+                # A list-shaped document (outgoing-active-calls): its rows are the data itself.
+                self.assertEqual(rows, doc["data"], endpoint)
+                continue
             for i, row in enumerate(rows):
                 self.assertEqual(row["time"], iso(row["t"]), endpoint)
                 for column, values in doc["data"].items():
