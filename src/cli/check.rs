@@ -459,7 +459,8 @@ struct HourSums {
 }
 
 /// The newest complete hour before the newest CDR: termination sums from raw `cdrs` and from
-/// `rollup_minute` must be equal.
+/// `rollup_minute` must be equal for the account-sides rolled up since before that hour
+/// (`rollup_accounts`).
 async fn spot_check(plain: &clickhouse::Client) -> Finding {
     const CHECK: &str = "rollup vs raw";
     let newest = plain
@@ -478,7 +479,9 @@ async fn spot_check(plain: &clickhouse::Client) -> Finding {
             "SELECT count() AS total_calls, countIf(duration > 0) AS answered, \
              sumIf(toInt64(duration), duration > 0) AS duration_sum FROM cdrs \
              WHERE time_start >= toDateTime({from:Int64}, 'UTC') \
-             AND time_start < toDateTime({to:Int64}, 'UTC')",
+             AND time_start < toDateTime({to:Int64}, 'UTC') \
+             AND vendor_acc_id IN (SELECT account_id FROM rollup_accounts FINAL \
+             WHERE side = 0 AND since <= toDateTime({from:Int64}, 'UTC'))",
         )
         .param("from", from)
         .param("to", to)
@@ -489,7 +492,9 @@ async fn spot_check(plain: &clickhouse::Client) -> Finding {
             "SELECT toUInt64(sum(total_calls)) AS total_calls, toUInt64(sum(answered)) AS answered, \
              toInt64(sum(duration_sum)) AS duration_sum FROM rollup_minute \
              WHERE side = 0 AND minute >= toDateTime({from:Int64}, 'UTC') \
-             AND minute < toDateTime({to:Int64}, 'UTC')",
+             AND minute < toDateTime({to:Int64}, 'UTC') \
+             AND account_id IN (SELECT account_id FROM rollup_accounts FINAL \
+             WHERE side = 0 AND since <= toDateTime({from:Int64}, 'UTC'))",
         )
         .param("from", from)
         .param("to", to)
@@ -500,7 +505,10 @@ async fn spot_check(plain: &clickhouse::Client) -> Finding {
         (Ok(raw), Ok(rollup)) if raw == rollup => finding(
             CHECK,
             Status::Ok,
-            format!("hour from {hour}: {} CDRs in both", raw.total_calls),
+            format!(
+                "hour from {hour}: {} CDRs of rolled-up accounts in both",
+                raw.total_calls
+            ),
         ),
         (Ok(raw), Ok(rollup)) => finding(
             CHECK,

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("002_accounts.sql"),
     migration!("003_api_access.sql"),
     migration!("004_rollups.sql"),
+    migration!("005_rollup_accounts.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
