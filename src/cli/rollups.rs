@@ -173,6 +173,11 @@ impl Derived {
         format!("{}\nWHERE {condition}\n{}", self.head, self.tail)
     }
 
+    /// Whether only listed account-sides are derived (the rollups), not every CDR.
+    pub fn listed_only(&self) -> bool {
+        self.condition == Some(LISTED)
+    }
+
     fn aside(&self) -> String {
         format!("{}__rebuild", self.table)
     }
@@ -583,7 +588,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let mut lines = Vec::new();
     for derived in DERIVED {
         let weighted = derived.check[1] != "toUInt64(1)";
-        let (source, raw) = if derived.condition == Some(LISTED) {
+        let (source, raw) = if derived.listed_only() {
             (
                 format!(
                     "(SELECT r.side AS side, r.account_id AS account_id, \
