@@ -6,7 +6,7 @@
 # Usage: bash bench/storage.sh            (engine started when STORAGE_ENGINE_URL does not answer)
 # Env:   STORAGE_ROWS (2000000), STORAGE_DAYS (2), STORAGE_ENGINE_URL (http://127.0.0.1:28124),
 #        STORAGE_BASELINE_REV (main), STORAGE_REPEAT (2 timed inserts of each kind), VENV (.venv),
-#        STORAGE_DENSE_PER_MIN (4: `rollups dense --min-per-minute`, the account-sides rolled up)
+#        STORAGE_DENSE_PER_MIN (10: `rollups dense --min-per-minute`, the account-sides rolled up)
 # Writes bench/results/storage-<date>.md and prints it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,7 +16,7 @@ DAYS="${STORAGE_DAYS:-2}"
 ENGINE="${STORAGE_ENGINE_URL:-http://127.0.0.1:28124}"
 REV="${STORAGE_BASELINE_REV:-main}"
 REPEAT="${STORAGE_REPEAT:-2}"
-DENSE="${STORAGE_DENSE_PER_MIN:-4}"
+DENSE="${STORAGE_DENSE_PER_MIN:-10}"
 ENGINE_DIR=bench/data/storage-engine
 BIN=target/release/cdrstats
 DB=storage

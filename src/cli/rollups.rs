@@ -199,7 +199,7 @@ pub enum RollupsCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DenseArgs {
     /// Average CDRs per minute (on the side counted) at or above which an account-side is listed.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 10.0)]
     pub min_per_minute: f64,
     /// Days of data the average is taken over, ending at the newest CDR.
     #[arg(long, default_value_t = 7)]
