@@ -416,7 +416,7 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
 }
 
 /// Lists the account-sides averaging at least `min_per_minute` CDRs over the last `days` of
-/// data that are not listed yet, with `since` = the next minute: the views roll them up from
+/// data (or all of it, when shorter) that are not listed yet, with `since` = the next minute: the views roll them up from
 /// then on, and the gateway reads their rollups from then on.
 async fn dense(client: &clickhouse::Client, args: &DenseArgs) -> anyhow::Result<String> {
     if !(args.min_per_minute.is_finite() && args.min_per_minute > 0.0) || args.days == 0 {
@@ -437,7 +437,9 @@ async fn dense(client: &clickhouse::Client, args: &DenseArgs) -> anyhow::Result<
               WHERE (side = 0 OR is_last_cdr) \
                 AND time_start > (SELECT max(time_start) FROM cdrs) - {secs:UInt32} \
               GROUP BY side, account_id \
-              HAVING calls >= {min:Float64} * {secs:UInt32} / 60) \
+              HAVING calls >= {min:Float64} / 60 * least({secs:UInt32}, \
+                 dateDiff('second', (SELECT min(time_start) FROM cdrs), \
+                          (SELECT max(time_start) FROM cdrs)) + 1)) \
              WHERE (side, account_id) NOT IN (SELECT side, account_id FROM rollup_accounts)",
         )
         .param("secs", args.days * 86_400)

@@ -381,3 +381,50 @@ async fn rollups_are_read_only_for_listed_accounts_from_since_on() {
         .await
         .expect("rebuilt rollups agree");
 }
+
+#[tokio::test]
+async fn rollups_dense_lists_busy_account_sides_from_the_next_minute() {
+    let app = spawn_app("rollups_dense").await;
+    app.ch
+        .query("TRUNCATE TABLE rollup_accounts")
+        .execute()
+        .await
+        .expect("unlist the fixtures");
+    // 10 minutes of data: ACCOUNT 12 CDRs a minute on both sides, SECOND_ACCOUNT 0.5.
+    let mut rows: Vec<Cdr> = (0..120).map(|i| cdr(T0 + i * 5, 10)).collect();
+    for i in 0..5 {
+        let mut r = cdr(T0 + i * 120, 10);
+        r.vendor_acc_id = SECOND_ACCOUNT;
+        r.customer_acc_id = SECOND_ACCOUNT;
+        rows.push(r);
+    }
+    app.insert_cdrs(&rows).await;
+    let settings = settings_of(&app, &[]).await;
+    let dense = RollupsCommand::Dense(rollups::DenseArgs {
+        min_per_minute: 10.0,
+        days: 7,
+    });
+    let before = now();
+    let report = rollups::run(&settings, &dense).await.expect("dense");
+    assert!(report.starts_with("listed 2 account-side(s)"), "{report}");
+    let listed: Vec<(u8, u32, u32)> = app
+        .ch
+        .query("SELECT side, account_id, toUnixTimestamp(since) FROM rollup_accounts FINAL ORDER BY side")
+        .fetch_all()
+        .await
+        .expect("listing");
+    assert_eq!(
+        listed.iter().map(|l| (l.0, l.1)).collect::<Vec<_>>(),
+        [(0, ACCOUNT), (1, ACCOUNT)]
+    );
+    for (_, _, since) in &listed {
+        let since = i64::from(*since);
+        assert!(
+            since % 60 == 0 && since > before && since <= before + 61,
+            "{since}"
+        );
+    }
+    // Listing again adds nothing.
+    let again = rollups::run(&settings, &dense).await.expect("dense again");
+    assert!(again.starts_with("listed 0 account-side(s)"), "{again}");
+}
