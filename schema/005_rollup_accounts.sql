@@ -14,7 +14,9 @@
 -- List: `cdrstats rollups dense --min-per-minute N` (since = the next minute: the views fill
 -- the rollups from then on); a later `cdrstats rollups rebuild --from D --to D` whose range
 -- reaches `since` moves it back to D. Unlist: delete the row (what it left in the rollups is
--- never read again).
+-- never read again). Changing `since` is a new row: without a version column ReplacingMergeTree
+-- keeps "the very last row from the most recent insert" (docs: table-engines/mergetree-family/
+-- replacingmergetree), which is what `FINAL` reads here.
 CREATE TABLE IF NOT EXISTS rollup_accounts
 (
     side       UInt8,
