@@ -5,7 +5,8 @@
 #
 # Usage: bash bench/storage.sh            (engine started when STORAGE_ENGINE_URL does not answer)
 # Env:   STORAGE_ROWS (2000000), STORAGE_DAYS (2), STORAGE_ENGINE_URL (http://127.0.0.1:28124),
-#        STORAGE_BASELINE_REV (main), STORAGE_REPEAT (2 timed inserts of each kind), VENV (.venv)
+#        STORAGE_BASELINE_REV (main), STORAGE_REPEAT (2 timed inserts of each kind), VENV (.venv),
+#        STORAGE_DENSE_PER_MIN (10: `rollups dense --min-per-minute`, the account-sides rolled up)
 # Writes bench/results/storage-<date>.md and prints it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,6 +16,7 @@ DAYS="${STORAGE_DAYS:-2}"
 ENGINE="${STORAGE_ENGINE_URL:-http://127.0.0.1:28124}"
 REV="${STORAGE_BASELINE_REV:-main}"
 REPEAT="${STORAGE_REPEAT:-2}"
+DENSE="${STORAGE_DENSE_PER_MIN:-10}"
 ENGINE_DIR=bench/data/storage-engine
 BIN=target/release/cdrstats
 DB=storage
@@ -59,12 +61,22 @@ seed_line=$("$BIN" seed --profile realistic --rows "$ROWS" --days "$DAYS" --seed
   --end 1795737600 2>/dev/null | tail -1)
 echo "    $seed_line"
 
+echo "==> list the dense account-sides (>= $DENSE CDRs/minute) for rollups"
+dense_line=$("$BIN" rollups dense --min-per-minute "$DENSE" --days "$DAYS" 2>/dev/null | tail -1)
+echo "    $dense_line"
+
 echo "==> bare MergeTree of the same columns (no codecs, no views, no projection)"
 ch "CREATE TABLE bare ENGINE = MergeTree ORDER BY (vendor_acc_id, time_start) AS SELECT * FROM cdrs LIMIT 0"
 ch "CREATE TABLE source ENGINE = MergeTree ORDER BY tuple() AS SELECT * FROM cdrs"
 
-derived="cdrs_by_customer rollup_minute rollup_minute_country rollup_minute_dst_prefix"
-old_tables="cdrs rollup_minute rollup_minute_country rollup_minute_dst_prefix"
+# Every MergeTree the CDRs reach, per database (not the inputs, the directory or the listing).
+data_tables() {
+  ch "SELECT arrayStringConcat(groupArray(name), ' ') FROM system.tables WHERE database = '$1' AND engine LIKE '%MergeTree' AND name NOT IN ('bare', 'source', 'accounts', 'api_access', 'schema_migrations', 'rollup_accounts')" default
+}
+derived=$(data_tables "$DB" | sed 's/\bcdrs\b//')
+old_tables=$(data_tables "$OLD")
+# The raw CDR columns, named: the baseline schema may have more (defaults fill them).
+cols=$(ch "SELECT arrayStringConcat(groupArray(name), ', ') FROM system.columns WHERE database = '$DB' AND table = 'source'" default)
 declare -a bare_s schema_s old_s
 for i in $(seq 1 "$REPEAT"); do
   ch "TRUNCATE TABLE bare"
@@ -72,7 +84,7 @@ for i in $(seq 1 "$REPEAT"); do
   for t in cdrs $derived; do ch "TRUNCATE TABLE $t"; done
   schema_s+=("$(timed "INSERT INTO cdrs SELECT * FROM source")")
   for t in $old_tables; do ch "TRUNCATE TABLE $t" "$OLD"; done
-  old_s+=("$(timed "INSERT INTO cdrs SELECT * FROM $DB.source" "$OLD")")
+  old_s+=("$(timed "INSERT INTO cdrs ($cols) SELECT * FROM $DB.source" "$OLD")")
   echo "    run $i: bare ${bare_s[-1]} s, this schema ${schema_s[-1]} s, $REV schema ${old_s[-1]} s"
 done
 
@@ -80,7 +92,7 @@ echo "==> merge everything (OPTIMIZE FINAL), then sizes"
 for t in bare cdrs $derived; do ch "OPTIMIZE TABLE $t FINAL"; done
 for t in $old_tables; do ch "OPTIMIZE TABLE $t FINAL" "$OLD"; done
 sizes() {  # db -> "table rows bytes" lines; projections counted inside their parent part
-  ch "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = '$1' AND active AND table NOT IN ('source', 'accounts', 'api_access', 'schema_migrations') GROUP BY table ORDER BY table FORMAT TSV" default
+  ch "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = '$1' AND active AND table NOT IN ('source', 'accounts', 'api_access', 'schema_migrations', 'rollup_accounts') GROUP BY table ORDER BY table FORMAT TSV" default
 }
 proj() {
   ch "SELECT parent_name || '.' || name, sum(rows), sum(bytes_on_disk) FROM system.projection_parts WHERE database = '$1' AND active GROUP BY 1 FORMAT TSV" default 2>/dev/null || true
@@ -96,7 +108,8 @@ bare_bytes=$(awk '$1 == "bare" {print $3}' <<<"$new_sizes")
   echo
   echo "$rows CDRs over $DAYS days, \`seed --profile realistic --hot-share 0.2 --seed 11\` (3 000 accounts),"
   echo "local engine (chdb), every table merged with OPTIMIZE FINAL. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "Seed through this schema: $seed_line"
+  echo "Seed through this schema (before any listing): $seed_line"
+  echo "Rollups: $dense_line."
   echo
   echo "\"bare\" = the raw CDR columns alone: a MergeTree of the same columns and order, no codecs,"
   echo "views or projection: $(awk -v n="$rows" '{printf "%.1f MiB, %.2f bytes/CDR", $0/1048576, $0/n}' <<<"$bare_bytes")."

@@ -84,7 +84,7 @@ FROM cdrs",
         table: "rollup_minute_country",
         time_column: "minute",
         head: ROLLUP_COUNTRY_HEAD,
-        condition: Some("side = 0 OR is_last_cdr"),
+        condition: Some(LISTED),
         tail: "GROUP BY side, account_id, dst_country_id, src_country_id, minute",
         check: ROLLUP_CHECK,
     },
@@ -99,7 +99,7 @@ FROM cdrs",
        sumIf(toInt64(duration), duration > 0) AS duration_sum
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
-        condition: Some("side = 0 OR is_last_cdr"),
+        condition: Some(LISTED),
         tail: "GROUP BY side, account_id, minute",
         check: ROLLUP_CHECK,
     },
@@ -115,11 +115,21 @@ ARRAY JOIN [0, 1] AS side",
        sumIf(toInt64(duration), duration > 0) AS duration_sum
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
-        condition: Some("side = 0 OR is_last_cdr"),
+        condition: Some(LISTED),
         tail: "GROUP BY side, account_id, dst_prefix_routing, minute",
         check: ROLLUP_CHECK,
     },
 ];
+
+/// The rollup views' condition: both sides, only the listed account-sides
+/// (`schema/005_rollup_accounts.sql`).
+const LISTED: &str = "(side = 0 OR is_last_cdr) AND (side, account_id) IN (SELECT side, account_id FROM rollup_accounts)";
+
+/// Joins `r` (with `side`, `account_id`) to its account-side's listing `l` (`l.since` rounded
+/// up to a minute, as the gateway reads it).
+const LISTED_JOIN: &str = "INNER JOIN (SELECT side, account_id, \
+     toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC') AS since \
+     FROM rollup_accounts FINAL) AS l ON r.side = l.side AND r.account_id = l.account_id";
 
 const ROLLUP_COUNTRY_HEAD: &str = "SELECT side,
        if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
@@ -167,6 +177,11 @@ impl Derived {
         format!("{}\nWHERE {condition}\n{}", self.head, self.tail)
     }
 
+    /// Whether only listed account-sides are derived (the rollups), not every CDR.
+    pub fn listed_only(&self) -> bool {
+        self.condition == Some(LISTED)
+    }
+
     fn aside(&self) -> String {
         format!("{}__rebuild", self.table)
     }
@@ -179,6 +194,20 @@ pub enum RollupsCommand {
     Rebuild(Range),
     /// Compare raw CDRs with every derived table per day; exit 1 listing the differing days.
     Verify(Range),
+    /// List the account-sides busy enough to roll up (rollups from the next minute on; run
+    /// `rebuild` afterwards for their past).
+    Dense(DenseArgs),
+}
+
+/// Which account-sides `rollups dense` lists.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DenseArgs {
+    /// Average CDRs per minute (on the side counted) at or above which an account-side is listed.
+    #[arg(long, default_value_t = 10.0)]
+    pub min_per_minute: f64,
+    /// Days of data the average is taken over, ending at the newest CDR.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
 }
 
 /// An inclusive range of UTC days.
@@ -260,6 +289,7 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
             refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
             rebuild(&client, range).await
         }
+        RollupsCommand::Dense(args) => dense(&client, args).await,
         RollupsCommand::Verify(range) => {
             let report = verify(&client, range).await?;
             if report.differing.is_empty() {
@@ -380,6 +410,26 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
         .execute()
         .await
         .context("clearing rebuild progress")?;
+    // The listed account-sides whose rollups now hold every month rebuilt up to their
+    // `since` are complete from the first rebuilt day on.
+    if let (Some(first), Some(last)) = (
+        months.first().and_then(|m| m.first()),
+        months.last().and_then(|m| m.last()),
+    ) {
+        let (from, _) = day_bounds(*first);
+        let (_, end) = day_bounds(*last);
+        client
+            .query(
+                "INSERT INTO rollup_accounts (side, account_id, since) \
+                 SELECT side, account_id, {from:DateTime('UTC')} FROM rollup_accounts FINAL \
+                 WHERE since > {from:DateTime('UTC')} AND since <= {end:DateTime('UTC')}",
+            )
+            .param("from", &from)
+            .param("end", &end)
+            .execute()
+            .await
+            .context("moving rollup_accounts.since back to the rebuilt range")?;
+    }
     for derived in DERIVED {
         client
             .query(&format!("DROP TABLE IF EXISTS {}", derived.aside()))
@@ -398,6 +448,52 @@ async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<S
         first.map(ToString::to_string).unwrap_or_default(),
         last.map(ToString::to_string).unwrap_or_default(),
         started.elapsed().as_secs_f64()
+    ))
+}
+
+/// Lists the account-sides averaging at least `min_per_minute` CDRs over the last `days` of
+/// data (or all of it, when shorter) that are not listed yet, with `since` = the next minute: the views roll them up from
+/// then on, and the gateway reads their rollups from then on.
+async fn dense(client: &clickhouse::Client, args: &DenseArgs) -> anyhow::Result<String> {
+    if !(args.min_per_minute.is_finite() && args.min_per_minute > 0.0) || args.days == 0 {
+        bail!("--min-per-minute must be positive and --days at least 1");
+    }
+    let listed_before: u64 = client
+        .query("SELECT count() FROM rollup_accounts FINAL")
+        .fetch_one()
+        .await
+        .context("counting rollup_accounts")?;
+    client
+        .query(
+            "INSERT INTO rollup_accounts (side, account_id, since) \
+             SELECT side, account_id, toStartOfMinute(now()) + 60 FROM \
+             (SELECT side, if(side = 0, vendor_acc_id, customer_acc_id) AS account_id, \
+                     count() AS calls \
+              FROM cdrs ARRAY JOIN [0, 1] AS side \
+              WHERE (side = 0 OR is_last_cdr) \
+                AND time_start > (SELECT max(time_start) FROM cdrs) - {secs:UInt32} \
+              GROUP BY side, account_id \
+              HAVING calls >= {min:Float64} / 60 * least({secs:UInt32}, \
+                 dateDiff('second', (SELECT min(time_start) FROM cdrs), \
+                          (SELECT max(time_start) FROM cdrs)) + 1)) \
+             WHERE (side, account_id) NOT IN (SELECT side, account_id FROM rollup_accounts)",
+        )
+        .param("secs", args.days * 86_400)
+        .param("min", args.min_per_minute)
+        .execute()
+        .await
+        .context("listing dense account-sides")?;
+    let listed: u64 = client
+        .query("SELECT count() FROM rollup_accounts FINAL")
+        .fetch_one()
+        .await
+        .context("counting rollup_accounts")?;
+    Ok(format!(
+        "listed {} account-side(s) averaging >= {} CDRs/minute over {} day(s) ({listed} listed \
+         in all); run `cdrstats rollups rebuild` to roll up their past",
+        listed - listed_before,
+        args.min_per_minute,
+        args.days
     ))
 }
 
@@ -521,7 +617,12 @@ async fn day_sums(
 async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<VerifyReport> {
     let days = range.days()?;
     let started = Instant::now();
-    // Both sides from one scan, as the views do.
+    // Both sides from one scan, as the views do: every CDR for the origination copy, the
+    // listed account-sides from their `since` on for the rollups (only that is ever read).
+    let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start \
+                      FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)";
+    // The same rows as `raw_source`, as one flat query so that on a cluster each shard
+    // aggregates its own CDRs.
     let raw_sql = check_query(
         "cdrs ARRAY JOIN [0, 1] AS side",
         "time_start",
@@ -532,17 +633,36 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let raw = day_sums(client, &raw_sql, range)
         .await
         .context("summing raw cdrs")?;
+    let listed_raw = format!(
+        "(SELECT r.side AS side, r.vendor_acc_id AS vendor_acc_id, \
+         r.customer_acc_id AS customer_acc_id, r.duration AS duration, \
+         r.time_start AS time_start FROM (SELECT *, if(side = 0, vendor_acc_id, \
+         customer_acc_id) AS account_id FROM {raw_source}) AS r {LISTED_JOIN} \
+         WHERE r.time_start >= l.since)"
+    );
+    let listed_raw_sql = check_query(&listed_raw, "time_start", &RAW_CHECK, false, None);
+    let listed = day_sums(client, &listed_raw_sql, range)
+        .await
+        .context("summing raw cdrs of the listed accounts")?;
     let mut differing = std::collections::BTreeSet::new();
     let mut lines = Vec::new();
     for derived in DERIVED {
         let weighted = derived.check[1] != "toUInt64(1)";
-        let sql = check_query(
-            derived.table,
-            derived.time_column,
-            &derived.check,
-            weighted,
-            None,
-        );
+        let (source, raw) = if derived.listed_only() {
+            (
+                format!(
+                    "(SELECT r.side AS side, r.account_id AS account_id, \
+                     r.total_calls AS total_calls, r.answered AS answered, \
+                     r.duration_sum AS duration_sum, r.minute AS minute \
+                     FROM {} AS r {LISTED_JOIN} WHERE r.minute >= l.since)",
+                    derived.table
+                ),
+                &listed,
+            )
+        } else {
+            (derived.table.to_owned(), &raw)
+        };
+        let sql = check_query(&source, derived.time_column, &derived.check, weighted, None);
         let got = day_sums(client, &sql, range)
             .await
             .with_context(|| format!("summing {}", derived.table))?;
@@ -622,7 +742,8 @@ mod tests {
     fn rebuild_computes_what_the_views_compute() {
         let schema = normalized(concat!(
             include_str!("../../schema/001_cdrs.sql"),
-            include_str!("../../schema/004_rollups.sql")
+            include_str!("../../schema/004_rollups.sql"),
+            include_str!("../../schema/005_rollup_accounts.sql")
         ));
         for derived in DERIVED {
             let view = format!(
@@ -643,7 +764,7 @@ mod tests {
     #[test]
     fn a_day_select_keeps_the_view_condition_and_bounds_the_day() {
         let sql = DERIVED[1].day_select();
-        assert!(sql.contains("WHERE (side = 0 OR is_last_cdr) AND time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')}"), "{sql}");
+        assert!(sql.contains("WHERE ((side = 0 OR is_last_cdr) AND (side, account_id) IN (SELECT side, account_id FROM rollup_accounts)) AND time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')}"), "{sql}");
         assert!(sql.ends_with("GROUP BY side, account_id, dst_country_id, src_country_id, minute"));
         assert!(!sql.contains('?'));
         let day = NaiveDate::from_ymd_opt(2026, 2, 28).expect("date");

@@ -147,11 +147,18 @@ fn parse(statement: &str) -> Option<Object> {
     })
 }
 
+/// The objects the files leave behind, in order: a later definition of a name (a view dropped
+/// and created again by a later file) replaces the earlier one.
 fn objects(files: &[(&str, &str)]) -> Vec<Object> {
-    files
+    let all: Vec<Object> = files
         .iter()
         .flat_map(|(_, text)| super::migrate::statements(text))
         .filter_map(|s| parse(&s))
+        .collect();
+    all.iter()
+        .enumerate()
+        .filter(|(i, o)| !all[i + 1..].iter().any(|later| later.name() == o.name()))
+        .map(|(_, o)| o.clone())
         .collect()
 }
 
@@ -264,9 +271,10 @@ pub fn drift(single: &[(&str, &str)], cluster: &[(&str, &str)]) -> Vec<String> {
                         "{name}: writes into {c_target}, expected {target} or {target}_local"
                     ));
                 }
-                // The same SELECT, reading the source's local table.
+                // The same SELECT, reading the source's local table (the first FROM: later ones
+                // belong to subqueries, such as the listing's IN, which read full-copy tables).
                 let (head, source) = select
-                    .rsplit_once(" FROM ")
+                    .split_once(" FROM ")
                     .map_or((select.as_str(), ""), |(h, s)| (h, s));
                 let (source_table, source_rest) = first_word(source);
                 let local = format!(
@@ -342,8 +350,9 @@ pub fn views_keep_rows_on_their_shard(cluster: &[(&str, &str)]) -> Vec<String> {
         else {
             continue;
         };
+        // The first FROM is the view's source; later ones belong to subqueries (the listing's IN).
         let source = select
-            .rsplit_once(" FROM ")
+            .split_once(" FROM ")
             .map(|(_, rest)| first_word(rest).0)
             .unwrap_or_default();
         if !source.ends_with("_local") {

@@ -65,8 +65,14 @@ impl ActiveRequest {
 pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
     // Both range lists bind the same window under their own names.
-    let calls = plan::ranges("snapshot_timestamp", "r", &[window], &mut binds);
-    let snapshots = plan::ranges("snapshot_timestamp", "s", &[window], &mut binds);
+    let calls = plan::ranges(
+        "snapshot_timestamp",
+        &plan::bind_windows("r", &[window], &mut binds),
+    );
+    let snapshots = plan::ranges(
+        "snapshot_timestamp",
+        &plan::bind_windows("s", &[window], &mut binds),
+    );
     let conditions = plan::filter_conditions(&request.filters, &mut binds);
     let sql = ACTIVE_CALLS
         .replacen("%RANGES%", &calls, 1)
@@ -80,6 +86,8 @@ pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
         // active_calls has its own fixed TTL (schema/010_family.sql), not the CDR retention.
         raw_from: None,
         rollup_from: None,
+        fallback_from: None,
+        side: plan::side(request.endpoint),
     }
 }
 

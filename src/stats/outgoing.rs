@@ -46,6 +46,9 @@ pub fn plan(request: &OutgoingRequest, customer: u32, account: u32, cap: u32) ->
         // active_calls has its own fixed TTL (schema/010_family.sql), not the CDR retention.
         raw_from: None,
         rollup_from: None,
+        fallback_from: None,
+        // The caller's account is the customer (origination side).
+        side: 1,
     }
 }
 

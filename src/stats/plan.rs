@@ -9,6 +9,12 @@ use super::time::{Grid, Sampling, clickhouse_datetime};
 const BUCKETS: &str = include_str!("../../sql/buckets.sql");
 const PART_RAW: &str = include_str!("../../sql/part_raw.sql");
 const PART_ROLLUP: &str = include_str!("../../sql/part_rollup.sql");
+/// The minute from which the account-side's rollups are complete (`since` of
+/// `rollup_accounts`, rounded up to a minute), or 2106 for an unlisted one: looked up inside the
+/// query, so the split between rollup and raw CDRs is exact whatever changed in the listing.
+pub const ROLLUP_SINCE: &str = "(SELECT ifNull(minOrNull(toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC')), \
+     toDateTime(4294967295, 'UTC')) FROM rollup_accounts FINAL \
+     WHERE side = {side:UInt8} AND account_id = {account:UInt32})";
 
 /// Rollups cover whole minutes: a range is split where its edges are not minute-aligned.
 const ROLLUP_GRAIN: i64 = 60;
@@ -77,6 +83,11 @@ pub struct Plan {
     /// The earliest second read from raw CDRs and from a rollup (for the retention check).
     pub raw_from: Option<i64>,
     pub rollup_from: Option<i64>,
+    /// The earliest whole minute read from raw CDRs instead of the rollup when the account-side
+    /// is rolled up only later (or not at all): only the query knows (`ROLLUP_SINCE`).
+    pub fallback_from: Option<i64>,
+    /// The rollup side code of the plan's endpoint.
+    pub side: u8,
 }
 
 /// The raw table of an endpoint: termination counts every CDR (`cdrs`, ordered by vendor);
@@ -113,24 +124,44 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
     let mut binds = vec![("account".to_owned(), Bind::UInt32(scope.account))];
     let bucket = bucket_expression(scope.grid, &mut binds);
     let conditions = filter_conditions(scope.filters, &mut binds);
+    let raw_names = bind_windows("r", &raw, &mut binds);
+    let rolled_names = bind_windows("m", &rolled, &mut binds);
+    // Whole minutes go to the rollup from the account-side's `since` on, and to raw CDRs
+    // before it (all of them for an unlisted account): schema/005_rollup_accounts.sql.
+    let mut raw_ranges = Vec::new();
+    if !raw_names.is_empty() {
+        raw_ranges.push(ranges("time_start", &raw_names));
+    }
+    if !rolled_names.is_empty() {
+        binds.push(("side".to_owned(), Bind::UInt8(side(scope.endpoint))));
+        raw_ranges.push(format!(
+            "(({}) AND time_start < {ROLLUP_SINCE})",
+            ranges("time_start", &rolled_names)
+        ));
+    }
     let mut parts = Vec::new();
-    if !raw.is_empty() {
+    if !raw_ranges.is_empty() {
         parts.push(
             PART_RAW
                 .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
                 .replace("%RAW_TABLE%", raw_table(scope.endpoint))
                 .replace("%ACCOUNT_COLUMN%", scope.endpoint.account_column())
-                .replace("%RANGES%", &ranges("time_start", "r", &raw, &mut binds))
+                .replace("%RANGES%", &raw_ranges.join(" OR "))
                 .replace("%CONDITIONS%", conditions.trim_end()),
         );
     }
-    if let (Some(rollup), false) = (rollup, rolled.is_empty()) {
-        binds.push(("side".to_owned(), Bind::UInt8(side(scope.endpoint))));
+    if let (Some(rollup), false) = (rollup, rolled_names.is_empty()) {
         parts.push(
             PART_ROLLUP
                 .replace("%BUCKET%", &bucket.replace("%TIME%", "minute"))
                 .replace("%ROLLUP%", rollup.table)
-                .replace("%RANGES%", &ranges("minute", "m", &rolled, &mut binds))
+                .replace(
+                    "%RANGES%",
+                    &format!(
+                        "({}) AND minute >= {ROLLUP_SINCE}",
+                        ranges("minute", &rolled_names)
+                    ),
+                )
                 .replace("%CONDITIONS%", conditions.trim_end()),
         );
     }
@@ -145,6 +176,8 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         path,
         raw_from: raw.iter().map(|w| w.from).min(),
         rollup_from: rolled.iter().map(|w| w.from).min(),
+        fallback_from: rolled.iter().map(|w| w.from).min(),
+        side: side(scope.endpoint),
     }
 }
 
@@ -169,7 +202,7 @@ pub(crate) fn bucket_expression(grid: Grid, binds: &mut Vec<(String, Bind)>) -> 
 }
 
 /// The rollup side code of an endpoint (see `schema/004_rollups.sql`).
-fn side(endpoint: Endpoint) -> u8 {
+pub(crate) fn side(endpoint: Endpoint) -> u8 {
     match endpoint.side() {
         Side::Termination => 0,
         Side::Origination => 1,
@@ -207,13 +240,12 @@ fn split_for_rollup(w: Window, raw: &mut Vec<Window>, rolled: &mut Vec<Window>) 
     }
 }
 
-/// `(col >= {p0_from} AND col <= {p0_to}) OR ...`, binding each bound.
-pub(crate) fn ranges(
-    column: &str,
+/// Binds the bounds of `windows` as `{prefix}{i}_from` / `_to`; returns their names.
+pub(crate) fn bind_windows(
     prefix: &str,
     windows: &[Window],
     binds: &mut Vec<(String, Bind)>,
-) -> String {
+) -> Vec<(String, String)> {
     windows
         .iter()
         .enumerate()
@@ -221,6 +253,16 @@ pub(crate) fn ranges(
             let (from, to) = (format!("{prefix}{i}_from"), format!("{prefix}{i}_to"));
             binds.push((from.clone(), Bind::Text(clickhouse_datetime(w.from))));
             binds.push((to.clone(), Bind::Text(clickhouse_datetime(w.to))));
+            (from, to)
+        })
+        .collect()
+}
+
+/// `(col >= {p0_from} AND col <= {p0_to}) OR ...` over bound windows.
+pub(crate) fn ranges(column: &str, names: &[(String, String)]) -> String {
+    names
+        .iter()
+        .map(|(from, to)| {
             format!(
                 "({column} >= {{{from}:DateTime('UTC')}} AND {column} <= {{{to}:DateTime('UTC')}})"
             )
@@ -357,6 +399,25 @@ mod tests {
         assert_eq!(text("r1_from"), Bind::Text("2026-04-15 00:03:00".into()));
         assert_eq!(text("r1_to"), Bind::Text("2026-04-15 00:03:09".into()));
         assert_eq!(text("side"), Bind::UInt8(1));
+    }
+
+    #[test]
+    fn whole_minutes_split_at_the_accounts_since_inside_the_query() {
+        let p = plan_of(&request(Endpoint::Termination, ""), &[DAY]);
+        assert_eq!(p.fallback_from, Some(DAY.from));
+        assert!(
+            p.sql.contains(&format!(
+                "(((time_start >= {{m0_from:DateTime('UTC')}} AND time_start <= {{m0_to:DateTime('UTC')}})) AND time_start < {ROLLUP_SINCE})"
+            )),
+            "{}",
+            p.sql
+        );
+        assert!(p.sql.contains(&format!(
+            "AND (((minute >= {{m0_from:DateTime('UTC')}} AND minute <= {{m0_to:DateTime('UTC')}})) AND minute >= {ROLLUP_SINCE})"
+        )));
+        let raw_only = plan_of(&request(Endpoint::Termination, "&duration-gt=3"), &[DAY]);
+        assert!(!raw_only.sql.contains("rollup_accounts"));
+        assert_eq!(raw_only.fallback_from, None);
     }
 
     #[test]

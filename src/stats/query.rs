@@ -1,7 +1,7 @@
 //! Runs a [`Plan`] on ClickHouse and reads the typed rows.
 
 use super::metrics::Sums;
-use super::plan::{Bind, Path, Plan};
+use super::plan::{Bind, Path, Plan, ROLLUP_SINCE};
 use crate::db::{Failure, Replicas};
 use crate::error::ApiError;
 use crate::limits::{Class, Limits};
@@ -146,6 +146,38 @@ impl Executor<'_> {
             self.metrics.query_errors.with_label_values(&[kind]).inc();
         }
         result
+    }
+}
+
+impl Executor<'_> {
+    /// The unix second from which `account`'s rollups of `side` are complete (2106 when the
+    /// account-side is not rolled up): the same lookup the planned queries make inside.
+    pub async fn rollup_since(&self, side: u8, account: u32) -> Result<i64, ApiError> {
+        let _slot = self.limits.query_slot(self.class).await?;
+        // A scalar subquery is typed Nullable; this one always yields a row (an aggregate).
+        let sql = format!("SELECT toInt64(toUnixTimestamp(assumeNotNull({ROLLUP_SINCE})))");
+        let settings = query_settings(&self.request_id, self.timeout_secs, self.extra_settings);
+        let attempt = |client: clickhouse::Client, _query_id: &str| {
+            let client = settings
+                .iter()
+                .fold(client, |c, (name, value)| c.with_setting(name, value));
+            let sql = sql.clone();
+            async move {
+                client
+                    .query(&sql)
+                    .param("side", side)
+                    .param("account", account)
+                    .fetch_one::<i64>()
+                    .await
+            }
+        };
+        tokio::time::timeout(
+            Duration::from_secs(self.timeout_secs + 1),
+            self.db.read_with_id(attempt),
+        )
+        .await
+        .map_err(|_| ApiError::Timeout)
+        .and_then(|r| r.map_err(Failure::into_api))
     }
 }
 

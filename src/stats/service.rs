@@ -364,6 +364,7 @@ impl Stats {
             };
             let plan = plan::plan(scope, &windows, true);
             self.check_retention(&plan, ask.now)?;
+            self.check_fallback_retention(exec, &plan, ask).await?;
             path = plan.path;
             rows.extend(exec.run(&plan).await?);
             rows.sort_unstable_by_key(|(t, _)| *t);
@@ -439,6 +440,32 @@ impl Stats {
 }
 
 impl Stats {
+    /// Whole minutes older than raw retention are read from raw CDRs when the account-side's
+    /// rollups start later (or not at all): looked up only then (old windows are rare), the
+    /// same 400 as [`Self::check_retention`].
+    async fn check_fallback_retention(
+        &self,
+        exec: &Executor<'_>,
+        plan: &plan::Plan,
+        ask: &Ask<'_>,
+    ) -> Result<(), ApiError> {
+        let horizon = ask.now - self.raw_retention;
+        let Some(from) = plan.fallback_from else {
+            return Ok(());
+        };
+        if self.raw_retention == 0 || from >= horizon {
+            return Ok(());
+        }
+        if exec.rollup_since(plan.side, ask.account).await? > from {
+            return Err(self.raw_expired());
+        }
+        Ok(())
+    }
+
+    fn raw_expired(&self) -> ApiError {
+        raw_expired(self.raw_retention)
+    }
+
     fn check_retention(&self, plan: &plan::Plan, now: i64) -> Result<(), ApiError> {
         check_retention(plan, now, self.raw_retention, self.rollup_retention)
     }
@@ -454,11 +481,7 @@ pub(crate) fn check_retention(
 ) -> Result<(), ApiError> {
     let expired = |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
     if expired(plan.raw_from, raw_retention) {
-        return Err(ApiError::BadRequest(format!(
-            "raw CDRs are kept {} days: this window needs them before that (whole minutes \
-             without duration, price, auth-orig-ip or src-prefix filters are served longer)",
-            raw_retention / 86_400
-        )));
+        return Err(raw_expired(raw_retention));
     }
     if expired(plan.rollup_from, rollup_retention) {
         return Err(ApiError::BadRequest(format!(
@@ -467,6 +490,16 @@ pub(crate) fn check_retention(
         )));
     }
     Ok(())
+}
+
+/// The 400 for a window that needs raw CDRs deleted by `RAW_RETENTION_DAYS`.
+fn raw_expired(raw_retention: i64) -> ApiError {
+    ApiError::BadRequest(format!(
+        "raw CDRs are kept {} days: this window needs them before that (whole minutes \
+         of accounts with rollups, without duration, price, auth-orig-ip or src-prefix \
+         filters, are served longer)",
+        raw_retention / 86_400
+    ))
 }
 
 /// First bucket, last bucket and end second of a request answered at `now`.

@@ -219,7 +219,10 @@ pub fn plan(
         .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
         .replace(
             "%RANGES%",
-            &plan::ranges("time_start", "r", &[window], &mut binds),
+            &plan::ranges(
+                "time_start",
+                &plan::bind_windows("r", &[window], &mut binds),
+            ),
         )
         .replace("%CONDITIONS%", conditions.trim_end());
     Plan {
@@ -228,6 +231,8 @@ pub fn plan(
         path: Path::Raw,
         raw_from: Some(window.from),
         rollup_from: None,
+        fallback_from: None,
+        side: plan::side(request.endpoint),
     }
 }
 

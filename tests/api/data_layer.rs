@@ -98,6 +98,19 @@ async fn a_window_that_needs_raw_cdrs_older_than_raw_retention_is_a_400_never_ze
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    // An account without rollups needs raw CDRs for whole minutes too.
+    app.ch
+        .query("ALTER TABLE rollup_accounts DELETE WHERE side = 0 AND account_id = 101 SETTINGS mutations_sync = 2")
+        .execute()
+        .await
+        .expect("unlist");
+    let (status, body) = total_calls(
+        &app,
+        TERMINATION,
+        &window_query(day, day + 3598, "hour", ""),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test]
@@ -268,4 +281,150 @@ async fn an_interrupted_rebuild_resumes_after_the_partitions_it_already_swapped(
         .await
         .expect("full rebuild");
     rollups::run(&settings, &verify).await.expect("agree");
+}
+
+/// Termination totals of `account` for the two hours from `day`, fresh (no cache).
+async fn two_hours(app: &TestApp, uuid: &str, day: i64, extra: &str) -> (u64, String) {
+    let query = window_query(day, day + 7_199, "hour", extra).replace(ACCOUNT_UUID, uuid);
+    let resp = app
+        .http
+        .get(format!("{}{TERMINATION}?{query}", app.address))
+        .bearer_auth(token(Mint::Access(ACCESS_ALL)))
+        .header("Cache-Control", "no-cache")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let source = resp
+        .headers()
+        .get("x-cdrstats-source")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: serde_json::Value = resp.json().await.expect("json");
+    let calls = body["totals"]["total_calls"].as_u64().expect("total_calls");
+    (calls, source)
+}
+
+#[tokio::test]
+async fn rollups_are_read_only_for_listed_accounts_from_since_on() {
+    let app = spawn_app("rollups_since").await;
+    let day = 1_764_201_600; // 2025-11-27 00:00 UTC
+    let mut rows = Vec::new();
+    for account in [ACCOUNT, SECOND_ACCOUNT] {
+        for minute in 0..120 {
+            let mut r = cdr(day + minute * 60 + 5, 30);
+            r.vendor_acc_id = account;
+            r.dst_country_id = 44;
+            rows.push(r);
+        }
+    }
+    app.insert_cdrs(&rows).await;
+    // ACCOUNT is rolled up from the second hour on (since rounded up to 01:00), SECOND_ACCOUNT
+    // not at all; their rollup rows outside that are made wrong (doubled), as rows left by a
+    // listing that ended, or by late CDRs before `since`, could be.
+    for sql in [
+        "INSERT INTO rollup_accounts VALUES (0, 101, '2025-11-27 00:59:30')",
+        "ALTER TABLE rollup_accounts DELETE WHERE side = 0 AND account_id = 102 SETTINGS mutations_sync = 2",
+        "INSERT INTO rollup_minute SELECT * FROM rollup_minute WHERE side = 0 AND (account_id = 102 OR minute < '2025-11-27 01:00:00')",
+        "INSERT INTO rollup_minute_country SELECT * FROM rollup_minute_country WHERE side = 0 AND (account_id = 102 OR minute < '2025-11-27 01:00:00')",
+    ] {
+        app.ch.query(sql).execute().await.expect(sql);
+    }
+    for extra in ["", "&dst-country-id=44"] {
+        assert_eq!(
+            two_hours(&app, ACCOUNT_UUID, day, extra).await,
+            (120, "rollup".to_owned()),
+            "{extra}"
+        );
+        assert_eq!(
+            two_hours(&app, SECOND_UUID, day, extra).await.0,
+            120,
+            "unlisted: raw CDRs only ({extra})"
+        );
+    }
+    // `verify` checks only what is read: the listed account from its since on.
+    let settings = settings_of(&app, &[]).await;
+    let range = Range {
+        from: "2025-11-27".parse().expect("date"),
+        to: "2025-11-27".parse().expect("date"),
+    };
+    rollups::run(&settings, &RollupsCommand::Verify(range.clone()))
+        .await
+        .expect("what is read agrees");
+    // The rollup really is what answers from since on: a wrong row there shows (and verify
+    // finds it).
+    app.ch
+        .query("INSERT INTO rollup_minute SELECT * FROM rollup_minute WHERE side = 0 AND account_id = 101 AND minute = '2025-11-27 01:30:00'")
+        .execute()
+        .await
+        .expect("double one minute");
+    assert_eq!(two_hours(&app, ACCOUNT_UUID, day, "").await.0, 121);
+    rollups::run(&settings, &RollupsCommand::Verify(range.clone()))
+        .await
+        .expect_err("verify sees the doubled minute");
+    // A rebuild of the day makes the listed account complete from the day's start.
+    rollups::run(&settings, &RollupsCommand::Rebuild(range.clone()))
+        .await
+        .expect("rebuild");
+    let since: String = app
+        .ch
+        .query(
+            "SELECT toString(since) FROM rollup_accounts FINAL WHERE side = 0 AND account_id = 101",
+        )
+        .fetch_one()
+        .await
+        .expect("since");
+    assert_eq!(since, "2025-11-01 00:00:00");
+    assert_eq!(two_hours(&app, ACCOUNT_UUID, day, "").await.0, 120);
+    rollups::run(&settings, &RollupsCommand::Verify(range))
+        .await
+        .expect("rebuilt rollups agree");
+}
+
+#[tokio::test]
+async fn rollups_dense_lists_busy_account_sides_from_the_next_minute() {
+    let app = spawn_app("rollups_dense").await;
+    app.ch
+        .query("TRUNCATE TABLE rollup_accounts")
+        .execute()
+        .await
+        .expect("unlist the fixtures");
+    // 10 minutes of data: ACCOUNT 12 CDRs a minute on both sides, SECOND_ACCOUNT 0.5.
+    let mut rows: Vec<Cdr> = (0..120).map(|i| cdr(T0 + i * 5, 10)).collect();
+    for i in 0..5 {
+        let mut r = cdr(T0 + i * 120, 10);
+        r.vendor_acc_id = SECOND_ACCOUNT;
+        r.customer_acc_id = SECOND_ACCOUNT;
+        rows.push(r);
+    }
+    app.insert_cdrs(&rows).await;
+    let settings = settings_of(&app, &[]).await;
+    let dense = RollupsCommand::Dense(rollups::DenseArgs {
+        min_per_minute: 10.0,
+        days: 7,
+    });
+    let before = now();
+    let report = rollups::run(&settings, &dense).await.expect("dense");
+    assert!(report.starts_with("listed 2 account-side(s)"), "{report}");
+    let listed: Vec<(u8, u32, u32)> = app
+        .ch
+        .query("SELECT side, account_id, toUnixTimestamp(since) FROM rollup_accounts FINAL ORDER BY side")
+        .fetch_all()
+        .await
+        .expect("listing");
+    assert_eq!(
+        listed.iter().map(|l| (l.0, l.1)).collect::<Vec<_>>(),
+        [(0, ACCOUNT), (1, ACCOUNT)]
+    );
+    for (_, _, since) in &listed {
+        let since = i64::from(*since);
+        assert!(
+            since % 60 == 0 && since > before && since <= before + 61,
+            "{since}"
+        );
+    }
+    // Listing again adds nothing.
+    let again = rollups::run(&settings, &dense).await.expect("dense again");
+    assert!(again.starts_with("listed 0 account-side(s)"), "{again}");
 }

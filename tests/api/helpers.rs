@@ -197,6 +197,20 @@ impl TestApp {
                 .expect("write");
         }
         access.end().await.expect("end");
+        // The test accounts are rolled up from the start (schema/005_rollup_accounts.sql), so
+        // the rollup paths answer; data_layer.rs tests unlisted accounts and `since`.
+        self.ch
+            .query(
+                "INSERT INTO rollup_accounts (side, account_id, since) \
+                 SELECT side, account_id, toDateTime(0, 'UTC') \
+                 FROM (SELECT arrayJoin([0, 1]) AS side) AS s \
+                 CROSS JOIN (SELECT arrayJoin([?, ?]) AS account_id) AS a",
+            )
+            .bind(ACCOUNT)
+            .bind(SECOND_ACCOUNT)
+            .execute()
+            .await
+            .expect("list the test accounts for rollups");
     }
 
     pub async fn insert_cdrs(&self, rows: &[Cdr]) {

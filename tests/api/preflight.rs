@@ -41,7 +41,10 @@ async fn check_passes_on_a_migrated_database_with_data() {
         .iter()
         .find(|f| f.check == "rollup vs raw")
         .expect("spot check");
-    assert!(spot.detail.contains("1 CDRs in both"), "{spot:?}");
+    assert!(
+        spot.detail.contains("1 CDRs of rolled-up accounts in both"),
+        "{spot:?}"
+    );
     assert!(findings.iter().any(|f| f.check == "table cdrs"));
     assert!(
         findings
