@@ -220,13 +220,8 @@ for s in A B C D; do
 done
 
 step "baselines straight to the engine, 1 connection"
-cat >"$RUN_DIR/baseline.sql" <<'SQL'
-SELECT toUnixTimestamp(toStartOfMinute(time_start)) AS t, count(), avgIf(duration, duration > 0), countIf(duration > 0) / count(), count() / 60
-FROM cdrs
-WHERE vendor_acc_id = {a:UInt32} AND time_start BETWEEN {from:DateTime} AND {to:DateTime}
-GROUP BY t WITH TOTALS
-ORDER BY t WITH FILL FROM toUnixTimestamp(toStartOfMinute({from:DateTime})) TO toUnixTimestamp(toStartOfMinute({to:DateTime})) + 60 STEP 60
-SQL
+# The straightforward SQL (bench/baseline.sql, shared with the scale curve), without a filter.
+sed 's/ {filter}$//' bench/baseline.sql >"$RUN_DIR/baseline.sql"
 enc() { "$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 BASE_PATH="/?database=$DB&default_format=JSONCompact&param_a=1&param_from=$(enc "$(sqlts "$F")")&param_to=$(enc "$(sqlts "$T")")"
 rows=$(curl -sS --fail-with-body "$ENGINE$BASE_PATH" --data-binary @"$RUN_DIR/baseline.sql" |
