@@ -10,7 +10,7 @@ added to reach the size. The dataset grows by appending (`cdrstats seed --first-
 reseeding from zero; every increment uses the same fixed 24 h window, seed and profile.
 
 Env: CURVE_SIZES (default "2000000 20000000 100000000"), CURVE_DURATION (s per scenario, 5),
-CURVE_WARMUP (s, 1), CURVE_RESET=1 (drop the curve database first), BENCH_KEEP_ENGINE=1,
+CURVE_WARMUP (s, 1), CURVE_RESET=1 (drop the curve database first), CURVE_DATABASE (curve), BENCH_KEEP_ENGINE=1,
 CURVE_IDLE_WAIT (s to wait for load average < nproc/2 before measuring, default 60),
 CURVE_MERGE_WAIT (s to wait for the engine's merges to finish first, default 300), VENV.
 Writes bench/results/curve-<stamp>.md, curve-latest.md, curve-latest.png; raw JSON per size in
@@ -39,8 +39,8 @@ ENGINE = "http://127.0.0.1:28123"
 GATEWAY_ADDR = "127.0.0.1:28080"
 GATEWAY = "http://" + GATEWAY_ADDR
 ENGINE_DIR = "bench/data/engine"
-DB = "curve"
-STATE_DIR = "bench/data/curve"
+DB = os.environ.get("CURVE_DATABASE", "curve")
+STATE_DIR = "bench/data/" + DB
 RESULTS = "bench/results"
 BIN = "target/release/cdrstats"
 LUA = "bench/wrk/bench.lua"
@@ -107,17 +107,29 @@ def grow(state, size):
     if delta <= 0:
         return 0, 0.0
     log(f"seeding {delta:,} CDRs ({count:,} -> {size:,}), streams from {state['next_stream']}")
-    t0 = time.monotonic()
-    with open(os.path.join(STATE_DIR, f"seed-{size}.log"), "w") as out:
-        subprocess.run(
-            [BIN, "seed", "--profile", "realistic", "--rows", str(delta), "--days", "1",
-             "--seed", str(SEED), "--hot-share", str(HOT_SHARE), "--end", str(state["end"]),
-             "--parallel", str(PARALLEL), "--first-stream", str(state["next_stream"])],
-            env=ENV, check=True, stdout=out, stderr=subprocess.STDOUT,
-        )
-    secs = time.monotonic() - t0
+    first = state["next_stream"]
+    # Claimed before seeding: a run interrupted half way resumes with fresh streams, never
+    # inserting the same draws twice.
     state["next_stream"] += PARALLEL
     save_state(state)
+    t0 = time.monotonic()
+    with open(os.path.join(STATE_DIR, f"seed-{size}.log"), "w") as out:
+        seed = subprocess.Popen(
+            [BIN, "seed", "--profile", "realistic", "--rows", str(delta), "--days", "1",
+             "--seed", str(SEED), "--hot-share", str(HOT_SHARE), "--end", str(state["end"]),
+             "--parallel", str(PARALLEL), "--first-stream", str(first)],
+            env=ENV, stdout=out, stderr=subprocess.STDOUT,
+        )
+        # A progress line every 30 s (the seed's own bar is drawn only on a terminal).
+        while seed.poll() is None:
+            try:
+                seed.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                now = int(ch("SELECT count() FROM cdrs"))
+                log(f"  {now:,} of {size:,} CDRs, {(now - count) / (time.monotonic() - t0):,.0f} rows/s so far")
+        if seed.returncode:
+            sys.exit(f"cdrstats seed failed ({seed.returncode}): see {out.name}")
+    secs = time.monotonic() - t0
     log(f"seeded {delta:,} CDRs in {secs:.1f} s ({delta / secs:,.0f} rows/s)")
     return delta, secs
 
