@@ -1034,6 +1034,7 @@ async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
         hot_share: 0.4,
         end: Some(end),
         parallel: 1,
+        first_stream: 0,
         if_empty: false,
     };
     cdrstats::cli::seed::run(&settings, &args)

@@ -1,0 +1,198 @@
+"""Turns the per-size JSON files of bench/curve.py into a Markdown report and a PNG chart.
+
+Usage: python bench/curve_report.py STATE_DIR RESULTS_DIR "2000000 20000000 100000000"
+Writes RESULTS_DIR/curve-<YYYY-MM-DD-HHMM>.md, curve-latest.md, curve-latest.png; prints the
+Markdown. Sizes without a result file are listed as not measured.
+"""
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+NAMES = {
+    "A": "(A) 24 h by minute",
+    "B": "(B) + dst-country-id",
+    "C": "(C) + dst-prefix starts-with",
+    "D": "(D) + duration-gt (raw path)",
+}
+# Issue 10's targets at 100M, as speed-ups over the straightforward SQL in the same run.
+TARGETS = {"A": 30, "B": 15, "C": 15, "D": 1}
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")) / 1048576
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, {platform.system()}; commit `{git or '?'}`"
+
+
+def mb(n):
+    return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n:,}"
+
+
+def main():
+    state_dir, out_dir, sizes = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3].split()]
+    runs = []
+    for size in sizes:
+        path = os.path.join(state_dir, f"{size}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                runs.append(json.load(f))
+    if not runs:
+        sys.exit("no curve results in " + state_dir)
+    stamp = time.strftime("%Y-%m-%d-%H%M", time.gmtime())
+    lines = []
+    w = lines.append
+    w(f"# cdrstats scale curve — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    w("")
+    w(f"Machine: {machine()}; the gateway, the local engine (chdb) and wrk share it.")
+    w(
+        "Dataset: `cdrstats seed --profile realistic --hot-share 0.4 --seed 7 --days 1`, grown in "
+        "place (each size appends with `--first-stream`, same fixed 24 h window); account 1 is "
+        f"the hot account. Window: {runs[0]['window']}, sampling minute (1440 buckets). "
+        "Each scenario: 1 connection, wrk, warm-up then measured seconds (bench/curve.py); the "
+        "gateway with `Cache-Control: no-cache` (cold path), the straightforward SQL "
+        "(`bench/baseline.sql`: one GROUP BY over raw `cdrs`, with the scenario's filter) POSTed "
+        "straight to the engine. Latencies are p50 in ms."
+    )
+    missing = [s for s in sizes if s not in {r["rows"] for r in runs} and not any(r["rows"] >= s for r in runs)]
+    if missing:
+        w("")
+        w(f"**Not measured in this run:** {', '.join(mb(s) for s in missing)} CDRs.")
+    w("")
+    w("## Latency (p50, ms) and speed-up over the straightforward SQL with the same filter")
+    w("")
+    w("| CDRs | load avg | " + " | ".join(f"SQL {k} | {k} | ×" for k in NAMES) + " |")
+    w("|---:|---:|" + "---:|---:|---:|" * len(NAMES))
+    for r in runs:
+        cells = []
+        for k in NAMES:
+            s = r["scenarios"][k]
+            cells += [f"{s['baseline_p50_ms']:.1f}", f"{s['p50_ms']:.1f}", f"{s['baseline_p50_ms'] / s['p50_ms']:.1f}"]
+        w(f"| {mb(r['rows'])} | {r['loadavg_before'][0]:.1f} | " + " | ".join(cells) + " |")
+    w("")
+    w("*SQL k*: the straightforward SQL with scenario k's filter; *SQL A* is the unfiltered baseline "
+      "of `make bench`. Answered from (x-cdrstats-source of every measured response): " + "; ".join(
+        f"{mb(r['rows'])}: " + ", ".join(f"{k} {'/'.join(sorted(r['scenarios'][k]['sources']))}" for k in NAMES)
+        for r in runs) + ".")
+    w("")
+    w("## Rows read per request (EXPLAIN ESTIMATE)")
+    w("")
+    w("The local engine reports `read_rows` 0 in `X-ClickHouse-Summary`, so these are the engine's "
+      "own estimates (`EXPLAIN ESTIMATE` of the exact SQL and parameters: `cdrstats sql` for the "
+      "gateway), summed over the tables a query reads — granule-rounded upper bounds.")
+    w("")
+    w("| CDRs | " + " | ".join(f"SQL {k} | {k}" for k in NAMES) + " |")
+    w("|---:|" + "---:|---:|" * len(NAMES))
+    for r in runs:
+        cells = []
+        for k in NAMES:
+            s = r["scenarios"][k]
+            cells += [f"{s['baseline_rows_read']:,}", f"{s['rows_read']:,}"]
+        w(f"| {mb(r['rows'])} | " + " | ".join(cells) + " |")
+    w("")
+    w("## Storage and insert rate")
+    w("")
+    tables = sorted({t for r in runs for t in r["tables"]})
+    w("| CDRs | hot account rows | rows added | seed s | insert rows/s | " + " | ".join(f"`{t}` B/CDR" for t in tables)
+      + " | all tables B/CDR |")
+    w("|---:|---:|---:|---:|---:|" + "---:|" * len(tables) + "---:|")
+    for r in runs:
+        n = r["rows"]
+        per = [r["tables"].get(t, {"bytes": 0})["bytes"] / n for t in tables]
+        rate = f"{r['insert_rows_per_s']:,.0f}" if r.get("insert_rows_per_s") else "—"
+        w(f"| {mb(n)} | {r['hot_rows']:,} | {r['added']:,} | {r['seed_s']:.0f} | {rate} | "
+          + " | ".join(f"{x:.2f}" for x in per) + f" | {sum(per):.2f} |")
+    w("")
+    w("Bytes on disk of the active parts at measuring time (not forced to merge: what a live "
+      "server holds); insert rate = rows added to reach the size ÷ wall time of `cdrstats seed` "
+      "(2 streams, through the schema: raw table, views, rollups).")
+    w("")
+    big = runs[-1]
+    w(f"## Targets at {mb(big['rows'])} CDRs (same run)")
+    w("")
+    w("| scenario | target | vs same-filter SQL | vs unfiltered SQL | result |")
+    w("|---|---|---:|---:|---|")
+    passed = 0
+    for k, target in TARGETS.items():
+        s = big["scenarios"][k]
+        same = s["baseline_p50_ms"] / s["p50_ms"]
+        plain = big["scenarios"]["A"]["baseline_p50_ms"] / s["p50_ms"]
+        ok = same >= target
+        passed += ok
+        w(f"| {NAMES[k]} | ≥ {target}× | {same:.1f}× | {plain:.1f}× | {'PASS' if ok else '**MISS**'} |")
+    errors = sum(s["errors"] + s["baseline_errors"] for r in runs for s in r["scenarios"].values())
+    w("")
+    w(f"Passed {passed} of {len(TARGETS)} (checked against the straightforward SQL with the same "
+      f"filter). Errors and non-2xx over all runs: {errors}."
+      + ("" if big["rows"] >= 100_000_000 else f" The targets are stated for 100M CDRs; this run's largest size is {mb(big['rows'])}."))
+    w("")
+    w("Chart: `curve-latest.png`.")
+    md = "\n".join(lines) + "\n"
+
+    os.makedirs(out_dir, exist_ok=True)
+    dated = os.path.join(out_dir, f"curve-{stamp}.md")
+    with open(dated, "w") as f:
+        f.write(md)
+    shutil.copyfile(dated, os.path.join(out_dir, "curve-latest.md"))
+    chart(runs, os.path.join(out_dir, "curve-latest.png"))
+    sys.stdout.write(md)
+    print(f"\nwritten: {dated}, {out_dir}/curve-latest.md, {out_dir}/curve-latest.png")
+
+
+def chart(runs, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    x = [r["rows"] / 1e6 for r in runs]
+    colors = {"A": "#3b75af", "B": "#519e3e", "C": "#ef8636", "D": "#8d69b8"}
+    fig, (lat, speed, store) = plt.subplots(1, 3, figsize=(15, 5), dpi=100)
+    for k, c in colors.items():
+        lat.plot(x, [r["scenarios"][k]["p50_ms"] for r in runs], "o-", color=c, label=f"{NAMES[k]} (gateway)")
+        lat.plot(x, [r["scenarios"][k]["baseline_p50_ms"] for r in runs], "s--", color=c, alpha=0.6,
+                 label=f"straightforward SQL {k}")
+        speed.plot(x, [r["scenarios"][k]["baseline_p50_ms"] / r["scenarios"][k]["p50_ms"] for r in runs], "o-",
+                   color=c, label=NAMES[k])
+        speed.axhline(TARGETS[k], color=c, ls=":", lw=1)
+    for ax in (lat, speed):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("CDRs in the table, millions (log)")
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.grid(which="both", alpha=0.25)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    lat.set_ylabel("p50 latency, ms (log)")
+    lat.set_title("p50: gateway (solid) vs straightforward SQL (dashed)", fontsize=10)
+    lat.legend(fontsize=7)
+    speed.set_ylabel("speed-up × (log)")
+    speed.set_title("speed-up over the same-filter SQL (dotted: 100M targets)", fontsize=10)
+    speed.legend(fontsize=7)
+    tables = sorted({t for r in runs for t in r["tables"]})
+    bottom = [0.0] * len(runs)
+    for t in tables:
+        v = [r["tables"].get(t, {"bytes": 0})["bytes"] / r["rows"] for r in runs]
+        store.bar([f"{mb(r['rows'])}" for r in runs], v, bottom=bottom, label=t)
+        bottom = [b + y for b, y in zip(bottom, v)]
+    for i, r in enumerate(runs):
+        if r.get("insert_rows_per_s"):
+            store.annotate(f"{r['insert_rows_per_s'] / 1e3:.0f}k rows/s", (i, bottom[i]), ha="center",
+                           va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    store.set_ylabel("bytes on disk per CDR")
+    store.set_title("storage per CDR by table; insert rate of the increment", fontsize=10)
+    store.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"cdrstats scale curve — realistic profile + hot account, 24 h by minute, account 1 — "
+                 f"{time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} CPUs", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
