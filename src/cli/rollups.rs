@@ -96,7 +96,10 @@ FROM cdrs",
        toStartOfMinute(time_start) AS minute,
        count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
         condition: Some(LISTED),
@@ -112,7 +115,10 @@ ARRAY JOIN [0, 1] AS side",
        toStartOfMinute(time_start) AS minute,
        count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
         condition: Some(LISTED),
@@ -138,7 +144,10 @@ const ROLLUP_COUNTRY_HEAD: &str = "SELECT side,
        toStartOfMinute(time_start) AS minute,
        count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side";
 
@@ -743,7 +752,8 @@ mod tests {
         let schema = normalized(concat!(
             include_str!("../../schema/001_cdrs.sql"),
             include_str!("../../schema/004_rollups.sql"),
-            include_str!("../../schema/005_rollup_accounts.sql")
+            include_str!("../../schema/005_rollup_accounts.sql"),
+            include_str!("../../schema/011_family_rollups.sql")
         ));
         for derived in DERIVED {
             let view = format!(
