@@ -255,10 +255,10 @@ impl Family {
                     super::filters::Side::Termination => self.termination_duration,
                     super::filters::Side::Origination => self.origination_duration,
                 };
-                let plan = totals::plan(r, ask.account, r.window(ask.now), column);
+                let plan = totals::plan(r, ask.account, r.window(ask.now), column, true);
                 super::service::check_retention(&plan, ask.now, self.raw_retention, 0)?;
                 let rows = exec.rows::<TotalsRow>(&plan).await?;
-                let doc = totals::build(&rows, r.time_zone)?;
+                let doc = totals::build(&rows, r.time_zone);
                 (json(&doc)?, FamilyDocument::Totals(Box::new(doc)), false)
             }
             FamilyRequest::Active(r) => {
