@@ -169,6 +169,20 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
         .await
         .expect("sum");
     assert_eq!(calls, 3);
+    // A price sum off by one millionth, calls and durations intact: verify names the table.
+    let sql = "ALTER TABLE rollup_minute_country UPDATE price_micros = price_micros + 1 \
+               WHERE side = 0 AND minute < '2025-11-28 00:00:00' SETTINGS mutations_sync = 2";
+    app.ch.query(sql).execute().await.expect(sql);
+    let err = rollups::run(&settings, &verify)
+        .await
+        .expect_err("verify compares the statistics sums");
+    assert_eq!(err.to_string(), "1 day(s) differ");
+    rollups::run(&settings, &rebuild)
+        .await
+        .expect("rebuild the price sums");
+    rollups::run(&settings, &verify)
+        .await
+        .expect("rebuilt price sums agree");
     let leftovers: u64 = app
         .ch
         .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%__rebuild'")
