@@ -7,6 +7,7 @@ use super::active::{self, ActiveDocument, ActiveRequest, MinuteRow};
 use super::document::bucket_count;
 use super::filters::{Endpoint, Shape};
 use super::outgoing::{self, ActiveCall, OutgoingDocument, OutgoingRequest};
+use super::plan::Path;
 use super::query::Executor;
 use super::service::{Source, weak_etag};
 use super::table::{csv_header, to_csv, to_rows_json};
@@ -123,6 +124,8 @@ pub struct Reply {
     pub doc: FamilyDocument,
     /// `outgoing-active-calls` cut the list at `MAX_ACTIVE_CALLS`.
     pub truncated: bool,
+    /// Where it was computed: `Rollup` when the plan read a rollup, else `Raw`.
+    source: Source,
     ttl: Duration,
 }
 
@@ -210,7 +213,8 @@ impl Family {
         if ask.bypass {
             let reply = Arc::new(self.compute(exec, ask).await?);
             self.cache.insert(key, reply.clone()).await;
-            return Ok((reply, Source::Raw));
+            let source = reply.source;
+            return Ok((reply, source));
         }
         let computed = AtomicBool::new(false);
         let reply = self
@@ -226,7 +230,8 @@ impl Family {
             .cache
             .with_label_values(&["family", if hit { "hit" } else { "miss" }])
             .inc();
-        Ok((reply, if hit { Source::Cache } else { Source::Raw }))
+        let source = if hit { Source::Cache } else { reply.source };
+        Ok((reply, source))
     }
 
     /// The bucket limit, before any query.
@@ -249,6 +254,7 @@ impl Family {
     }
 
     async fn compute(&self, exec: &Executor<'_>, ask: &FamilyAsk<'_>) -> Result<Reply, ApiError> {
+        let mut source = Source::Raw;
         let (body, doc, truncated) = match ask.request {
             FamilyRequest::Totals(r) => {
                 let column = match r.endpoint.side() {
@@ -258,6 +264,9 @@ impl Family {
                 let plan = totals::plan(r, ask.account, r.window(ask.now), column, true);
                 super::service::check_retention(&plan, ask.now, self.raw_retention, 0)?;
                 let rows = exec.rows::<TotalsRow>(&plan).await?;
+                if plan.path == Path::Rollup {
+                    source = Source::Rollup;
+                }
                 let doc = totals::build(&rows, r.time_zone);
                 (json(&doc)?, FamilyDocument::Totals(Box::new(doc)), false)
             }
@@ -286,6 +295,7 @@ impl Family {
             body,
             doc,
             truncated,
+            source,
             ttl: if settled {
                 self.settled_ttl
             } else {

@@ -942,7 +942,8 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
     // CSV above shares the JSON's entry, so this asks another window).
     let q = window_query(T0, T0 + 119, "minute", "");
     let one = app.get(T_STATS, &q).await;
-    assert_eq!(one.headers()["x-cdrstats-source"], "raw");
+    // Whole minutes of a listed account: the rollup (the family property test checks both).
+    assert_eq!(one.headers()["x-cdrstats-source"], "rollup");
     let etag = one.headers()["etag"].clone();
     let two = app.get(T_STATS, &q).await;
     assert_eq!(two.headers()["x-cdrstats-source"], "cache");
@@ -1323,10 +1324,14 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
                 _ => ("customer_duration", |r| r.customer_duration),
             };
             let expected = expected_totals(&side_rows, bucket_of, duration, price);
+            let mut planned_source = "raw";
             for allow_rollup in [true, false] {
                 let plan =
                     totals::plan(&req, ACCOUNT, req.window(i64::MAX / 4), name, allow_rollup);
-                rolled += usize::from(plan.path == Path::Rollup);
+                if plan.path == Path::Rollup {
+                    rolled += 1;
+                    planned_source = "rollup";
+                }
                 let got: Vec<TotalsRow> = fetch_rows(&app.ch, &plan).await.expect("query");
                 let doc = serde_json::to_value(totals::build(&got, req.time_zone)).expect("json");
                 assert_eq!(
@@ -1335,7 +1340,11 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
                 );
             }
             if name == "duration" {
-                let got = ok_json(app.get(endpoint.path(), &query).await).await;
+                // The first ask of this window: computed, the header names the plan's source.
+                let resp = app.get(endpoint.path(), &query).await;
+                let source = resp.headers()["x-cdrstats-source"].to_str().expect("ascii");
+                assert_eq!(source, planned_source, "{context}");
+                let got = ok_json(resp).await;
                 assert_eq!(got, expected, "gateway: {context}");
             }
         }
