@@ -164,8 +164,10 @@ pub struct Family {
     live_ttl: Duration,
     max_buckets: u64,
     max_active_calls: u32,
-    /// `RAW_RETENTION_DAYS` in seconds (0 = forever): statistics read raw CDRs.
+    /// `RAW_RETENTION_DAYS` and `ROLLUP_RETENTION_DAYS` in seconds (0 = forever): statistics
+    /// read raw CDRs and rollups, and refuse windows needing what either has deleted.
     raw_retention: i64,
+    rollup_retention: i64,
     termination_duration: &'static str,
     origination_duration: &'static str,
 }
@@ -192,6 +194,7 @@ impl Family {
             max_buckets: settings.max_buckets,
             max_active_calls: settings.max_active_calls,
             raw_retention: i64::from(settings.raw_retention_days) * 86_400,
+            rollup_retention: i64::from(settings.rollup_retention_days) * 86_400,
             termination_duration: settings.duration_column(Side::Termination)?,
             origination_duration: settings.duration_column(Side::Origination)?,
         })
@@ -262,7 +265,20 @@ impl Family {
                     super::filters::Side::Origination => self.origination_duration,
                 };
                 let plan = totals::plan(r, ask.account, r.window(ask.now), column, true);
-                super::service::check_retention(&plan, ask.now, self.raw_retention, 0)?;
+                super::service::check_retention(
+                    &plan,
+                    ask.now,
+                    self.raw_retention,
+                    self.rollup_retention,
+                )?;
+                super::service::check_fallback_retention(
+                    exec,
+                    &plan,
+                    ask.account,
+                    ask.now,
+                    self.raw_retention,
+                )
+                .await?;
                 let rows = exec.rows::<TotalsRow>(&plan).await?;
                 if plan.path == Path::Rollup {
                     source = Source::Rollup;

@@ -1352,3 +1352,54 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
     assert!(with_calls >= 30, "only {with_calls} cases saw calls");
     assert!(rolled >= 20, "only {rolled} plans read a rollup");
 }
+
+/// Statistics read rollups and raw CDRs, so both retentions apply as for the quality twins: a
+/// window needing deleted data is a 400, never zeros.
+#[tokio::test]
+async fn statistics_refuse_windows_needing_cdrs_or_rollups_past_their_retention() {
+    let app = spawn_app_with(
+        "family_retention",
+        &[("RAW_RETENTION_DAYS", "1"), ("ROLLUP_RETENTION_DAYS", "30")],
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let day = (now - 3 * 86_400) / 86_400 * 86_400;
+    insert_billed(&app, &[billed(day + 600, 30, 0.01)]).await;
+    let status_of = |query: String| {
+        let app = &app;
+        async move {
+            let resp = app.get(T_STATS, &query).await;
+            let status = resp.status();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    // Whole minutes of a listed account, no raw-only filter: the rollup answers.
+    let (status, body) = status_of(window_query(day, day + 3599, "hour", "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totals"]["total_calls"], 1, "{body}");
+    // A price filter needs raw CDRs, gone after a day.
+    let (status, body) = status_of(window_query(
+        day,
+        day + 3599,
+        "hour",
+        "&vendor-price-gt=0.001",
+    ))
+    .await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().expect("error message");
+    assert!(message.contains("raw CDRs are kept 1 days"), "{message}");
+    // Older than the rollups' retention.
+    let old = day - 40 * 86_400;
+    let (status, body) = status_of(window_query(old, old + 3599, "hour", "")).await;
+    assert_eq!(status, 400, "{body}");
+    // An unlisted account needs raw CDRs for whole minutes too.
+    app.ch
+        .query("ALTER TABLE rollup_accounts DELETE WHERE side = 0 AND account_id = {a:UInt32} SETTINGS mutations_sync = 2")
+        .param("a", ACCOUNT)
+        .execute()
+        .await
+        .expect("unlist");
+    // (Whole minutes only, another sampling than the cached first answer.)
+    let (status, body) = status_of(window_query(day, day + 3599, "15minutes", "")).await;
+    assert_eq!(status, 400, "{body}");
+}
