@@ -96,7 +96,10 @@ FROM cdrs",
        toStartOfMinute(time_start) AS minute,
        count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
         condition: Some(LISTED),
@@ -112,7 +115,10 @@ ARRAY JOIN [0, 1] AS side",
        toStartOfMinute(time_start) AS minute,
        count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
         condition: Some(LISTED),
@@ -138,7 +144,10 @@ const ROLLUP_COUNTRY_HEAD: &str = "SELECT side,
        toStartOfMinute(time_start) AS minute,
        count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side";
 
@@ -614,12 +623,63 @@ async fn day_sums(
         .collect())
 }
 
+/// The statistics sums of raw CDRs (each CDR's `duration`, billed duration, price in millionths
+/// rounded as the views round it), in [`family_query`]'s order.
+const RAW_FAMILY: [&str; 3] = [
+    "toInt64(duration)",
+    "toInt64(if(side = 0, vendor_duration, customer_duration))",
+    "toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)",
+];
+
+/// The same sums of a rollup.
+const ROLLUP_FAMILY: [&str; 3] = ["full_duration_sum", "billed_duration_sum", "price_micros"];
+
+/// Per-day, per-side duration and price sums of the statistics endpoints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Row, Deserialize)]
+struct FamilySums {
+    day: u32,
+    side: u8,
+    s_full: i64,
+    s_billed: i64,
+    s_price: i64,
+}
+
+fn family_query(source: &str, time: &str, e: &[&str; 3]) -> String {
+    format!(
+        "SELECT toYYYYMMDD({time}) AS day, toUInt8(side) AS side, \
+         toInt64(sum({})) AS s_full, toInt64(sum({})) AS s_billed, toInt64(sum({})) AS s_price \
+         FROM {source} \
+         WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}} \
+         GROUP BY day, side ORDER BY day, side",
+        e[0], e[1], e[2]
+    )
+}
+
+async fn family_sums(
+    client: &clickhouse::Client,
+    sql: &str,
+    range: &Range,
+) -> anyhow::Result<BTreeMap<(u32, u8), FamilySums>> {
+    let (from, _) = day_bounds(range.from);
+    let (_, to) = day_bounds(range.to);
+    Ok(client
+        .query(sql)
+        .param("from", &from)
+        .param("to", &to)
+        .fetch_all::<FamilySums>()
+        .await?
+        .into_iter()
+        .map(|s| ((s.day, s.side), s))
+        .collect())
+}
+
 async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<VerifyReport> {
     let days = range.days()?;
     let started = Instant::now();
     // Both sides from one scan, as the views do: every CDR for the origination copy, the
     // listed account-sides from their `since` on for the rollups (only that is ever read).
-    let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start \
+    let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start, \
+                      vendor_duration, customer_duration, vendor_price, customer_price \
                       FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)";
     // The same rows as `raw_source`, as one flat query so that on a cluster each shard
     // aggregates its own CDRs.
@@ -636,7 +696,9 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     let listed_raw = format!(
         "(SELECT r.side AS side, r.vendor_acc_id AS vendor_acc_id, \
          r.customer_acc_id AS customer_acc_id, r.duration AS duration, \
-         r.time_start AS time_start FROM (SELECT *, if(side = 0, vendor_acc_id, \
+         r.time_start AS time_start, r.vendor_duration AS vendor_duration, \
+         r.customer_duration AS customer_duration, r.vendor_price AS vendor_price, \
+         r.customer_price AS customer_price FROM (SELECT *, if(side = 0, vendor_acc_id, \
          customer_acc_id) AS account_id FROM {raw_source}) AS r {LISTED_JOIN} \
          WHERE r.time_start >= l.since)"
     );
@@ -707,6 +769,56 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
             }
         }
     }
+    // The statistics sums of the rollups (schema/011_family_rollups.sql), what the gateway
+    // reads of them: the listed account-sides from their `since` on.
+    let want = family_sums(
+        client,
+        &family_query(&listed_raw, "time_start", &RAW_FAMILY),
+        range,
+    )
+    .await
+    .context("summing durations and prices of raw cdrs of the listed accounts")?;
+    for derived in DERIVED.iter().filter(|d| d.listed_only()) {
+        let source = format!(
+            "(SELECT r.side AS side, r.full_duration_sum AS full_duration_sum, \
+             r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
+             r.minute AS minute FROM {} AS r {LISTED_JOIN} WHERE r.minute >= l.since)",
+            derived.table
+        );
+        let have = family_sums(
+            client,
+            &family_query(&source, "minute", &ROLLUP_FAMILY),
+            range,
+        )
+        .await
+        .with_context(|| format!("summing durations and prices of {}", derived.table))?;
+        for day in &days {
+            let id = day_id(*day);
+            for side in [0u8, 1] {
+                let zero = FamilySums {
+                    day: id,
+                    side,
+                    ..FamilySums::default()
+                };
+                let w = want.get(&(id, side)).copied().unwrap_or(zero);
+                let h = have.get(&(id, side)).copied().unwrap_or(zero);
+                if w != h {
+                    differing.insert(id);
+                    lines.push(format!(
+                        "{day} side {side} {}: raw duration {} billed {} price micros {}, \
+                         derived duration {} billed {} price micros {}",
+                        derived.table,
+                        w.s_full,
+                        w.s_billed,
+                        w.s_price,
+                        h.s_full,
+                        h.s_billed,
+                        h.s_price
+                    ));
+                }
+            }
+        }
+    }
     let text = if differing.is_empty() {
         format!(
             "verified {} day(s) ({} .. {}): raw CDRs and {} derived table(s) agree ({:.1} s)",
@@ -743,7 +855,8 @@ mod tests {
         let schema = normalized(concat!(
             include_str!("../../schema/001_cdrs.sql"),
             include_str!("../../schema/004_rollups.sql"),
-            include_str!("../../schema/005_rollup_accounts.sql")
+            include_str!("../../schema/005_rollup_accounts.sql"),
+            include_str!("../../schema/011_family_rollups.sql")
         ));
         for derived in DERIVED {
             let view = format!(

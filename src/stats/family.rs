@@ -7,6 +7,7 @@ use super::active::{self, ActiveDocument, ActiveRequest, MinuteRow};
 use super::document::bucket_count;
 use super::filters::{Endpoint, Shape};
 use super::outgoing::{self, ActiveCall, OutgoingDocument, OutgoingRequest};
+use super::plan::Path;
 use super::query::Executor;
 use super::service::{Source, weak_etag};
 use super::table::{csv_header, to_csv, to_rows_json};
@@ -123,6 +124,8 @@ pub struct Reply {
     pub doc: FamilyDocument,
     /// `outgoing-active-calls` cut the list at `MAX_ACTIVE_CALLS`.
     pub truncated: bool,
+    /// Where it was computed: `Rollup` when the plan read a rollup, else `Raw`.
+    source: Source,
     ttl: Duration,
 }
 
@@ -161,8 +164,10 @@ pub struct Family {
     live_ttl: Duration,
     max_buckets: u64,
     max_active_calls: u32,
-    /// `RAW_RETENTION_DAYS` in seconds (0 = forever): statistics read raw CDRs.
+    /// `RAW_RETENTION_DAYS` and `ROLLUP_RETENTION_DAYS` in seconds (0 = forever): statistics
+    /// read raw CDRs and rollups, and refuse windows needing what either has deleted.
     raw_retention: i64,
+    rollup_retention: i64,
     termination_duration: &'static str,
     origination_duration: &'static str,
 }
@@ -189,6 +194,7 @@ impl Family {
             max_buckets: settings.max_buckets,
             max_active_calls: settings.max_active_calls,
             raw_retention: i64::from(settings.raw_retention_days) * 86_400,
+            rollup_retention: i64::from(settings.rollup_retention_days) * 86_400,
             termination_duration: settings.duration_column(Side::Termination)?,
             origination_duration: settings.duration_column(Side::Origination)?,
         })
@@ -210,7 +216,8 @@ impl Family {
         if ask.bypass {
             let reply = Arc::new(self.compute(exec, ask).await?);
             self.cache.insert(key, reply.clone()).await;
-            return Ok((reply, Source::Raw));
+            let source = reply.source;
+            return Ok((reply, source));
         }
         let computed = AtomicBool::new(false);
         let reply = self
@@ -226,7 +233,8 @@ impl Family {
             .cache
             .with_label_values(&["family", if hit { "hit" } else { "miss" }])
             .inc();
-        Ok((reply, if hit { Source::Cache } else { Source::Raw }))
+        let source = if hit { Source::Cache } else { reply.source };
+        Ok((reply, source))
     }
 
     /// The bucket limit, before any query.
@@ -249,16 +257,33 @@ impl Family {
     }
 
     async fn compute(&self, exec: &Executor<'_>, ask: &FamilyAsk<'_>) -> Result<Reply, ApiError> {
+        let mut source = Source::Raw;
         let (body, doc, truncated) = match ask.request {
             FamilyRequest::Totals(r) => {
                 let column = match r.endpoint.side() {
                     super::filters::Side::Termination => self.termination_duration,
                     super::filters::Side::Origination => self.origination_duration,
                 };
-                let plan = totals::plan(r, ask.account, r.window(ask.now), column);
-                super::service::check_retention(&plan, ask.now, self.raw_retention, 0)?;
+                let plan = totals::plan(r, ask.account, r.window(ask.now), column, true);
+                super::service::check_retention(
+                    &plan,
+                    ask.now,
+                    self.raw_retention,
+                    self.rollup_retention,
+                )?;
+                super::service::check_fallback_retention(
+                    exec,
+                    &plan,
+                    ask.account,
+                    ask.now,
+                    self.raw_retention,
+                )
+                .await?;
                 let rows = exec.rows::<TotalsRow>(&plan).await?;
-                let doc = totals::build(&rows, r.time_zone)?;
+                if plan.path == Path::Rollup {
+                    source = Source::Rollup;
+                }
+                let doc = totals::build(&rows, r.time_zone);
                 (json(&doc)?, FamilyDocument::Totals(Box::new(doc)), false)
             }
             FamilyRequest::Active(r) => {
@@ -286,6 +311,7 @@ impl Family {
             body,
             doc,
             truncated,
+            source,
             ttl: if settled {
                 self.settled_ttl
             } else {

@@ -113,71 +113,108 @@ pub struct Scope<'a> {
 /// serves the filters. `allow_rollup = false` forces raw CDRs (for equivalence tests).
 pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
     let rollup = allow_rollup.then(|| choose_rollup(scope.filters)).flatten();
-    let (mut raw, mut rolled) = (Vec::new(), Vec::new());
-    for w in windows {
-        match rollup {
-            Some(_) => split_for_rollup(*w, &mut raw, &mut rolled),
-            None => raw.push(*w),
-        }
-    }
-
     let mut binds = vec![("account".to_owned(), Bind::UInt32(scope.account))];
     let bucket = bucket_expression(scope.grid, &mut binds);
     let conditions = filter_conditions(scope.filters, &mut binds);
-    let raw_names = bind_windows("r", &raw, &mut binds);
-    let rolled_names = bind_windows("m", &rolled, &mut binds);
-    // Whole minutes go to the rollup from the account-side's `since` on, and to raw CDRs
-    // before it (all of them for an unlisted account): schema/005_rollup_accounts.sql.
-    let mut raw_ranges = Vec::new();
-    if !raw_names.is_empty() {
-        raw_ranges.push(ranges("time_start", &raw_names));
-    }
-    if !rolled_names.is_empty() {
-        binds.push(("side".to_owned(), Bind::UInt8(side(scope.endpoint))));
-        raw_ranges.push(format!(
-            "(({}) AND time_start < {ROLLUP_SINCE})",
-            ranges("time_start", &rolled_names)
-        ));
-    }
+    let split = Split::new(windows, rollup.is_some(), side(scope.endpoint), &mut binds);
     let mut parts = Vec::new();
-    if !raw_ranges.is_empty() {
+    if let Some(raw_ranges) = &split.raw_ranges {
         parts.push(
             PART_RAW
                 .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
                 .replace("%RAW_TABLE%", raw_table(scope.endpoint))
                 .replace("%ACCOUNT_COLUMN%", scope.endpoint.account_column())
-                .replace("%RANGES%", &raw_ranges.join(" OR "))
+                .replace("%RANGES%", raw_ranges)
                 .replace("%CONDITIONS%", conditions.trim_end()),
         );
     }
-    if let (Some(rollup), false) = (rollup, rolled_names.is_empty()) {
+    if let (Some(rollup), Some(rollup_ranges)) = (rollup, &split.rollup_ranges) {
         parts.push(
             PART_ROLLUP
                 .replace("%BUCKET%", &bucket.replace("%TIME%", "minute"))
                 .replace("%ROLLUP%", rollup.table)
-                .replace(
-                    "%RANGES%",
-                    &format!(
-                        "({}) AND minute >= {ROLLUP_SINCE}",
-                        ranges("minute", &rolled_names)
-                    ),
-                )
+                .replace("%RANGES%", rollup_ranges)
                 .replace("%CONDITIONS%", conditions.trim_end()),
         );
     }
-    let path = if rolled.is_empty() {
-        Path::Raw
-    } else {
-        Path::Rollup
-    };
     Plan {
         sql: BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
         binds,
-        path,
-        raw_from: raw.iter().map(|w| w.from).min(),
-        rollup_from: rolled.iter().map(|w| w.from).min(),
-        fallback_from: rolled.iter().map(|w| w.from).min(),
+        path: split.path(),
+        raw_from: split.raw_from,
+        rollup_from: split.rollup_from,
+        fallback_from: split.rollup_from,
         side: side(scope.endpoint),
+    }
+}
+
+/// Where some windows are read: conditions selecting raw CDRs (on `time_start`) and rollup
+/// rows (on `minute`), their window bounds bound as parameters.
+#[derive(Debug)]
+pub(crate) struct Split {
+    /// Partial minutes at the window edges, and whole minutes before the account-side's
+    /// `since` (all of them when no rollup serves the filters).
+    pub raw_ranges: Option<String>,
+    /// Whole minutes from `since` on.
+    pub rollup_ranges: Option<String>,
+    /// The earliest second read raw whatever the listing (for the retention check).
+    pub raw_from: Option<i64>,
+    /// The earliest whole minute that may be read from a rollup.
+    pub rollup_from: Option<i64>,
+}
+
+impl Split {
+    /// Splits `windows` (disjoint, ascending) for a query of the account-side `side`:
+    /// whole minutes go to the rollup (when `rollup`) from the account-side's `since` on, and
+    /// to raw CDRs before it (all of them for an unlisted account), decided inside the query
+    /// (`ROLLUP_SINCE`, schema/005_rollup_accounts.sql); partial minutes to raw CDRs.
+    pub(crate) fn new(
+        windows: &[Window],
+        rollup: bool,
+        side: u8,
+        binds: &mut Vec<(String, Bind)>,
+    ) -> Self {
+        let (mut raw, mut rolled) = (Vec::new(), Vec::new());
+        for w in windows {
+            if rollup {
+                split_for_rollup(*w, &mut raw, &mut rolled);
+            } else {
+                raw.push(*w);
+            }
+        }
+        let raw_names = bind_windows("r", &raw, binds);
+        let rolled_names = bind_windows("m", &rolled, binds);
+        let mut raw_ranges = Vec::new();
+        if !raw_names.is_empty() {
+            raw_ranges.push(ranges("time_start", &raw_names));
+        }
+        let mut rollup_ranges = None;
+        if !rolled_names.is_empty() {
+            binds.push(("side".to_owned(), Bind::UInt8(side)));
+            raw_ranges.push(format!(
+                "(({}) AND time_start < {ROLLUP_SINCE})",
+                ranges("time_start", &rolled_names)
+            ));
+            rollup_ranges = Some(format!(
+                "({}) AND minute >= {ROLLUP_SINCE}",
+                ranges("minute", &rolled_names)
+            ));
+        }
+        Self {
+            raw_ranges: (!raw_ranges.is_empty()).then(|| raw_ranges.join(" OR ")),
+            rollup_ranges,
+            raw_from: raw.iter().map(|w| w.from).min(),
+            rollup_from: rolled.iter().map(|w| w.from).min(),
+        }
+    }
+
+    /// `Rollup` when some minutes may be read from a rollup.
+    pub(crate) fn path(&self) -> Path {
+        if self.rollup_ranges.is_some() {
+            Path::Rollup
+        } else {
+            Path::Raw
+        }
     }
 }
 

@@ -364,7 +364,7 @@ impl Stats {
             };
             let plan = plan::plan(scope, &windows, true);
             self.check_retention(&plan, ask.now)?;
-            self.check_fallback_retention(exec, &plan, ask).await?;
+            check_fallback_retention(exec, &plan, ask.account, ask.now, self.raw_retention).await?;
             path = plan.path;
             rows.extend(exec.run(&plan).await?);
             rows.sort_unstable_by_key(|(t, _)| *t);
@@ -440,32 +440,6 @@ impl Stats {
 }
 
 impl Stats {
-    /// Whole minutes older than raw retention are read from raw CDRs when the account-side's
-    /// rollups start later (or not at all): looked up only then (old windows are rare), the
-    /// same 400 as [`Self::check_retention`].
-    async fn check_fallback_retention(
-        &self,
-        exec: &Executor<'_>,
-        plan: &plan::Plan,
-        ask: &Ask<'_>,
-    ) -> Result<(), ApiError> {
-        let horizon = ask.now - self.raw_retention;
-        let Some(from) = plan.fallback_from else {
-            return Ok(());
-        };
-        if self.raw_retention == 0 || from >= horizon {
-            return Ok(());
-        }
-        if exec.rollup_since(plan.side, ask.account).await? > from {
-            return Err(self.raw_expired());
-        }
-        Ok(())
-    }
-
-    fn raw_expired(&self) -> ApiError {
-        raw_expired(self.raw_retention)
-    }
-
     fn check_retention(&self, plan: &plan::Plan, now: i64) -> Result<(), ApiError> {
         check_retention(plan, now, self.raw_retention, self.rollup_retention)
     }
@@ -488,6 +462,28 @@ pub(crate) fn check_retention(
             "statistics are kept {} days: from-time is older than that",
             rollup_retention / 86_400
         )));
+    }
+    Ok(())
+}
+
+/// Whole minutes older than raw retention are read from raw CDRs when the account-side's
+/// rollups start later (or not at all): looked up only then (old windows are rare), the same
+/// 400 as [`check_retention`].
+pub(crate) async fn check_fallback_retention(
+    exec: &Executor<'_>,
+    plan: &plan::Plan,
+    account: u32,
+    now: i64,
+    raw_retention: i64,
+) -> Result<(), ApiError> {
+    let Some(from) = plan.fallback_from else {
+        return Ok(());
+    };
+    if raw_retention == 0 || from >= now - raw_retention {
+        return Ok(());
+    }
+    if exec.rollup_since(plan.side, account).await? > from {
+        return Err(raw_expired(raw_retention));
     }
     Ok(())
 }

@@ -1,14 +1,14 @@
 //! `termination-statistics` / `origination-statistics` (SPEC §6.1): calls, minutes and exact
 //! price sums per bucket (minute … month), only buckets holding CDRs, plus totals.
 //!
-//! Answered from raw `cdrs`: the rollups of `schema/004_rollups.sql` keep neither the billed
-//! durations nor price sums, so a rollup path needs new rollup columns first (the seam is
-//! [`plan`]: pick a rollup there when one holds every summed and filtered column).
+//! Answered like the quality endpoints: whole minutes from a per-minute rollup when one holds
+//! every filtered column (the rollups also sum both durations and the prices in exact
+//! millionths, `schema/011_family_rollups.sql`), raw CDRs for the rest.
 
 use super::filters::{Endpoint, Filter, Side};
 use super::metrics::{format, ratio};
 use super::params::{RawParams, Value};
-use super::plan::{self, Bind, Path, Plan, Window};
+use super::plan::{self, Bind, Plan, Window};
 use super::table::{Cell, Tabular};
 use super::time::{Grid, Instant, Sampling};
 use crate::error::ApiError;
@@ -17,10 +17,11 @@ use chrono_tz::Tz;
 use clickhouse::Row;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 use uuid::Uuid;
 
 const TOTALS: &str = include_str!("../../sql/totals.sql");
+const TOTALS_RAW: &str = include_str!("../../sql/totals_raw.sql");
+const TOTALS_ROLLUP: &str = include_str!("../../sql/totals_rollup.sql");
 
 const REQUIRED: [&str; 3] = ["account-id", "from-time", "sampling"];
 const SCALARS: [&str; 6] = [
@@ -165,22 +166,90 @@ impl TotalsRequest {
     }
 }
 
-/// The SQL for `request` over `window`: raw CDRs of `account`, `duration_column` summed into
-/// `total_duration`.
+/// The SQL for `request` over `window` for `account`, `duration_column` summed into
+/// `total_duration`: whole minutes from a rollup when one holds every filtered column (the
+/// quality planner's rule and split, [`plan::choose_rollup`], [`plan::Split`]), raw CDRs for
+/// the rest. `allow_rollup = false` forces raw CDRs (for equivalence tests).
 pub fn plan(
     request: &TotalsRequest,
     account: u32,
     window: Window,
     duration_column: &'static str,
+    allow_rollup: bool,
 ) -> Plan {
+    let rollup = allow_rollup
+        .then(|| plan::choose_rollup(&request.filters))
+        .flatten();
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
-    let bucket = match request.bucketing {
+    let bucket = bucket_expression(request, &mut binds);
+    let filters = plan::filter_conditions(&request.filters, &mut binds);
+    let side = plan::side(request.endpoint);
+    let split = plan::Split::new(&[window], rollup.is_some(), side, &mut binds);
+    let mut parts = Vec::new();
+    if let Some(ranges) = &split.raw_ranges {
+        // Origination counts last CDRs: `cdrs_by_customer` holds exactly those, ordered by
+        // customer (one account's range, not a scan of `cdrs`), but not the billed durations.
+        let table = match (request.endpoint.side(), duration_column) {
+            (Side::Origination, "duration") => "cdrs_by_customer",
+            _ => "cdrs",
+        };
+        let mut conditions = String::new();
+        if request.endpoint.last_cdr_only() && table == "cdrs" {
+            conditions.push_str("AND is_last_cdr ");
+        }
+        conditions.push_str(&filters);
+        let price = match request.endpoint.side() {
+            Side::Termination => "vendor_price",
+            Side::Origination => "customer_price",
+        };
+        parts.push(
+            TOTALS_RAW
+                .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
+                .replace("%RAW_TABLE%", table)
+                .replace("%DURATION_COLUMN%", duration_column)
+                .replace("%PRICE_COLUMN%", price)
+                .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
+                .replace("%RANGES%", ranges)
+                .replace("%CONDITIONS%", conditions.trim_end()),
+        );
+    }
+    if let (Some(rollup), Some(ranges)) = (rollup, &split.rollup_ranges) {
+        // The rollups sum `duration` over every CDR and the side's billed duration
+        // (schema/011_family_rollups.sql); origination rows are last CDRs only.
+        let duration_sum = match duration_column {
+            "duration" => "full_duration_sum",
+            _ => "billed_duration_sum",
+        };
+        parts.push(
+            TOTALS_ROLLUP
+                .replace("%BUCKET%", &bucket.replace("%TIME%", "minute"))
+                .replace("%DURATION_SUM%", duration_sum)
+                .replace("%ROLLUP%", rollup.table)
+                .replace("%RANGES%", ranges)
+                .replace("%CONDITIONS%", filters.trim_end()),
+        );
+    }
+    Plan {
+        sql: TOTALS.replace("%PARTS%", &parts.join("UNION ALL\n")),
+        binds,
+        path: split.path(),
+        raw_from: split.raw_from,
+        rollup_from: split.rollup_from,
+        fallback_from: split.rollup_from,
+        side,
+    }
+}
+
+/// The bucket start of a time column (`%TIME%`): the quality endpoints' grid, or the local
+/// midnight starting the calendar week or month.
+fn bucket_expression(request: &TotalsRequest, binds: &mut Vec<(String, Bind)>) -> String {
+    match request.bucketing {
         Bucketing::Fixed(sampling) => plan::bucket_expression(
             Grid {
                 sampling,
                 tz: request.time_zone,
             },
-            &mut binds,
+            binds,
         ),
         calendar => {
             let zone = request.time_zone.map_or("UTC", |tz| tz.name());
@@ -195,44 +264,6 @@ pub fn plan(
             }
             .to_owned()
         }
-    };
-    let mut conditions = String::new();
-    // Origination counts last CDRs: `cdrs_by_customer` holds exactly those, ordered by customer
-    // (one account's range, not a scan of `cdrs`), but not the billed-duration columns.
-    let table = match (request.endpoint.side(), duration_column) {
-        (Side::Origination, "duration") => "cdrs_by_customer",
-        _ => "cdrs",
-    };
-    if request.endpoint.last_cdr_only() && table == "cdrs" {
-        conditions.push_str("AND is_last_cdr ");
-    }
-    conditions.push_str(&plan::filter_conditions(&request.filters, &mut binds));
-    let price = match request.endpoint.side() {
-        Side::Termination => "vendor_price",
-        Side::Origination => "customer_price",
-    };
-    let sql = TOTALS
-        .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
-        .replace("%RAW_TABLE%", table)
-        .replace("%DURATION_COLUMN%", duration_column)
-        .replace("%PRICE_COLUMN%", price)
-        .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
-        .replace(
-            "%RANGES%",
-            &plan::ranges(
-                "time_start",
-                &plan::bind_windows("r", &[window], &mut binds),
-            ),
-        )
-        .replace("%CONDITIONS%", conditions.trim_end());
-    Plan {
-        sql,
-        binds,
-        path: Path::Raw,
-        raw_from: Some(window.from),
-        rollup_from: None,
-        fallback_from: None,
-        side: plan::side(request.endpoint),
     }
 }
 
@@ -246,8 +277,8 @@ pub struct TotalsRow {
     pub answered_duration: i64,
     /// Seconds of the configured duration column, for `total_duration`.
     pub total_duration: i64,
-    /// Exact decimal text.
-    pub total_price: String,
+    /// The price sum in millionths (each price rounded to 6 places first): exact.
+    pub total_price_micros: i64,
 }
 
 /// The response body of a §6.1 endpoint.
@@ -313,15 +344,12 @@ impl Sums {
 }
 
 /// Builds the document from the rows of [`plan`] (sorted by bucket, only non-empty buckets).
-pub fn build(rows: &[TotalsRow], tz: Option<Tz>) -> Result<TotalsDocument, ApiError> {
-    let prices = rows
+pub fn build(rows: &[TotalsRow], tz: Option<Tz>) -> TotalsDocument {
+    let prices: Vec<Decimal> = rows
         .iter()
-        .map(|row| {
-            Decimal::from_str(&row.total_price)
-                .map_err(|e| anyhow::anyhow!("price sum {:?}: {e}", row.total_price).into())
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(assemble(rows, &prices, tz))
+        .map(|row| Decimal::new(row.total_price_micros, 6))
+        .collect();
+    assemble(rows, &prices, tz)
 }
 
 /// The document of an empty window.
@@ -443,7 +471,7 @@ mod tests {
         let req = request(
             "&from-time=2024-10-01&sampling=week&week-start=monday&time-zone=Europe%2FBerlin&vendor-price-gt=0.1",
         );
-        let p = plan(&req, 7, req.window(1_730_000_000), "vendor_duration");
+        let p = plan(&req, 7, req.window(1_730_000_000), "vendor_duration", true);
         assert!(
             p.sql
                 .contains("toStartOfWeek(time_start, {week_mode:UInt8}, {tz:String})")
@@ -461,30 +489,83 @@ mod tests {
             ..request("&from-time=2024-10-01&sampling=month")
         };
         // Counted by `duration`: the last CDRs of `cdrs_by_customer`, no is_last_cdr needed.
-        let p = plan(&o, 7, o.window(1_730_000_000), "duration");
+        let p = plan(&o, 7, o.window(1_730_000_000), "duration", true);
         assert!(p.sql.contains("FROM cdrs_by_customer") && p.sql.contains("customer_acc_id"));
         assert!(!p.sql.contains("is_last_cdr"));
         // Counted by `customer_duration`, which only `cdrs` holds: its last CDRs.
-        let p = plan(&o, 7, o.window(1_730_000_000), "customer_duration");
+        let p = plan(&o, 7, o.window(1_730_000_000), "customer_duration", true);
         assert!(p.sql.contains("FROM cdrs\n") && p.sql.contains("AND is_last_cdr"));
         assert!(p.binds.contains(&("tz".into(), Bind::Text("UTC".into()))));
     }
 
     #[test]
+    fn whole_minutes_come_from_the_rollup_that_holds_every_filter_and_the_rest_from_cdrs() {
+        use super::plan::{Path, ROLLUP_SINCE};
+        let req = request(
+            "&from-time=2024-10-01T00:00:30Z&to-time=2024-10-01T02:00:10Z&sampling=week&dst-country-id=44",
+        );
+        let window = req.window(1_730_000_000);
+        let p = plan(&req, 7, window, "vendor_duration", true);
+        assert_eq!(p.path, Path::Rollup);
+        assert_eq!(p.side, 0);
+        // The planner's split: partial minutes raw, whole minutes raw before `since`.
+        assert_eq!(p.raw_from, Some(window.from));
+        assert_eq!(p.rollup_from, Some(window.from + 30));
+        assert!(p.sql.contains("FROM rollup_minute_country\n"), "{}", p.sql);
+        assert!(p.sql.contains(&format!("AND minute >= {ROLLUP_SINCE}")));
+        assert!(p.sql.contains(&format!("AND time_start < {ROLLUP_SINCE})")));
+        assert!(p.sql.contains("sum(billed_duration_sum) AS td"));
+        assert!(p.sql.contains("sum(toInt64(vendor_duration)) AS n_td"));
+        assert!(
+            p.sql
+                .contains("toStartOfWeek(minute, {week_mode:UInt8}, {tz:String})")
+        );
+        assert_eq!(
+            p.sql
+                .matches("dst_country_id = {f_dst_country_id:UInt32}")
+                .count(),
+            2,
+            "the filter applies to both parts"
+        );
+        assert!(!p.sql.contains('%') && !p.sql.contains('?'));
+        // Counted by `duration`: the rollup's sum of every CDR's duration.
+        let p = plan(&req, 7, window, "duration", true);
+        assert!(p.sql.contains("sum(full_duration_sum) AS td"));
+        // A filter no rollup holds, or rollups not allowed: raw CDRs only.
+        for (p, why) in [
+            (
+                plan(
+                    &request("&from-time=2024-10-01&sampling=hour&vendor-price-gt=0.1"),
+                    7,
+                    window,
+                    "duration",
+                    true,
+                ),
+                "price filter",
+            ),
+            (plan(&req, 7, window, "duration", false), "forced raw"),
+        ] {
+            assert_eq!(p.path, Path::Raw, "{why}");
+            assert!(!p.sql.contains("rollup_"), "{why}: {}", p.sql);
+            assert_eq!(p.rollup_from, None, "{why}");
+        }
+    }
+
+    #[test]
     fn prices_add_exactly_and_round_half_away_from_zero() {
-        let row = |t, price: &str| TotalsRow {
+        let row = |t, micros| TotalsRow {
             t,
             total_calls: 2,
             successful_calls: 1,
             answered_duration: 61,
             total_duration: 61,
-            total_price: price.into(),
+            total_price_micros: micros,
         };
-        let doc = build(&[row(0, "0.005"), row(60, "1.004999")], None).expect("valid");
+        let doc = build(&[row(0, 5_000), row(60, 1_004_999)], None);
         assert_eq!(doc.data.total_price, vec!["0.01", "1.0"]);
         assert_eq!(doc.totals.total_price, "1.01");
         assert_eq!(doc.totals.total_duration, "2.03");
         assert_eq!(doc.totals.failed_calls, 2);
-        assert!(build(&[row(0, "not a number")], None).is_err());
+        assert_eq!(build(&[row(0, -5_000)], None).totals.total_price, "-0.01");
     }
 }

@@ -139,7 +139,7 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
     for sql in [
         "INSERT INTO rollup_minute_dst_prefix SELECT * FROM rollup_minute_dst_prefix WHERE minute >= '2025-11-28 00:00:00'",
         "INSERT INTO cdrs_by_customer SELECT * FROM cdrs_by_customer WHERE time_start >= '2025-11-28 00:00:00'",
-        "INSERT INTO rollup_minute SELECT side, 999, minute, total_calls, answered, duration_sum FROM rollup_minute WHERE minute < '2025-11-28 00:00:00' AND side = 1",
+        "INSERT INTO rollup_minute SELECT side, 999, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros FROM rollup_minute WHERE minute < '2025-11-28 00:00:00' AND side = 1",
         "ALTER TABLE rollup_minute DELETE WHERE account_id != 999 AND minute < '2025-11-28 00:00:00' AND side = 1 SETTINGS mutations_sync = 2",
     ] {
         app.ch.query(sql).execute().await.expect(sql);
@@ -169,6 +169,20 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
         .await
         .expect("sum");
     assert_eq!(calls, 3);
+    // A price sum off by one millionth, calls and durations intact: verify names the table.
+    let sql = "ALTER TABLE rollup_minute_country UPDATE price_micros = price_micros + 1 \
+               WHERE side = 0 AND minute < '2025-11-28 00:00:00' SETTINGS mutations_sync = 2";
+    app.ch.query(sql).execute().await.expect(sql);
+    let err = rollups::run(&settings, &verify)
+        .await
+        .expect_err("verify compares the statistics sums");
+    assert_eq!(err.to_string(), "1 day(s) differ");
+    rollups::run(&settings, &rebuild)
+        .await
+        .expect("rebuild the price sums");
+    rollups::run(&settings, &verify)
+        .await
+        .expect("rebuilt price sums agree");
     let leftovers: u64 = app
         .ch
         .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%__rebuild'")

@@ -942,7 +942,8 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
     // CSV above shares the JSON's entry, so this asks another window).
     let q = window_query(T0, T0 + 119, "minute", "");
     let one = app.get(T_STATS, &q).await;
-    assert_eq!(one.headers()["x-cdrstats-source"], "raw");
+    // Whole minutes of a listed account: the rollup (the family property test checks both).
+    assert_eq!(one.headers()["x-cdrstats-source"], "rollup");
     let etag = one.headers()["etag"].clone();
     let two = app.get(T_STATS, &q).await;
     assert_eq!(two.headers()["x-cdrstats-source"], "cache");
@@ -1147,4 +1148,258 @@ async fn statistics_agree_with_their_quality_twins_on_every_shared_column() {
     }
     assert!(quality_sources.contains("rollup"), "{quality_sources:?}");
     assert!(quality_sources.contains("raw"), "{quality_sources:?}");
+}
+
+/// A rollup-served (or, for the price and duration ones, raw-only) filter of the statistics
+/// endpoints and, written here, what it means for a row.
+type RowFilter = (&'static str, fn(&BilledCdr) -> bool);
+
+const STATISTICS_FILTERS: &[RowFilter] = &[
+    ("", |_| true),
+    ("&dst-country-id=42", |r| r.dst_country_id == 42),
+    ("&src-country-id=2", |r| r.src_country_id == 2),
+    ("&src-country-id=2&dst-country-id=41", |r| {
+        r.src_country_id == 2 && r.dst_country_id == 41
+    }),
+    ("&dst-prefix-routing-starts-with=44", |r| {
+        r.dst_prefix_routing.starts_with("44")
+    }),
+    ("&dst-prefix-routing-eq=49", |r| {
+        r.dst_prefix_routing == "49"
+    }),
+    ("&duration-gt=100", |r| r.duration > 100),
+];
+
+/// Property test of the statistics endpoints' rollup path (SPEC §6.1, `totals::plan`): random
+/// windows (second-precise edges), samplings minute … month, zones, rollup-served and raw-only
+/// filters, both sides and both duration columns give, from the planner (rollup allowed and
+/// forced raw) and from the gateway, the document computed here from the inserted rows. ACCOUNT
+/// is rolled up only from mid-span on, and its rollup rows before that are made wrong
+/// (doubled), so a plan reading the rollup before `since` would show. The span crosses the end
+/// of summer time in Berlin and a month boundary; prices include 6-place half-way values.
+#[tokio::test]
+async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_from_mid_span() {
+    use cdrstats::stats::filters::Endpoint;
+    use cdrstats::stats::plan::Path;
+    use cdrstats::stats::query::fetch_rows;
+    use cdrstats::stats::totals::{self, TotalsRequest, TotalsRow};
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    let app = spawn_app_with("family_rollups", &[("SETTLE_LAG_SECS", "0")]).await;
+    let mut rng = SmallRng::seed_from_u64(20_261_127);
+    // Saturday 2024-10-26 00:00 UTC, eight days: Berlin's DST end (Oct 27) and Nov 1.
+    const BASE: i64 = 1_729_900_800;
+    const SPAN: i64 = 8 * 86_400;
+    let prices = [0.01, 0.0100005, 0.0149995, 0.1234565, 1.0000025, 0.02];
+    let prefixes = ["4420", "4479", "49", "1212", "331"];
+    let rows: Vec<BilledCdr> = (0..4_000)
+        .map(|_| {
+            let duration = if rng.random_bool(0.55) {
+                rng.random_range(1..600)
+            } else {
+                0
+            };
+            let mut r = billed(BASE + rng.random_range(0..SPAN), duration, 0.0);
+            r.vendor_duration = duration + rng.random_range(0..30);
+            r.customer_duration = duration + rng.random_range(0..60);
+            r.vendor_price = prices[rng.random_range(0..prices.len())];
+            r.customer_price = prices[rng.random_range(0..prices.len())];
+            r.vendor_acc_id = [ACCOUNT, SECOND_ACCOUNT][usize::from(rng.random_bool(0.2))];
+            r.customer_acc_id = [ACCOUNT, SECOND_ACCOUNT][usize::from(rng.random_bool(0.2))];
+            r.is_last_cdr = rng.random_bool(0.7);
+            r.src_country_id = rng.random_range(1..4);
+            r.dst_country_id = rng.random_range(40..45);
+            r.dst_prefix_routing = prefixes[rng.random_range(0..prefixes.len())].to_owned();
+            r
+        })
+        .collect();
+    insert_billed(&app, &rows).await;
+    // Listed from mid-span (a new row replaces the helper's listing from 0), `since` rounded up
+    // to a minute by the gateway; the rollup rows before it doubled.
+    let since = BASE + SPAN / 2 + 17;
+    let listed_from = (since + 59) / 60 * 60;
+    let mut statements = vec![format!(
+        "INSERT INTO rollup_accounts SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
+    )];
+    for table in [
+        "rollup_minute",
+        "rollup_minute_country",
+        "rollup_minute_dst_prefix",
+    ] {
+        statements.push(format!(
+            "INSERT INTO {table} SELECT * FROM {table} WHERE account_id = {ACCOUNT} \
+             AND minute < toDateTime({listed_from}, 'UTC')"
+        ));
+    }
+    for sql in &statements {
+        app.ch.query(sql).execute().await.expect(sql);
+    }
+
+    let berlin: chrono_tz::Tz = "Europe/Berlin".parse().expect("zone");
+    let local_date = |t: i64, tz: chrono_tz::Tz| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .expect("valid")
+            .with_timezone(&tz)
+            .date_naive()
+    };
+    let samplings = [
+        ("minute", 60),
+        ("5minutes", 300),
+        ("15minutes", 900),
+        ("hour", 3600),
+        ("day", 86_400),
+        ("week", 0),
+        ("month", 0),
+    ];
+    let (mut rolled, mut with_calls) = (0, 0);
+    for case in 0..40 {
+        let endpoint = if rng.random_bool(0.5) {
+            Endpoint::TerminationStatistics
+        } else {
+            Endpoint::OriginationStatistics
+        };
+        let (sampling, step) = samplings[rng.random_range(0..samplings.len())];
+        let tz = rng.random_bool(0.4).then_some(berlin);
+        let longest = if step == 0 {
+            SPAN
+        } else {
+            (step * 600).min(SPAN)
+        };
+        let from = BASE - 600 + rng.random_range(0..SPAN);
+        let to = from + rng.random_range(0..longest);
+        let (filter, keep) = STATISTICS_FILTERS[rng.random_range(0..STATISTICS_FILTERS.len())];
+        let zone = if tz.is_some() {
+            "&time-zone=Europe%2FBerlin"
+        } else {
+            ""
+        };
+        let query = window_query(from, to, sampling, &format!("{filter}{zone}"));
+        let context = format!("case {case}: {} {query}", endpoint.name());
+        let req = TotalsRequest::parse(endpoint, &query).expect("valid case");
+
+        let side_rows: Vec<&BilledCdr> = rows
+            .iter()
+            .filter(|r| (from..=to).contains(&i64::from(r.time_start)) && keep(r))
+            .filter(|r| match endpoint {
+                Endpoint::TerminationStatistics => r.vendor_acc_id == ACCOUNT,
+                _ => r.customer_acc_id == ACCOUNT && r.is_last_cdr,
+            })
+            .collect();
+        with_calls += usize::from(!side_rows.is_empty());
+        let zone_of = tz.unwrap_or(chrono_tz::UTC);
+        let bucket_of = |t: i64| match (sampling, tz) {
+            ("week", _) => {
+                let d = local_date(t, zone_of);
+                let back = d.weekday().num_days_from_sunday();
+                local_midnight(zone_of, d - chrono::Days::new(u64::from(back)))
+            }
+            ("month", _) => {
+                local_midnight(zone_of, local_date(t, zone_of).with_day(1).expect("day 1"))
+            }
+            ("day", Some(z)) => local_midnight(z, local_date(t, z)),
+            ("hour", Some(z)) => {
+                let offset = i64::from(
+                    chrono::Offset::fix(
+                        &z.offset_from_utc_datetime(
+                            &chrono::DateTime::from_timestamp(t, 0)
+                                .expect("valid")
+                                .naive_utc(),
+                        ),
+                    )
+                    .local_minus_utc(),
+                );
+                t - (t + offset).rem_euclid(3600)
+            }
+            _ => t - t.rem_euclid(step),
+        };
+        let price = |r: &BilledCdr| match endpoint {
+            Endpoint::TerminationStatistics => r.vendor_price,
+            _ => r.customer_price,
+        };
+        for column in ["duration", "billed"] {
+            let (name, duration): (&'static str, fn(&BilledCdr) -> i32) = match (column, endpoint) {
+                ("duration", _) => ("duration", |r| r.duration),
+                (_, Endpoint::TerminationStatistics) => ("vendor_duration", |r| r.vendor_duration),
+                _ => ("customer_duration", |r| r.customer_duration),
+            };
+            let expected = expected_totals(&side_rows, bucket_of, duration, price);
+            let mut planned_source = "raw";
+            for allow_rollup in [true, false] {
+                let plan =
+                    totals::plan(&req, ACCOUNT, req.window(i64::MAX / 4), name, allow_rollup);
+                if plan.path == Path::Rollup {
+                    rolled += 1;
+                    planned_source = "rollup";
+                }
+                let got: Vec<TotalsRow> = fetch_rows(&app.ch, &plan).await.expect("query");
+                let doc = serde_json::to_value(totals::build(&got, req.time_zone)).expect("json");
+                assert_eq!(
+                    doc, expected,
+                    "{context} {name} rollup allowed: {allow_rollup}"
+                );
+            }
+            if name == "duration" {
+                // The first ask of this window: computed, the header names the plan's source.
+                let resp = app.get(endpoint.path(), &query).await;
+                let source = resp.headers()["x-cdrstats-source"].to_str().expect("ascii");
+                assert_eq!(source, planned_source, "{context}");
+                let got = ok_json(resp).await;
+                assert_eq!(got, expected, "gateway: {context}");
+            }
+        }
+    }
+    assert!(with_calls >= 30, "only {with_calls} cases saw calls");
+    assert!(rolled >= 20, "only {rolled} plans read a rollup");
+}
+
+/// Statistics read rollups and raw CDRs, so both retentions apply as for the quality twins: a
+/// window needing deleted data is a 400, never zeros.
+#[tokio::test]
+async fn statistics_refuse_windows_needing_cdrs_or_rollups_past_their_retention() {
+    let app = spawn_app_with(
+        "family_retention",
+        &[("RAW_RETENTION_DAYS", "1"), ("ROLLUP_RETENTION_DAYS", "30")],
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let day = (now - 3 * 86_400) / 86_400 * 86_400;
+    insert_billed(&app, &[billed(day + 600, 30, 0.01)]).await;
+    let status_of = |query: String| {
+        let app = &app;
+        async move {
+            let resp = app.get(T_STATS, &query).await;
+            let status = resp.status();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    // Whole minutes of a listed account, no raw-only filter: the rollup answers.
+    let (status, body) = status_of(window_query(day, day + 3599, "hour", "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totals"]["total_calls"], 1, "{body}");
+    // A price filter needs raw CDRs, gone after a day.
+    let (status, body) = status_of(window_query(
+        day,
+        day + 3599,
+        "hour",
+        "&vendor-price-gt=0.001",
+    ))
+    .await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().expect("error message");
+    assert!(message.contains("raw CDRs are kept 1 days"), "{message}");
+    // Older than the rollups' retention.
+    let old = day - 40 * 86_400;
+    let (status, body) = status_of(window_query(old, old + 3599, "hour", "")).await;
+    assert_eq!(status, 400, "{body}");
+    // An unlisted account needs raw CDRs for whole minutes too.
+    app.ch
+        .query("ALTER TABLE rollup_accounts DELETE WHERE side = 0 AND account_id = {a:UInt32} SETTINGS mutations_sync = 2")
+        .param("a", ACCOUNT)
+        .execute()
+        .await
+        .expect("unlist");
+    // (Whole minutes only, another sampling than the cached first answer.)
+    let (status, body) = status_of(window_query(day, day + 3599, "15minutes", "")).await;
+    assert_eq!(status, 400, "{body}");
 }
