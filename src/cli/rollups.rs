@@ -605,21 +605,39 @@ fn check_query(
     )
 }
 
-async fn day_sums(
+/// A verification row, keyed by its day and side.
+trait PerDaySide: clickhouse::RowOwned + clickhouse::RowRead {
+    fn key(&self) -> (u32, u8);
+}
+
+impl PerDaySide for DaySums {
+    fn key(&self) -> (u32, u8) {
+        (self.day, self.side)
+    }
+}
+
+impl PerDaySide for FamilySums {
+    fn key(&self) -> (u32, u8) {
+        (self.day, self.side)
+    }
+}
+
+/// Runs a per-day, per-side sum query over `range` (whole UTC days).
+async fn per_day_side<R: PerDaySide>(
     client: &clickhouse::Client,
     sql: &str,
     range: &Range,
-) -> anyhow::Result<BTreeMap<(u32, u8), DaySums>> {
+) -> anyhow::Result<BTreeMap<(u32, u8), R>> {
     let (from, _) = day_bounds(range.from);
     let (_, to) = day_bounds(range.to);
     Ok(client
         .query(sql)
         .param("from", &from)
         .param("to", &to)
-        .fetch_all::<DaySums>()
+        .fetch_all::<R>()
         .await?
         .into_iter()
-        .map(|s| ((s.day, s.side), s))
+        .map(|s| (s.key(), s))
         .collect())
 }
 
@@ -655,24 +673,6 @@ fn family_query(source: &str, time: &str, e: &[&str; 3]) -> String {
     )
 }
 
-async fn family_sums(
-    client: &clickhouse::Client,
-    sql: &str,
-    range: &Range,
-) -> anyhow::Result<BTreeMap<(u32, u8), FamilySums>> {
-    let (from, _) = day_bounds(range.from);
-    let (_, to) = day_bounds(range.to);
-    Ok(client
-        .query(sql)
-        .param("from", &from)
-        .param("to", &to)
-        .fetch_all::<FamilySums>()
-        .await?
-        .into_iter()
-        .map(|s| ((s.day, s.side), s))
-        .collect())
-}
-
 async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<VerifyReport> {
     let days = range.days()?;
     let started = Instant::now();
@@ -690,7 +690,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
         false,
         Some("side = 0 OR is_last_cdr"),
     );
-    let raw = day_sums(client, &raw_sql, range)
+    let raw = per_day_side::<DaySums>(client, &raw_sql, range)
         .await
         .context("summing raw cdrs")?;
     let listed_raw = format!(
@@ -703,7 +703,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
          WHERE r.time_start >= l.since)"
     );
     let listed_raw_sql = check_query(&listed_raw, "time_start", &RAW_CHECK, false, None);
-    let listed = day_sums(client, &listed_raw_sql, range)
+    let listed = per_day_side::<DaySums>(client, &listed_raw_sql, range)
         .await
         .context("summing raw cdrs of the listed accounts")?;
     let mut differing = std::collections::BTreeSet::new();
@@ -725,7 +725,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
             (derived.table.to_owned(), &raw)
         };
         let sql = check_query(&source, derived.time_column, &derived.check, weighted, None);
-        let got = day_sums(client, &sql, range)
+        let got = per_day_side::<DaySums>(client, &sql, range)
             .await
             .with_context(|| format!("summing {}", derived.table))?;
         for day in &days {
@@ -771,7 +771,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     }
     // The statistics sums of the rollups (schema/011_family_rollups.sql), what the gateway
     // reads of them: the listed account-sides from their `since` on.
-    let want = family_sums(
+    let want = per_day_side::<FamilySums>(
         client,
         &family_query(&listed_raw, "time_start", &RAW_FAMILY),
         range,
@@ -785,7 +785,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
              r.minute AS minute FROM {} AS r {LISTED_JOIN} WHERE r.minute >= l.since)",
             derived.table
         );
-        let have = family_sums(
+        let have = per_day_side::<FamilySums>(
             client,
             &family_query(&source, "minute", &ROLLUP_FAMILY),
             range,
