@@ -3,7 +3,7 @@
 //! auth, headers, ETag/304 and caching as the quality endpoints, and the representations of
 //! SPEC §7 (`format=json|rows|csv`, `Accept: text/csv`); one handler for all five.
 
-use super::statistics::{Format, JSON, Representation, executor, no_cache, respond};
+use super::statistics::{Format, JSON, Representation, executor, future_window, no_cache, respond};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::http::LogFields;
@@ -11,7 +11,6 @@ use crate::startup::AppState;
 use crate::stats::family::{FamilyAsk, FamilyRequest, Reply};
 use crate::stats::filters::Endpoint;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Validates, answers and shapes one request to a §6 endpoint.
@@ -28,14 +27,8 @@ pub async fn family(
     let filename = format!("{}-{}.csv", endpoint.name(), request.account());
     let now = chrono::Utc::now().timestamp();
     if request.from_secs().is_some_and(|from| from > now) {
-        // As for the quality endpoints (SPEC §1): nothing can exist yet, no query runs.
-        let body = match format {
-            Format::Csv => Bytes::from(request.csv_header()),
-            Format::Document | Format::Rows => Bytes::from_static(b"[]"),
-        };
-        let repr = format.representation(body, filename);
-        // No account was looked up, so no watermark is told.
-        return Ok(respond(&req, &auth, &state, repr, "none", "unknown"));
+        let header = request.csv_header();
+        return Ok(future_window(&req, &auth, &state, format, header, filename));
     }
     let account = auth.account(&state, request.account()).await?;
     let ask = FamilyAsk {

@@ -42,14 +42,15 @@ pub async fn statistics(
     let format = Format::of(&req)?;
     let now = chrono::Utc::now().timestamp();
     if request.from.secs > now {
-        // Nothing can exist yet: answer without asking ClickHouse.
-        let body = match format {
-            Format::Csv => Bytes::from(csv_header::<Document>()),
-            Format::Document | Format::Rows => Bytes::from_static(b"[]"),
-        };
-        let repr = format.representation(body, filename(&request));
-        // No account was looked up, so no watermark is told.
-        return Ok(respond(&req, &auth, &state, repr, "none", "unknown"));
+        let header = csv_header::<Document>();
+        return Ok(future_window(
+            &req,
+            &auth,
+            &state,
+            format,
+            header,
+            filename(&request),
+        ));
     }
     let account = auth.account(&state, request.account).await?;
     let exec = executor(&req, &auth, &state);
@@ -96,6 +97,30 @@ pub async fn statistics(
         }
     }
     Ok(resp)
+}
+
+/// A window starting after now (SPEC §1): nothing can exist yet, so `[]` (or the bare CSV
+/// header) is answered without asking ClickHouse; no account was looked up, so no watermark.
+pub(crate) fn future_window(
+    req: &HttpRequest,
+    auth: &Authenticated,
+    state: &AppState,
+    format: Format,
+    csv_header: String,
+    filename: String,
+) -> HttpResponse {
+    let body = match format {
+        Format::Csv => Bytes::from(csv_header),
+        Format::Document | Format::Rows => Bytes::from_static(b"[]"),
+    };
+    respond(
+        req,
+        auth,
+        state,
+        format.representation(body, filename),
+        "none",
+        "unknown",
+    )
 }
 
 /// Runs this request's queries: its id, class, deadline and settings.
