@@ -38,7 +38,11 @@ ch() { curl -sS --fail-with-body "$ENGINE/?database=${2:-$DB}" --data-binary "$1
 # seconds taken by one statement
 timed() { local t0 t1; t0=$(date +%s.%N); ch "$1" "${2:-$DB}" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 
-[ -x "$BIN" ] || cargo build --release --locked
+cargo build --release --locked  # never a stale binary: the schema is compiled in
+# The CDR pipeline's insert settings, as `cdrstats seed` sends them (src/db/mod.rs).
+PIPELINE=$(sed -n '/PIPELINE_INSERT_SETTINGS: /,/];/p' src/db/mod.rs |
+  grep -o '("[a-z_]*", "[^"]*")' | sed 's/("\([a-z_]*\)", "\(.*\)")/\1 = \2/' | paste -sd, | sed 's/,/, /g')
+[ -n "$PIPELINE" ] || { echo "no PIPELINE_INSERT_SETTINGS in src/db/mod.rs" >&2; exit 1; }
 if ! curl -fsS --max-time 2 "$ENGINE/ping" >/dev/null 2>&1; then
   CLICKHOUSE_URL="$ENGINE" LOCAL_ENGINE_DIR="$ENGINE_DIR" bash engine/start.sh
   ENGINE_STARTED=1
@@ -77,15 +81,17 @@ derived=$(data_tables "$DB" | sed 's/\bcdrs\b//')
 old_tables=$(data_tables "$OLD")
 # The raw CDR columns, named: the baseline schema may have more (defaults fill them).
 cols=$(ch "SELECT arrayStringConcat(groupArray(name), ', ') FROM system.columns WHERE database = '$DB' AND table = 'source'" default)
-declare -a bare_s schema_s old_s
+declare -a bare_s plain_s schema_s old_s
 for i in $(seq 1 "$REPEAT"); do
   ch "TRUNCATE TABLE bare"
   bare_s+=("$(timed "INSERT INTO bare SELECT * FROM source")")
   for t in cdrs $derived; do ch "TRUNCATE TABLE $t"; done
-  schema_s+=("$(timed "INSERT INTO cdrs SELECT * FROM source")")
+  plain_s+=("$(timed "INSERT INTO cdrs SELECT * FROM source")")
+  for t in cdrs $derived; do ch "TRUNCATE TABLE $t"; done
+  schema_s+=("$(timed "INSERT INTO cdrs SETTINGS $PIPELINE SELECT * FROM source")")
   for t in $old_tables; do ch "TRUNCATE TABLE $t" "$OLD"; done
-  old_s+=("$(timed "INSERT INTO cdrs ($cols) SELECT * FROM $DB.source" "$OLD")")
-  echo "    run $i: bare ${bare_s[-1]} s, this schema ${schema_s[-1]} s, $REV schema ${old_s[-1]} s"
+  old_s+=("$(timed "INSERT INTO cdrs ($cols) SETTINGS $PIPELINE SELECT * FROM $DB.source" "$OLD")")
+  echo "    run $i: bare ${bare_s[-1]} s, this schema ${plain_s[-1]} s (server defaults), ${schema_s[-1]} s (pipeline settings), $REV schema ${old_s[-1]} s"
 done
 
 echo "==> merge everything (OPTIMIZE FINAL), then sizes"
@@ -116,14 +122,17 @@ bare_bytes=$(awk '$1 == "bare" {print $3}' <<<"$new_sizes")
   echo
   echo "## Insert rate (same rows, INSERT ... SELECT from a plain copy, same run)"
   echo
-  echo "| run | bare MergeTree s | this schema s | ratio | $REV schema s | ratio |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| run | bare MergeTree s | this schema, server defaults s | ratio | this schema, pipeline settings s | ratio | $REV schema, pipeline settings s | ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for i in $(seq 0 $((REPEAT - 1))); do
-    printf '| %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n' "$((i + 1))" "${bare_s[$i]}" "${schema_s[$i]}" \
-      "$(echo "${bare_s[$i]} / ${schema_s[$i]}" | bc -l)" "${old_s[$i]}" "$(echo "${bare_s[$i]} / ${old_s[$i]}" | bc -l)"
+    printf '| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n' "$((i + 1))" "${bare_s[$i]}" \
+      "${plain_s[$i]}" "$(echo "${bare_s[$i]} / ${plain_s[$i]}" | bc -l)" \
+      "${schema_s[$i]}" "$(echo "${bare_s[$i]} / ${schema_s[$i]}" | bc -l)" \
+      "${old_s[$i]}" "$(echo "${bare_s[$i]} / ${old_s[$i]}" | bc -l)"
   done
   echo
-  echo "ratio = rate through the schema ÷ rate into the bare table (target ≥ 0.20)."
+  echo "ratio = rate through the schema ÷ rate into the bare table (target ≥ 0.20). Pipeline settings:"
+  echo "\`$PIPELINE\` (what \`cdrstats seed\` and the cluster's \`cdrstats_pipeline_profile\` insert with)."
   echo
   for which in "this schema:$new_sizes" "$REV schema:$old_sizes"; do
     name=${which%%:*}; data=${which#*:}

@@ -52,6 +52,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("010_family.sql"),
     cluster_migration!("011_family_rollups.sql"),
     cluster_migration!("900_gateway_user.sql"),
+    cluster_migration!("901_pipeline_insert_speed.sql"),
 ];
 
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
@@ -518,6 +519,15 @@ mod tests {
                 _ => {}
             }
         }
+        // ALTER SETTINGS PROFILE [IF EXISTS] name: the profile must exist already.
+        if upper.starts_with(&["ALTER".into(), "SETTINGS".into(), "PROFILE".into()]) {
+            let skip = if upper.get(3).is_some_and(|x| x == "IF") {
+                5
+            } else {
+                3
+            };
+            referenced.push(w.get(skip).map(|s| unquote(s)).unwrap_or_default());
+        }
         (created, referenced)
     }
 
@@ -566,6 +576,39 @@ mod tests {
         ] {
             assert!(all_refs.iter().any(|r| r == must), "{must} not seen");
         }
+    }
+
+    /// The cluster's pipeline profile and `cdrstats seed` insert with the same settings.
+    #[test]
+    fn the_cluster_pipeline_profile_sets_the_pipeline_insert_settings() {
+        let (_, text) = CLUSTER_MIGRATIONS
+            .iter()
+            .find(|(name, _)| *name == "901_pipeline_insert_speed.sql")
+            .expect("901 is applied on a cluster");
+        let statement = statements(text).concat();
+        let (_, settings) = statement
+            .split_once("MODIFY SETTINGS")
+            .expect("a MODIFY SETTINGS clause");
+        let pairs: Vec<(String, String)> = settings
+            .split(',')
+            .map(|p| {
+                let (n, v) = p.split_once('=').expect("name = value");
+                (
+                    n.trim().to_owned(),
+                    v.trim().trim_end_matches(';').to_owned(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = crate::db::PIPELINE_INSERT_SETTINGS
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(pairs, expected);
+        assert_eq!(
+            dependencies(&statement).1,
+            vec!["cdrstats_pipeline_profile".to_owned()],
+            "the profile it alters is checked to exist (created in 900)"
+        );
     }
 
     #[test]

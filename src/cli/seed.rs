@@ -170,7 +170,7 @@ pub async fn run(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedRep
     for stream in 0..streams {
         let share = args.rows / streams + u64::from(stream < args.rows % streams);
         let generator = Generator::new(args, args.first_stream + stream, start, end);
-        let (client, bar) = (client.clone(), bar.clone());
+        let (client, bar) = (crate::db::pipeline_client(&client), bar.clone());
         tasks.push(tokio::spawn(async move {
             generator.insert(&client, share, &bar).await
         }));

@@ -213,8 +213,12 @@ impl TestApp {
             .expect("list the test accounts for rollups");
     }
 
+    /// Inserts as the CDR pipeline does (`db::PIPELINE_INSERT_SETTINGS`).
     pub async fn insert_cdrs(&self, rows: &[Cdr]) {
-        let mut insert = self.ch.insert::<Cdr>("cdrs").await.expect("insert");
+        let mut insert = cdrstats::db::pipeline_client(&self.ch)
+            .insert::<Cdr>("cdrs")
+            .await
+            .expect("insert");
         for row in rows {
             insert.write(row).await.expect("write");
         }
