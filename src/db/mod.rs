@@ -43,6 +43,7 @@ pub fn client(settings: &Settings, url: &str, database: Option<&str>) -> clickho
 ///   one key from different inserts are summed by merges, and every read sums anyway.
 /// - `parallel_view_processing = 1`: the views of one block (origination copy, two rollups and
 ///   the rollup of a rollup) run on separate threads instead of one after the other.
+///
 /// Measured by `make bench-storage`: about 0.10 of a bare table's insert rate without them,
 /// 0.26-0.34 with them (2M realistic CDRs, 2 cores).
 pub const PIPELINE_INSERT_SETTINGS: &[(&str, &str)] = &[
@@ -55,7 +56,7 @@ pub fn pipeline_client(client: &clickhouse::Client) -> clickhouse::Client {
     PIPELINE_INSERT_SETTINGS
         .iter()
         .fold(client.clone(), |c, (name, value)| {
-            c.with_option(*name, *value)
+            c.with_setting(*name, *value)
         })
 }
 
