@@ -69,6 +69,11 @@ echo "==> list the dense account-sides (>= $DENSE CDRs/minute) for rollups"
 dense_line=$("$BIN" rollups dense --min-per-minute "$DENSE" --days "$DAYS" 2>/dev/null | tail -1)
 echo "    $dense_line"
 
+# The baseline schema rolls up the same account-sides (when it has a listing at all).
+if [ "$(ch "EXISTS TABLE rollup_accounts" "$OLD")" = 1 ]; then
+  ch "INSERT INTO rollup_accounts SELECT * FROM $DB.rollup_accounts" "$OLD"
+fi
+
 echo "==> bare MergeTree of the same columns (no codecs, no views, no projection)"
 ch "CREATE TABLE bare ENGINE = MergeTree ORDER BY (vendor_acc_id, time_start) AS SELECT * FROM cdrs LIMIT 0"
 ch "CREATE TABLE source ENGINE = MergeTree ORDER BY tuple() AS SELECT * FROM cdrs"

@@ -15,13 +15,16 @@ const FRESH_FOR: Duration = Duration::from_secs(2);
 /// Accounts whose watermark is kept at a time.
 const CAPACITY: u64 = 100_000;
 
-// `max()` over the leading columns of the ordering key (termination: `cdrs` by
+// The newest row in the order of the table's key (termination: `cdrs` by
 // `(vendor_acc_id, time_start)`; origination: `cdrs_by_customer`, the last CDRs by
-// `(customer_acc_id, time_start)`) reads a few granules.
-const TERMINATION: &str = "SELECT toInt64(toUnixTimestamp(max(time_start))) FROM cdrs \
-     WHERE vendor_acc_id = {account:UInt32}";
-const ORIGINATION: &str = "SELECT toInt64(toUnixTimestamp(max(time_start))) \
-     FROM cdrs_by_customer WHERE customer_acc_id = {account:UInt32}";
+// `(customer_acc_id, time_start)`): with the account fixed, ClickHouse reads each part backwards
+// (`optimize_read_in_order`) and stops at the first row, a granule or so per part. `max()`
+// would read every `time_start` of the account: 47M values for the hot account at 100M CDRs.
+const TERMINATION: &str = "SELECT toInt64(toUnixTimestamp(time_start)) FROM cdrs \
+     WHERE vendor_acc_id = {account:UInt32} ORDER BY time_start DESC LIMIT 1";
+const ORIGINATION: &str = "SELECT toInt64(toUnixTimestamp(time_start)) \
+     FROM cdrs_by_customer WHERE customer_acc_id = {account:UInt32} \
+     ORDER BY time_start DESC LIMIT 1";
 // The newest snapshot (`active_calls_snapshots` holds one row per snapshot); `{account}` is
 // bound but unused, so every lookup has the same shape.
 const SNAPSHOTS: &str = "SELECT toInt64(toUnixTimestamp(max(snapshot_timestamp))) \
@@ -74,11 +77,11 @@ impl Watermark {
             .read(|c| async move {
                 c.query(sql)
                     .param("account", account)
-                    .fetch_one::<i64>()
+                    .fetch_optional::<i64>()
                     .await
             })
             .await
-            .map(|t| (t > 0).then_some(t))
+            .map(|t| t.filter(|&t| t > 0))
             .map_err(|e| e.to_string())
     }
 }
