@@ -105,7 +105,7 @@ def grow(state, size):
     count = int(ch("SELECT count() FROM cdrs"))
     delta = size - count
     if delta <= 0:
-        return 0, 0.0
+        return 0, 0.0, roll_up_dense_accounts()
     log(f"seeding {delta:,} CDRs ({count:,} -> {size:,}), streams from {state['next_stream']}")
     first = state["next_stream"]
     # Claimed before seeding: a run interrupted half way resumes with fresh streams, never
@@ -131,21 +131,26 @@ def grow(state, size):
             sys.exit(f"cdrstats seed failed ({seed.returncode}): see {out.name}")
     secs = time.monotonic() - t0
     log(f"seeded {delta:,} CDRs in {secs:.1f} s ({delta / secs:,.0f} rows/s)")
-    roll_up_dense_accounts()
-    return delta, secs
+    return delta, secs, roll_up_dense_accounts()
 
 
 def roll_up_dense_accounts():
     """Rollups are kept only for listed dense account-sides (schema/005_rollup_accounts.sql):
-    list the account-sides dense at this size, then roll up their past, as an operator would
-    after a bulk load. Not part of the timed insert rate."""
-    t0 = time.monotonic()
+    list the account-sides dense at this size, roll up their past, then check it, as an operator
+    would after a bulk load. Timed one by one; not part of the timed insert rate."""
     first, last = ch("SELECT toDate(min(time_start)), toDate(max(time_start)) FROM cdrs FORMAT TSV").split()
-    for args in (["rollups", "dense"], ["rollups", "rebuild", "--from", first, "--to", last]):
+    timings = {"days": f"{first} .. {last}"}
+    for key, args in (("dense_s", ["rollups", "dense"]),
+                      ("rebuild_s", ["rollups", "rebuild", "--from", first, "--to", last]),
+                      ("verify_s", ["rollups", "verify", "--from", first, "--to", last])):
+        t0 = time.monotonic()
         done = subprocess.run([BIN, *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if done.returncode:
             sys.exit(f"cdrstats {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
-    log(f"listed dense account-sides and rebuilt their rollups in {time.monotonic() - t0:.1f} s")
+        timings[key] = time.monotonic() - t0
+    log(f"rollups dense {timings['dense_s']:.1f} s, rebuild {timings['rebuild_s']:.1f} s, "
+        f"verify {timings['verify_s']:.1f} s ({timings['days']})")
+    return timings
 
 
 # --- measurements ---------------------------------------------------------------------------------
@@ -232,7 +237,7 @@ FILTERS = {
 }
 
 
-def measure(state, size, added, seed_secs):
+def measure(state, size, added, seed_secs, rollups):
     end = state["end"]
     frm = end - 86400
     ts = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))  # noqa: E731
@@ -250,7 +255,7 @@ def measure(state, size, added, seed_secs):
 
     r = {"rows": rows, "hot_rows": hot, "added": added, "seed_s": seed_secs,
          "insert_rows_per_s": added / seed_secs if seed_secs else None,
-         "window": f"{iso(frm)} .. {iso(end)}", **vals, "scenarios": {}}
+         "window": f"{iso(frm)} .. {iso(end)}", **vals, "rollups": rollups, "scenarios": {}}
     wait_merges()
     wait_idle()
     r["loadavg_before"] = os.getloadavg()
@@ -314,8 +319,8 @@ def main():
                 continue
             if count > size:
                 sys.exit(f"cdrs holds {count:,} rows, more than {size:,}: CURVE_RESET=1 to start over")
-            added, secs = grow(state, size)
-            results.append(measure(state, size, added, secs))
+            added, secs, rollups = grow(state, size)
+            results.append(measure(state, size, added, secs, rollups))
         subprocess.run([ENV.get("VENV", ".venv") + "/bin/python", "bench/curve_report.py", STATE_DIR, RESULTS,
                         " ".join(map(str, SIZES))], check=True)
     finally:
