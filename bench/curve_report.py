@@ -30,6 +30,13 @@ def machine():
     return f"{os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, {platform.system()}; commit `{git or '?'}`"
 
 
+def cdr_tables(runs):
+    """The tables that hold CDRs or what is derived from them: `cdrs` and the tables its views
+    write. Not the active-call snapshots (their own data source, 7-day TTL; `seed` derives them
+    for the window), the directory or the rollup listing and rebuild bookkeeping."""
+    return sorted({t for r in runs for t in r["tables"] if t.startswith(("cdrs", "rollup_minute"))})
+
+
 def mb(n):
     return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n:,}"
 
@@ -97,7 +104,7 @@ def main():
     w("")
     w("## Storage and insert rate")
     w("")
-    tables = sorted({t for r in runs for t in r["tables"]})
+    tables = cdr_tables(runs)
     w("| CDRs | hot account rows | rows added | seed s | insert rows/s | " + " | ".join(f"`{t}` B/CDR" for t in tables)
       + " | all tables B/CDR |")
     w("|---:|---:|---:|---:|---:|" + "---:|" * len(tables) + "---:|")
@@ -108,9 +115,16 @@ def main():
         w(f"| {mb(n)} | {r['hot_rows']:,} | {r['added']:,} | {r['seed_s']:.0f} | {rate} | "
           + " | ".join(f"{x:.2f}" for x in per) + f" | {sum(per):.2f} |")
     w("")
+    other = sorted({t for r in runs for t in r["tables"]} - set(tables))
+    if other:
+        w("Not counted above (not CDR data): " + "; ".join(
+            f"`{t}` {runs[-1]['tables'].get(t, {'bytes': 0})['bytes'] / 1048576:,.1f} MiB" for t in other)
+          + f" at {mb(runs[-1]['rows'])}.")
+        w("")
     w("Bytes on disk of the active parts at measuring time (not forced to merge: what a live "
-      "server holds); insert rate = rows added to reach the size ÷ wall time of `cdrstats seed` "
-      "(2 streams with the pipeline insert settings, through the schema: raw table, views, rollups; "
+      "server holds); insert rate = rows added to reach the size ÷ the insert time `cdrstats seed` "
+      "reports (without the active-call snapshots it derives afterwards) "
+      "(2 generator streams with the pipeline insert settings, through the schema: raw table, views, rollups; "
       "the first size has no listed account-sides yet, so its rollup views write nothing).")
     w("")
     if any(r.get("rollups") for r in runs):
@@ -189,7 +203,7 @@ def chart(runs, path):
     speed.set_ylabel("speed-up × (log)")
     speed.set_title("speed-up over the same-filter SQL (dotted: 100M targets)", fontsize=10)
     speed.legend(fontsize=7)
-    tables = sorted({t for r in runs for t in r["tables"]})
+    tables = cdr_tables(runs)
     bottom = [0.0] * len(runs)
     for t in tables:
         v = [r["tables"].get(t, {"bytes": 0})["bytes"] / r["rows"] for r in runs]
