@@ -304,7 +304,7 @@ const DST_PREFIX_IN: [Filter; 4] = text_filters!("dst-prefix-in", "dst_prefix_in
 
 /// Every optional filter, in the order of the contract (and of validation errors).
 pub static FILTERS: &[Filter] = {
-    use Kind::{Bool, Int32, Ip, Price, UInt8, UInt16, UInt32};
+    use Kind::{Bool, Int32, Ip, Price, Text, UInt8, UInt16, UInt32};
     use Op::{Eq, Gt, IsNull, Lt};
     const T: Endpoints = TERMINATION_SIDE;
     const O: Endpoints = ORIGINATION_SIDE;
@@ -328,7 +328,10 @@ pub static FILTERS: &[Filter] = {
         f("customer-price-eq", "customer_price", Eq, Price, O),
         f("customer-price-gt", "customer_price", Gt, Price, O),
         f("customer-price-lt", "customer_price", Lt, Price, O),
-        f("auth-orig-ip", "auth_orig_ip", Eq, Ip, O.or(OUTGOING)),
+        // SPEC §1 "IP text" on the origination statistics, §6.3 "text" on the active calls:
+        // an address there (canonical form), any text here (an SBC may record a name).
+        f("auth-orig-ip", "auth_orig_ip", Eq, Ip, O),
+        f("auth-orig-ip", "auth_orig_ip", Eq, Text, OUTGOING),
         f("auth-orig-port", "auth_orig_port", Eq, UInt16, OUTGOING),
         f(
             "auth-orig-transport-protocol-id",
@@ -365,10 +368,18 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn parameter_names_are_unique_and_kebab_case() {
-        let mut seen = HashSet::new();
+    fn parameter_names_are_unique_per_endpoint_and_kebab_case() {
+        for endpoint in Endpoint::ALL {
+            let mut seen = HashSet::new();
+            for f in for_endpoint(endpoint) {
+                assert!(
+                    seen.insert(f.param),
+                    "duplicate {} on {endpoint:?}",
+                    f.param
+                );
+            }
+        }
         for f in FILTERS {
-            assert!(seen.insert(f.param), "duplicate {}", f.param);
             assert!(
                 f.param
                     .chars()
@@ -447,6 +458,19 @@ mod tests {
         }
         assert!(!outgoing.contains(&"duration-gt"));
         assert!(!names(Termination).contains(&"connect-time-null"));
+    }
+
+    #[test]
+    fn auth_orig_ip_is_an_address_on_statistics_and_any_text_on_outgoing_calls() {
+        let kind = |e| {
+            for_endpoint(e)
+                .find(|f| f.param == "auth-orig-ip")
+                .map(|f| f.kind)
+        };
+        assert_eq!(kind(Origination), Some(Kind::Ip));
+        assert_eq!(kind(Endpoint::OriginationActiveCalls), Some(Kind::Ip));
+        assert_eq!(kind(Endpoint::OutgoingActiveCalls), Some(Kind::Text));
+        assert_eq!(kind(Termination), None);
     }
 
     #[test]

@@ -563,7 +563,14 @@ fn outgoing_rows(s0: i64) -> Vec<ActiveRow> {
     let mut rows = snapshot_rows(s0);
     let newest = s0 + 10 * 60;
     for n in 0..6 {
-        rows.push(active(newest, 10 * i64::from(n) + 1, n));
+        let mut row = active(newest, 10 * i64::from(n) + 1, n);
+        // SBCs record addresses, and some record names (SPEC §6.3: the filter is text).
+        row.auth_orig_ip = match n {
+            2 => "192.0.2.2".into(),
+            4 => "sbc-edge.example".into(),
+            _ => row.auth_orig_ip,
+        };
+        rows.push(row);
     }
     let mut other_customer = active(newest, 1, 7);
     other_customer.customer_id = CUSTOMER + 1; // same account id, not this customer's call
@@ -730,10 +737,15 @@ async fn outgoing_active_calls_filter_on_connect_time_null_and_the_text_and_port
             "auth-orig-ip=192.0.2.2",
             Box::new(|r| r.auth_orig_ip == "192.0.2.2"),
         ),
+        (
+            "auth-orig-ip=sbc-edge.example",
+            Box::new(|r| r.auth_orig_ip == "sbc-edge.example"),
+        ),
     ];
     for (filter, keep) in cases {
         let got = ok_json(app.get(OUTGOING, &format!("{base}&{filter}")).await).await;
         let expected = expected_outgoing(&rows, keep);
+        assert!(!expected.is_empty(), "{filter} keeps some calls");
         assert_eq!(got["data"], json!(expected), "{filter}");
         assert_eq!(got["rows"], expected.len(), "{filter}");
     }
