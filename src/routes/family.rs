@@ -3,7 +3,9 @@
 //! auth, headers, ETag/304 and caching as the quality endpoints, and the representations of
 //! SPEC §7 (`format=json|rows|csv`, `Accept: text/csv`); one handler for all five.
 
-use super::statistics::{Format, JSON, Representation, executor, future_window, no_cache, respond};
+use super::statistics::{
+    Format, JSON, Representation, age_if_stale, executor, future_window, no_cache, respond,
+};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::http::LogFields;
@@ -54,6 +56,7 @@ pub async fn family(
     let repr = render(format, &reply, filename)?;
     let watermark = state.watermark.header(endpoint, account).await;
     let mut resp = respond(&req, &auth, &state, repr, source.as_str(), &watermark);
+    age_if_stale(&mut resp, source, reply.created);
     if reply.truncated {
         resp.headers_mut().insert(
             HeaderName::from_static("x-cdrstats-truncated"),

@@ -90,13 +90,18 @@ pub async fn statistics(
         answer.source.as_str(),
         &watermark,
     );
-    if answer.source == Source::Stale {
-        let age = answer.created.elapsed().as_secs().to_string();
+    age_if_stale(&mut resp, answer.source, answer.created);
+    Ok(resp)
+}
+
+/// A kept answer served while ClickHouse is unavailable says how old it is (`Age`, seconds).
+pub(crate) fn age_if_stale(resp: &mut HttpResponse, source: Source, created: std::time::Instant) {
+    if source == Source::Stale {
+        let age = created.elapsed().as_secs().to_string();
         if let Ok(value) = HeaderValue::from_str(&age) {
             resp.headers_mut().insert(header::AGE, value);
         }
     }
-    Ok(resp)
 }
 
 /// A window starting after now (SPEC §1): nothing can exist yet, so `[]` (or the bare CSV

@@ -127,6 +127,10 @@ pub struct Reply {
     /// Where it was computed: `Rollup` when the plan read a rollup, else `Raw`.
     source: Source,
     ttl: Duration,
+    /// Every bucket ended more than `SETTLE_LAG_SECS` ago: kept to answer during an outage.
+    settled: bool,
+    /// When the body was computed (for `Age` on stale answers).
+    pub created: Instant,
 }
 
 /// One request to answer.
@@ -159,6 +163,9 @@ impl Expiry<Key, Arc<Reply>> for PerEntryTtl {
 /// Plans, runs and caches the §6 endpoints.
 pub struct Family {
     cache: Cache<Key, Arc<Reply>>,
+    /// Settled replies kept for `STALE_TTL_SECS`, answered when ClickHouse is unavailable (as
+    /// for the quality endpoints: a past window's numbers do not change but for late CDRs).
+    stale: Cache<Key, Arc<Reply>>,
     settle_lag: i64,
     settled_ttl: Duration,
     live_ttl: Duration,
@@ -182,6 +189,11 @@ impl Family {
                 .weigher(|_, r: &Arc<Reply>| u32::try_from(r.body.len() + 256).unwrap_or(u32::MAX))
                 .expire_after(PerEntryTtl)
                 .build(),
+            stale: Cache::builder()
+                .max_capacity(settings.cache_mb.saturating_mul(1 << 20))
+                .weigher(|_, r: &Arc<Reply>| u32::try_from(r.body.len() + 256).unwrap_or(u32::MAX))
+                .time_to_live(Duration::from_secs(settings.stale_ttl_secs))
+                .build(),
             settle_lag: settings.settle_lag_secs,
             // A settled answer is re-read after SETTLED_REVALIDATE_SECS, so a CDR arriving later
             // than the settle lag still shows (as for the quality endpoints).
@@ -201,7 +213,7 @@ impl Family {
     }
 
     /// Answers `ask` from the cache when allowed, else from ClickHouse (identical concurrent
-    /// misses run one query).
+    /// misses run one query); when ClickHouse is unavailable, from a kept settled reply.
     pub async fn answer(
         &self,
         exec: &Executor<'_>,
@@ -213,6 +225,33 @@ impl Family {
             account: ask.account,
             request: format!("{:?}", ask.request),
         };
+        match self.answer_key(exec, ask, key.clone()).await {
+            Err(ApiError::Unavailable(why)) => match self.stale.get(&key).await {
+                Some(kept) => {
+                    exec.metrics
+                        .cache
+                        .with_label_values(&["stale", "hit"])
+                        .inc();
+                    Ok((kept, Source::Stale))
+                }
+                None => Err(ApiError::Unavailable(why)),
+            },
+            Ok((reply, source)) => {
+                if reply.settled && source != Source::Cache {
+                    self.stale.insert(key, reply.clone()).await;
+                }
+                Ok((reply, source))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn answer_key(
+        &self,
+        exec: &Executor<'_>,
+        ask: &FamilyAsk<'_>,
+        key: Key,
+    ) -> Result<(Arc<Reply>, Source), ApiError> {
         if ask.bypass {
             let reply = Arc::new(self.compute(exec, ask).await?);
             self.cache.insert(key, reply.clone()).await;
@@ -317,6 +356,8 @@ impl Family {
             } else {
                 self.live_ttl
             },
+            settled,
+            created: Instant::now(),
         })
     }
 }

@@ -10,6 +10,11 @@ use processes::*;
 use std::time::{Duration, Instant};
 
 const STATS: &str = "/api/rest/customer/v1/termination-statistics-quality";
+/// Two members of the endpoint family (SPEC §6), kept for outages like the quality endpoint.
+const FAMILY: [&str; 2] = [
+    "/api/rest/customer/v1/termination-statistics",
+    "/api/rest/customer/v1/termination-active-calls",
+];
 
 fn settled_query(uuid: &str) -> String {
     format!(
@@ -34,14 +39,33 @@ fn bearer() -> String {
     )
 }
 
+/// The active-calls endpoints take no `sampling` (one bucket per minute).
+fn for_path(path: &str, query: String) -> String {
+    if path.ends_with("active-calls") {
+        query.replace("&sampling=minute", "")
+    } else {
+        query
+    }
+}
+
 async fn get(
     http: &reqwest::Client,
     base: &str,
     query: &str,
     no_cache: bool,
 ) -> (u16, reqwest::header::HeaderMap, String) {
+    get_at(http, base, STATS, query, no_cache).await
+}
+
+async fn get_at(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    query: &str,
+    no_cache: bool,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let mut req = http
-        .get(format!("{base}{STATS}?{query}"))
+        .get(format!("{base}{path}?{query}"))
         .header("Authorization", bearer());
     if no_cache {
         req = req.header("Cache-Control", "no-cache");
@@ -69,6 +93,13 @@ async fn engine_down_is_503_within_a_second_and_recovery_takes_under_two() {
     // A settled window answered once is kept for outages.
     let (status, _, settled_body) = get(&http, &gateway.base, &settled_query(&uuid), false).await;
     assert_eq!(status, 200);
+    let mut family_bodies = Vec::new();
+    for path in FAMILY {
+        let settled = for_path(path, settled_query(&uuid));
+        let (status, _, body) = get_at(&http, &gateway.base, path, &settled, false).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        family_bodies.push(body);
+    }
 
     engine.kill();
     let started = Instant::now();
@@ -85,6 +116,21 @@ async fn engine_down_is_503_within_a_second_and_recovery_takes_under_two() {
     assert_eq!(headers["x-cdrstats-source"], "stale");
     assert!(headers.contains_key("age"));
     assert_eq!(body, settled_body);
+    for (path, kept) in FAMILY.into_iter().zip(family_bodies) {
+        let settled = for_path(path, settled_query(&uuid));
+        let (status, headers, body) = get_at(&http, &gateway.base, path, &settled, true).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(headers["x-cdrstats-source"], "stale", "{path}");
+        assert!(headers.contains_key("age"), "{path}");
+        assert_eq!(body, kept, "{path}");
+        // A live window has nothing kept: 503.
+        let live = for_path(path, live_query(&uuid));
+        assert_eq!(
+            get_at(&http, &gateway.base, path, &live, true).await.0,
+            503,
+            "{path}"
+        );
+    }
 
     engine.restart().await;
     let up = Instant::now();
