@@ -9,7 +9,7 @@ use super::filters::{Endpoint, Shape};
 use super::outgoing::{self, ActiveCall, OutgoingDocument, OutgoingRequest};
 use super::plan::Path;
 use super::query::Executor;
-use super::service::{Source, weak_etag};
+use super::service::{Source, kept_for_outage, weak_etag};
 use super::table::{csv_header, to_csv, to_rows_json};
 use super::totals::{self, TotalsDocument, TotalsRequest, TotalsRow};
 use crate::config::Settings;
@@ -226,16 +226,10 @@ impl Family {
             request: format!("{:?}", ask.request),
         };
         match self.answer_key(exec, ask, key.clone()).await {
-            Err(ApiError::Unavailable(why)) => match self.stale.get(&key).await {
-                Some(kept) => {
-                    exec.metrics
-                        .cache
-                        .with_label_values(&["stale", "hit"])
-                        .inc();
-                    Ok((kept, Source::Stale))
-                }
-                None => Err(ApiError::Unavailable(why)),
-            },
+            Err(ApiError::Unavailable(why)) => {
+                let kept = kept_for_outage(&self.stale, &key, exec, why).await?;
+                Ok((kept, Source::Stale))
+            }
             Ok((reply, source)) => {
                 if reply.settled && source != Source::Cache {
                     self.stale.insert(key, reply.clone()).await;

@@ -147,6 +147,26 @@ pub struct Ask<'a> {
     pub bypass: bool,
 }
 
+/// The answer kept for `key` while ClickHouse is unavailable (counted as a stale hit), or the
+/// 503 itself when nothing was kept. Shared by the quality and family services.
+pub(crate) async fn kept_for_outage<K, V>(
+    kept: &Cache<K, Arc<V>>,
+    key: &K,
+    exec: &Executor<'_>,
+    why: &'static str,
+) -> Result<Arc<V>, ApiError>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let value = kept.get(key).await.ok_or(ApiError::Unavailable(why))?;
+    exec.metrics
+        .cache
+        .with_label_values(&["stale", "hit"])
+        .inc();
+    Ok(value)
+}
+
 impl Stats {
     pub fn new(settings: &Settings) -> Self {
         let bytes = settings.cache_mb.saturating_mul(1 << 20);
@@ -192,24 +212,18 @@ impl Stats {
     ) -> Result<Arc<Answer>, ApiError> {
         let key = self.key(ask)?;
         match self.answer_key(exec, ask, key.clone()).await {
-            Err(ApiError::Unavailable(why)) => match self.stale.get(&key).await {
-                Some(kept) => {
-                    exec.metrics
-                        .cache
-                        .with_label_values(&["stale", "hit"])
-                        .inc();
-                    Ok(Arc::new(Answer {
-                        body: kept.body.clone(),
-                        doc: kept.doc.clone(),
-                        etag: kept.etag.clone(),
-                        source: Source::Stale,
-                        ttl: kept.ttl,
-                        settled: kept.settled,
-                        created: kept.created,
-                    }))
-                }
-                None => Err(ApiError::Unavailable(why)),
-            },
+            Err(ApiError::Unavailable(why)) => {
+                let kept = kept_for_outage(&self.stale, &key, exec, why).await?;
+                Ok(Arc::new(Answer {
+                    body: kept.body.clone(),
+                    doc: kept.doc.clone(),
+                    etag: kept.etag.clone(),
+                    source: Source::Stale,
+                    ttl: kept.ttl,
+                    settled: kept.settled,
+                    created: kept.created,
+                }))
+            }
             Ok(answer) => {
                 if answer.settled && answer.source != Source::Cache {
                     self.stale.insert(key, answer.clone()).await;
