@@ -117,7 +117,7 @@ def grow(state, size):
         seed = subprocess.Popen(
             [BIN, "seed", "--profile", "realistic", "--rows", str(delta), "--days", "1",
              "--seed", str(SEED), "--hot-share", str(HOT_SHARE), "--end", str(state["end"]),
-             "--parallel", str(PARALLEL), "--first-stream", str(first)],
+             "--parallel", str(PARALLEL), "--first-stream", str(first), "--no-active-calls"],
             env=ENV, stdout=out, stderr=subprocess.STDOUT,
         )
         # A progress line every 30 s (the seed's own bar is drawn only on a terminal).

@@ -61,6 +61,10 @@ pub struct SeedArgs {
     /// Do nothing when `cdrs` already holds rows.
     #[arg(long)]
     pub if_empty: bool,
+    /// Skip deriving the active-call snapshots of the window from the seeded calls (the scale
+    /// curve reads only CDRs; at 100M CDRs the snapshots take as long as the insert and 5.8 GiB).
+    #[arg(long)]
+    pub no_active_calls: bool,
 }
 
 /// Which synthetic traffic mix to generate.
@@ -180,7 +184,9 @@ pub async fn run(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedRep
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    super::snapshots::derive(&client, start, end).await?;
+    if !args.no_active_calls {
+        super::snapshots::derive(&client, start, end).await?;
+    }
     Ok(SeedReport {
         rows: args.rows,
         seconds,
@@ -545,6 +551,7 @@ mod tests {
             parallel: 1,
             first_stream: 0,
             if_empty: false,
+            no_active_calls: false,
         }
     }
 

@@ -1049,6 +1049,7 @@ async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
         parallel: 1,
         first_stream: 0,
         if_empty: false,
+        no_active_calls: false,
     };
     cdrstats::cli::seed::run(&settings, &args)
         .await
@@ -1100,6 +1101,22 @@ async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
         .await
         .expect("owners");
     assert_eq!(wrong_owner, 0);
+    // `--no-active-calls` appends CDRs and leaves the snapshots as they were.
+    let count = |sql: &'static str| {
+        let ch = ch.clone();
+        async move { ch.query(sql).fetch_one::<u64>().await.expect(sql) }
+    };
+    let snapshots = count("SELECT count() FROM active_calls").await;
+    let more = cdrstats::cli::seed::SeedArgs {
+        first_stream: 1,
+        no_active_calls: true,
+        ..args
+    };
+    cdrstats::cli::seed::run(&settings, &more)
+        .await
+        .expect("seed more");
+    assert_eq!(count("SELECT count() FROM cdrs").await, 6_000);
+    assert_eq!(count("SELECT count() FROM active_calls").await, snapshots);
 }
 
 #[tokio::test]
