@@ -117,6 +117,10 @@ pub struct Settings {
     /// CDR arriving later than the settle lag still shows within this time.
     #[serde(default = "defaults::settled_revalidate_secs")]
     pub settled_revalidate_secs: u64,
+    /// An account-side's `since` in `rollup_accounts` is reused this long (0 = looked up for
+    /// every query); see `stats::listing` for why a short reuse keeps answers exact.
+    #[serde(default = "defaults::rollup_listing_ttl_secs")]
+    pub rollup_listing_ttl_secs: u64,
     // --- the endpoint family (issue 11) ---
     /// Most rows `outgoing-active-calls` answers (SPEC §6.3); more set `x-cdrstats-truncated`.
     #[serde(default = "defaults::max_active_calls")]
@@ -166,6 +170,7 @@ impl fmt::Debug for Settings {
             .field("raw_retention_days", &self.raw_retention_days)
             .field("rollup_retention_days", &self.rollup_retention_days)
             .field("settled_revalidate_secs", &self.settled_revalidate_secs)
+            .field("rollup_listing_ttl_secs", &self.rollup_listing_ttl_secs)
             .field("max_active_calls", &self.max_active_calls)
             .field(
                 "termination_duration_column",
@@ -239,6 +244,9 @@ mod defaults {
     }
     pub fn settled_revalidate_secs() -> u64 {
         300
+    }
+    pub fn rollup_listing_ttl_secs() -> u64 {
+        5
     }
 }
 

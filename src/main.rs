@@ -115,10 +115,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{}", token::run(&settings, &args)?);
             Ok(())
         }
-        Command::Sql(args) => {
-            println!("{}", sql::run(&args)?);
+        Command::Sql(args) => runtime.block_on(async {
+            println!("{}", sql::run(&settings, &args).await?);
             Ok(())
-        }
+        }),
         Command::Rollups(command) => runtime.block_on(async {
             println!("{}", rollups::run(&settings, &command).await?);
             Ok(())

@@ -38,6 +38,8 @@ pub struct AppState {
     /// `CLICKHOUSE_SETTINGS`, parsed once.
     pub clickhouse_settings: Vec<(String, String)>,
     pub watermark: Arc<Watermark>,
+    /// The rollup listing (`rollup_accounts`), reused for `ROLLUP_LISTING_TTL_SECS`.
+    pub listing: crate::stats::listing::Listing,
     /// The accounts listing's per-customer cache.
     pub account_lists: crate::routes::accounts::AccountLists,
     /// Traffic classes of `api_access` ids (`BI_ACCESS_IDS`, `LOADTEST_ACCESS_IDS`), parsed once.
@@ -69,6 +71,7 @@ impl AppState {
             limits,
             clickhouse_settings,
             watermark: Watermark::new(db.clone()),
+            listing: crate::stats::listing::Listing::new(settings.rollup_listing_ttl_secs),
             account_lists: crate::routes::accounts::AccountLists::new(Duration::from_secs(
                 settings.auth_cache_ttl_secs,
             )),

@@ -1,6 +1,7 @@
 //! `cdrstats sql`: prints the SQL and parameters the gateway would send for a request, as JSON,
 //! so the same query can be timed directly against ClickHouse (gateway overhead) or read by a
-//! human. Runs no query.
+//! human. Runs one query at most: the account-side's rollup `since` (`rollup_accounts`), when
+//! the plan may read a rollup and `--since` is not given.
 
 use crate::stats::filters::{Endpoint, Shape};
 use crate::stats::params::StatsRequest;
@@ -24,10 +25,14 @@ pub struct SqlArgs {
     /// "Now" as unix seconds (default: the current time).
     #[arg(long)]
     pub now: Option<i64>,
+    /// The account-side's rollup `since` as unix seconds, instead of looking it up in
+    /// `rollup_accounts` (4294967295: not rolled up).
+    #[arg(long)]
+    pub since: Option<i64>,
 }
 
 /// The plan as JSON: `{"path": "...", "sql": "...", "params": {"name": "value"}}`.
-pub fn run(args: &SqlArgs) -> anyhow::Result<String> {
+pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::Result<String> {
     let endpoint = Endpoint::ALL
         .into_iter()
         .find(|e| e.shape() == Shape::Quality && e.name() == args.endpoint)
@@ -41,7 +46,7 @@ pub fn run(args: &SqlArgs) -> anyhow::Result<String> {
         grid: req.grid(),
         filters: &req.filters,
     };
-    let p = plan(
+    let mut p = plan(
         scope,
         &[Window {
             from: req.from.ceil(),
@@ -49,6 +54,21 @@ pub fn run(args: &SqlArgs) -> anyhow::Result<String> {
         }],
         !args.raw,
     );
+    if let Some((side, account)) = p.rollup_listing {
+        let since = match args.since {
+            Some(since) => since,
+            None => {
+                let url = settings
+                    .clickhouse_urls()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                let client = crate::db::client(settings, &url, Some(&settings.clickhouse_database));
+                crate::stats::query::look_up_since(&client, side, account).await?
+            }
+        };
+        p = p.with_rollup_since(since);
+    }
     let params: serde_json::Map<String, serde_json::Value> = p
         .binds
         .iter()

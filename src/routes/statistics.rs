@@ -142,6 +142,7 @@ pub(crate) fn executor<'a>(
         request_id: RequestId::of(req),
         timeout_secs: state.settings.query_timeout_secs,
         extra_settings: &state.clickhouse_settings,
+        listing: &state.listing,
     }
 }
 

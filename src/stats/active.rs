@@ -87,6 +87,7 @@ pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
         raw_from: None,
         rollup_from: None,
         fallback_from: None,
+        rollup_listing: None,
         side: plan::side(request.endpoint),
     }
 }

@@ -3,6 +3,7 @@ pub mod active;
 pub mod document;
 pub mod family;
 pub mod filters;
+pub mod listing;
 pub mod metrics;
 pub mod outgoing;
 pub mod params;

@@ -47,6 +47,7 @@ pub fn plan(request: &OutgoingRequest, customer: u32, account: u32, cap: u32) ->
         raw_from: None,
         rollup_from: None,
         fallback_from: None,
+        rollup_listing: None,
         // The caller's account is the customer (origination side).
         side: 1,
     }

@@ -9,12 +9,16 @@ use super::time::{Grid, Sampling, clickhouse_datetime};
 const BUCKETS: &str = include_str!("../../sql/buckets.sql");
 const PART_RAW: &str = include_str!("../../sql/part_raw.sql");
 const PART_ROLLUP: &str = include_str!("../../sql/part_rollup.sql");
-/// The minute from which the account-side's rollups are complete (`since` of
-/// `rollup_accounts`, rounded up to a minute), or 2106 for an unlisted one: looked up inside the
-/// query, so the split between rollup and raw CDRs is exact whatever changed in the listing.
-pub const ROLLUP_SINCE: &str = "(SELECT ifNull(minOrNull(toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC')), \
-     toDateTime(4294967295, 'UTC')) FROM rollup_accounts FINAL \
-     WHERE side = {side:UInt8} AND account_id = {account:UInt32})";
+/// The minute from which the account-side's rollups are complete, one value for the raw and
+/// the rollup part of a query: bound by the executor from the listing (`stats::listing`).
+pub const ROLLUP_SINCE: &str = "{rollup_since:DateTime('UTC')}";
+/// The listing's answer: `since` of `rollup_accounts` rounded up to a minute, or 2106 for an
+/// account-side that is not rolled up.
+pub const ROLLUP_SINCE_LOOKUP: &str = "SELECT toInt64(toUnixTimestamp(ifNull(minOrNull(\
+     toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC')), toDateTime(4294967295, 'UTC')))) \
+     FROM rollup_accounts FINAL WHERE side = {side:UInt8} AND account_id = {account:UInt32}";
+/// The name `ROLLUP_SINCE` is bound under.
+pub const ROLLUP_SINCE_PARAM: &str = "rollup_since";
 
 /// Rollups cover whole minutes: a range is split where its edges are not minute-aligned.
 const ROLLUP_GRAIN: i64 = 60;
@@ -84,8 +88,11 @@ pub struct Plan {
     pub raw_from: Option<i64>,
     pub rollup_from: Option<i64>,
     /// The earliest whole minute read from raw CDRs instead of the rollup when the account-side
-    /// is rolled up only later (or not at all): only the query knows (`ROLLUP_SINCE`).
+    /// is rolled up only later (or not at all): only the listing knows (`ROLLUP_SINCE`).
     pub fallback_from: Option<i64>,
+    /// The account-side whose `since` the SQL needs (`ROLLUP_SINCE`), when it reads whole
+    /// minutes that a rollup may serve.
+    pub rollup_listing: Option<(u8, u32)>,
     /// The rollup side code of the plan's endpoint.
     pub side: u8,
 }
@@ -144,6 +151,9 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
         raw_from: split.raw_from,
         rollup_from: split.rollup_from,
         fallback_from: split.rollup_from,
+        rollup_listing: split
+            .rollup_from
+            .map(|_| (side(scope.endpoint), scope.account)),
         side: side(scope.endpoint),
     }
 }

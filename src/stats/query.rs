@@ -1,7 +1,9 @@
 //! Runs a [`Plan`] on ClickHouse and reads the typed rows.
 
+use super::listing::Listing;
 use super::metrics::Sums;
-use super::plan::{Bind, Path, Plan, ROLLUP_SINCE};
+use super::plan::{Bind, Path, Plan, ROLLUP_SINCE_LOOKUP, ROLLUP_SINCE_PARAM};
+use super::time::clickhouse_datetime;
 use crate::db::{Failure, Replicas};
 use crate::error::ApiError;
 use crate::limits::{Class, Limits};
@@ -9,6 +11,7 @@ use crate::metrics::Metrics;
 use clickhouse::Row;
 use clickhouse::{RowOwned, RowRead};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 /// One row of the bucket queries; the column types are checked against the result header.
@@ -42,7 +45,8 @@ pub async fn fetch_buckets(
     Ok(rows.into_iter().map(BucketRow::into_sums).collect())
 }
 
-/// Executes `plan` with `client` and reads its rows as `R` (any typed result shape).
+/// Executes `plan` with `client` and reads its rows as `R` (any typed result shape). A plan
+/// that needs its account-side's rollup `since` and was not given one looks it up first.
 pub async fn fetch_rows<R>(
     client: &clickhouse::Client,
     plan: &Plan,
@@ -50,6 +54,12 @@ pub async fn fetch_rows<R>(
 where
     R: RowOwned + RowRead,
 {
+    let plan = match plan.rollup_listing {
+        Some((side, account)) if !plan.has_rollup_since() => {
+            Cow::Owned(plan.with_rollup_since(look_up_since(client, side, account).await?))
+        }
+        _ => Cow::Borrowed(plan),
+    };
     let mut query = client.query(&plan.sql);
     for (name, value) in &plan.binds {
         query = match value {
@@ -77,6 +87,8 @@ pub struct Executor<'a> {
     pub timeout_secs: u64,
     /// `CLICKHOUSE_SETTINGS`, sent with every query.
     pub extra_settings: &'a [(String, String)],
+    /// Which account-sides are rolled up from when, reused briefly.
+    pub listing: &'a Listing,
 }
 
 /// Settings `CLICKHOUSE_SETTINGS` may not override: read-only mode and the per-attempt query id
@@ -113,6 +125,9 @@ impl Executor<'_> {
     where
         R: RowOwned + RowRead,
     {
+        // Before taking a slot: the lookup takes one of its own.
+        let plan = self.bound(plan).await?;
+        let plan = plan.as_ref();
         let _slot = self.limits.query_slot(self.class).await?;
         let path = match plan.path {
             Path::Rollup => "rollup",
@@ -149,27 +164,67 @@ impl Executor<'_> {
     }
 }
 
+/// The unix second from which `account`'s rollups of `side` are complete (2106 when the
+/// account-side is not rolled up), read from `rollup_accounts`.
+pub async fn look_up_since(
+    client: &clickhouse::Client,
+    side: u8,
+    account: u32,
+) -> Result<i64, clickhouse::error::Error> {
+    client
+        .query(ROLLUP_SINCE_LOOKUP)
+        .param("side", side)
+        .param("account", account)
+        .fetch_one::<i64>()
+        .await
+}
+
+impl Plan {
+    /// Whether the account-side's `since` is already bound.
+    pub fn has_rollup_since(&self) -> bool {
+        self.binds
+            .iter()
+            .any(|(name, _)| name == ROLLUP_SINCE_PARAM)
+    }
+
+    /// The plan with `ROLLUP_SINCE` bound to `since` (unix seconds).
+    pub fn with_rollup_since(&self, since: i64) -> Plan {
+        let mut plan = self.clone();
+        plan.binds.push((
+            ROLLUP_SINCE_PARAM.to_owned(),
+            Bind::Text(clickhouse_datetime(since)),
+        ));
+        plan
+    }
+}
+
 impl Executor<'_> {
+    /// `plan` with its account-side's rollup `since` bound from the listing, when it needs one.
+    async fn bound<'p>(&self, plan: &'p Plan) -> Result<Cow<'p, Plan>, ApiError> {
+        match plan.rollup_listing {
+            Some((side, account)) if !plan.has_rollup_since() => Ok(Cow::Owned(
+                plan.with_rollup_since(self.rollup_since(side, account).await?),
+            )),
+            _ => Ok(Cow::Borrowed(plan)),
+        }
+    }
+
     /// The unix second from which `account`'s rollups of `side` are complete (2106 when the
-    /// account-side is not rolled up): the same lookup the planned queries make inside.
+    /// account-side is not rolled up), from the listing (`stats::listing`).
     pub async fn rollup_since(&self, side: u8, account: u32) -> Result<i64, ApiError> {
+        self.listing
+            .since(side, account, self.look_up_since(side, account))
+            .await
+    }
+
+    async fn look_up_since(&self, side: u8, account: u32) -> Result<i64, ApiError> {
         let _slot = self.limits.query_slot(self.class).await?;
-        // A scalar subquery is typed Nullable; this one always yields a row (an aggregate).
-        let sql = format!("SELECT toInt64(toUnixTimestamp(assumeNotNull({ROLLUP_SINCE})))");
         let settings = query_settings(&self.request_id, self.timeout_secs, self.extra_settings);
         let attempt = |client: clickhouse::Client, _query_id: &str| {
             let client = settings
                 .iter()
                 .fold(client, |c, (name, value)| c.with_setting(name, value));
-            let sql = sql.clone();
-            async move {
-                client
-                    .query(&sql)
-                    .param("side", side)
-                    .param("account", account)
-                    .fetch_one::<i64>()
-                    .await
-            }
+            async move { look_up_since(&client, side, account).await }
         };
         tokio::time::timeout(
             Duration::from_secs(self.timeout_secs + 1),

@@ -236,6 +236,7 @@ pub fn plan(
         raw_from: split.raw_from,
         rollup_from: split.rollup_from,
         fallback_from: split.rollup_from,
+        rollup_listing: split.rollup_from.map(|_| (side, account)),
         side,
     }
 }

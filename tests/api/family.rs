@@ -1388,7 +1388,11 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
 async fn statistics_refuse_windows_needing_cdrs_or_rollups_past_their_retention() {
     let app = spawn_app_with(
         "family_retention",
-        &[("RAW_RETENTION_DAYS", "1"), ("ROLLUP_RETENTION_DAYS", "30")],
+        &[
+            ("RAW_RETENTION_DAYS", "1"),
+            ("ROLLUP_RETENTION_DAYS", "30"),
+            ("ROLLUP_LISTING_TTL_SECS", "1"),
+        ],
     )
     .await;
     let now = chrono::Utc::now().timestamp();
@@ -1428,6 +1432,8 @@ async fn statistics_refuse_windows_needing_cdrs_or_rollups_past_their_retention(
         .execute()
         .await
         .expect("unlist");
+    // The gateway sees the listing change once its reused value expires.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     // (Whole minutes only, another sampling than the cached first answer.)
     let (status, body) = status_of(window_query(day, day + 3599, "15minutes", "")).await;
     assert_eq!(status, 400, "{body}");
