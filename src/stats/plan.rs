@@ -176,8 +176,8 @@ pub(crate) struct Split {
 impl Split {
     /// Splits `windows` (disjoint, ascending) for a query of the account-side `side`:
     /// whole minutes go to the rollup (when `rollup`) from the account-side's `since` on, and
-    /// to raw CDRs before it (all of them for an unlisted account), decided inside the query
-    /// (`ROLLUP_SINCE`, schema/005_rollup_accounts.sql); partial minutes to raw CDRs.
+    /// to raw CDRs before it (all of them for an unlisted account), split in the query at the
+    /// bound `since` (`ROLLUP_SINCE`, `stats::listing`); partial minutes to raw CDRs.
     pub(crate) fn new(
         windows: &[Window],
         rollup: bool,
