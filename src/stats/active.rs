@@ -3,7 +3,7 @@
 
 use super::filters::{Endpoint, Filter};
 use super::params::{RawParams, Value};
-use super::plan::{self, Bind, Path, Plan, Window};
+use super::plan::{self, Bind, Plan, Window};
 use super::table::{Cell, Tabular};
 use super::time::{Instant, Sampling};
 use clickhouse::Row;
@@ -79,17 +79,7 @@ pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
         .replacen("%RANGES%", &snapshots, 1)
         .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
         .replace("%CONDITIONS%", conditions.trim_end());
-    Plan {
-        sql,
-        binds,
-        path: Path::Raw,
-        // active_calls has its own fixed TTL (schema/010_family.sql), not the CDR retention.
-        raw_from: None,
-        rollup_from: None,
-        fallback_from: None,
-        rollup_listing: None,
-        side: plan::side(request.endpoint),
-    }
+    Plan::raw_only(sql, binds, plan::side(request.endpoint))
 }
 
 /// Calls of one minute as ClickHouse returns them.

@@ -3,7 +3,7 @@
 
 use super::filters::{Endpoint, Filter};
 use super::params::{RawParams, Value};
-use super::plan::{self, Bind, Path, Plan};
+use super::plan::{self, Bind, Plan};
 use super::table::quoted;
 use crate::error::ApiError;
 use clickhouse::Row;
@@ -39,18 +39,12 @@ pub fn plan(request: &OutgoingRequest, customer: u32, account: u32, cap: u32) ->
         ("limit".to_owned(), Bind::UInt32(cap.saturating_add(1))),
     ];
     let conditions = plan::filter_conditions(&request.filters, &mut binds);
-    Plan {
-        sql: OUTGOING.replace("%CONDITIONS%", conditions.trim_end()),
+    // The caller's account is the customer (origination side).
+    Plan::raw_only(
+        OUTGOING.replace("%CONDITIONS%", conditions.trim_end()),
         binds,
-        path: Path::Raw,
-        // active_calls has its own fixed TTL (schema/010_family.sql), not the CDR retention.
-        raw_from: None,
-        rollup_from: None,
-        fallback_from: None,
-        rollup_listing: None,
-        // The caller's account is the customer (origination side).
-        side: 1,
-    }
+        1,
+    )
 }
 
 /// One call in progress, with exactly the keys of SPEC §6.3 in their order.

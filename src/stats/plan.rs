@@ -144,17 +144,28 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
                 .replace("%CONDITIONS%", conditions.trim_end()),
         );
     }
-    Plan {
-        sql: BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
+    split.into_plan(
+        BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
         binds,
-        path: split.path(),
-        raw_from: split.raw_from,
-        rollup_from: split.rollup_from,
-        fallback_from: split.rollup_from,
-        rollup_listing: split
-            .rollup_from
-            .map(|_| (side(scope.endpoint), scope.account)),
-        side: side(scope.endpoint),
+        side(scope.endpoint),
+        scope.account,
+    )
+}
+
+impl Plan {
+    /// A plan of raw rows only, with no CDR retention to check (the `active_calls` queries:
+    /// that table has its own fixed TTL, schema/010_family.sql).
+    pub(crate) fn raw_only(sql: String, binds: Vec<(String, Bind)>, side: u8) -> Plan {
+        Plan {
+            sql,
+            binds,
+            path: Path::Raw,
+            raw_from: None,
+            rollup_from: None,
+            fallback_from: None,
+            rollup_listing: None,
+            side,
+        }
     }
 }
 
@@ -215,6 +226,26 @@ impl Split {
             rollup_ranges,
             raw_from: raw.iter().map(|w| w.from).min(),
             rollup_from: rolled.iter().map(|w| w.from).min(),
+        }
+    }
+
+    /// The plan running `sql` over this split for `account`'s `side`.
+    pub(crate) fn into_plan(
+        self,
+        sql: String,
+        binds: Vec<(String, Bind)>,
+        side: u8,
+        account: u32,
+    ) -> Plan {
+        Plan {
+            sql,
+            binds,
+            path: self.path(),
+            raw_from: self.raw_from,
+            rollup_from: self.rollup_from,
+            fallback_from: self.rollup_from,
+            rollup_listing: self.rollup_from.map(|_| (side, account)),
+            side,
         }
     }
 

@@ -229,16 +229,12 @@ pub fn plan(
                 .replace("%CONDITIONS%", filters.trim_end()),
         );
     }
-    Plan {
-        sql: TOTALS.replace("%PARTS%", &parts.join("UNION ALL\n")),
+    split.into_plan(
+        TOTALS.replace("%PARTS%", &parts.join("UNION ALL\n")),
         binds,
-        path: split.path(),
-        raw_from: split.raw_from,
-        rollup_from: split.rollup_from,
-        fallback_from: split.rollup_from,
-        rollup_listing: split.rollup_from.map(|_| (side, account)),
         side,
-    }
+        account,
+    )
 }
 
 /// The bucket start of a time column (`%TIME%`): the quality endpoints' grid, or the local
