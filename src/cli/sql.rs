@@ -54,7 +54,7 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
         }],
         !args.raw,
     );
-    if let Some((side, account)) = p.rollup_listing {
+    if let Some((side, account)) = p.unbound_listing() {
         let since = match args.since {
             Some(since) => since,
             None => {

@@ -54,11 +54,11 @@ pub async fn fetch_rows<R>(
 where
     R: RowOwned + RowRead,
 {
-    let plan = match plan.rollup_listing {
-        Some((side, account)) if !plan.has_rollup_since() => {
+    let plan = match plan.unbound_listing() {
+        Some((side, account)) => {
             Cow::Owned(plan.with_rollup_since(look_up_since(client, side, account).await?))
         }
-        _ => Cow::Borrowed(plan),
+        None => Cow::Borrowed(plan),
     };
     let mut query = client.query(&plan.sql);
     for (name, value) in &plan.binds {
@@ -180,11 +180,13 @@ pub async fn look_up_since(
 }
 
 impl Plan {
-    /// Whether the account-side's `since` is already bound.
-    pub fn has_rollup_since(&self) -> bool {
-        self.binds
+    /// The account-side whose rollup `since` the SQL needs and is not bound yet.
+    pub fn unbound_listing(&self) -> Option<(u8, u32)> {
+        let bound = self
+            .binds
             .iter()
-            .any(|(name, _)| name == ROLLUP_SINCE_PARAM)
+            .any(|(name, _)| name == ROLLUP_SINCE_PARAM);
+        self.rollup_listing.filter(|_| !bound)
     }
 
     /// The plan with `ROLLUP_SINCE` bound to `since` (unix seconds).
@@ -201,12 +203,12 @@ impl Plan {
 impl Executor<'_> {
     /// `plan` with its account-side's rollup `since` bound from the listing, when it needs one.
     async fn bound<'p>(&self, plan: &'p Plan) -> Result<Cow<'p, Plan>, ApiError> {
-        match plan.rollup_listing {
-            Some((side, account)) if !plan.has_rollup_since() => Ok(Cow::Owned(
-                plan.with_rollup_since(self.rollup_since(side, account).await?),
-            )),
-            _ => Ok(Cow::Borrowed(plan)),
-        }
+        Ok(match plan.unbound_listing() {
+            Some((side, account)) => {
+                Cow::Owned(plan.with_rollup_since(self.rollup_since(side, account).await?))
+            }
+            None => Cow::Borrowed(plan),
+        })
     }
 
     /// The unix second from which `account`'s rollups of `side` are complete (2106 when the
