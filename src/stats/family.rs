@@ -9,7 +9,7 @@ use super::filters::{Endpoint, Shape};
 use super::outgoing::{self, ActiveCall, OutgoingDocument, OutgoingRequest};
 use super::plan::Path;
 use super::query::Executor;
-use super::service::{Source, kept_for_outage, weak_etag};
+use super::service::{Source, kept_for_outage, outage_store, weak_etag};
 use super::table::{csv_header, to_csv, to_rows_json};
 use super::totals::{self, TotalsDocument, TotalsRequest, TotalsRow};
 use crate::config::Settings;
@@ -189,11 +189,7 @@ impl Family {
                 .weigher(|_, r: &Arc<Reply>| u32::try_from(r.body.len() + 256).unwrap_or(u32::MAX))
                 .expire_after(PerEntryTtl)
                 .build(),
-            stale: Cache::builder()
-                .max_capacity(settings.cache_mb.saturating_mul(1 << 20))
-                .weigher(|_, r: &Arc<Reply>| u32::try_from(r.body.len() + 256).unwrap_or(u32::MAX))
-                .time_to_live(Duration::from_secs(settings.stale_ttl_secs))
-                .build(),
+            stale: outage_store(settings, |r: &Reply| r.body.len()),
             settle_lag: settings.settle_lag_secs,
             // A settled answer is re-read after SETTLED_REVALIDATE_SECS, so a CDR arriving later
             // than the settle lag still shows (as for the quality endpoints).

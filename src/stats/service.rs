@@ -147,6 +147,21 @@ pub struct Ask<'a> {
     pub bypass: bool,
 }
 
+/// The store of settled answers kept to serve while ClickHouse is unavailable: for
+/// `STALE_TTL_SECS`, at most `CACHE_MB`, each weighed by its body. Shared by the quality and
+/// family services.
+pub(crate) fn outage_store<K, V>(settings: &Settings, body_len: fn(&V) -> usize) -> Cache<K, Arc<V>>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(settings.cache_mb.saturating_mul(1 << 20))
+        .weigher(move |_, v: &Arc<V>| u32::try_from(body_len(v) + 256).unwrap_or(u32::MAX))
+        .time_to_live(Duration::from_secs(settings.stale_ttl_secs))
+        .build()
+}
+
 /// The answer kept for `key` while ClickHouse is unavailable (counted as a stale hit), or the
 /// 503 itself when nothing was kept. Shared by the quality and family services.
 pub(crate) async fn kept_for_outage<K, V>(
@@ -176,11 +191,7 @@ impl Stats {
                 .weigher(|_, a: &Arc<Answer>| u32::try_from(a.body.len() + 256).unwrap_or(u32::MAX))
                 .expire_after(PerEntryTtl)
                 .build(),
-            stale: Cache::builder()
-                .max_capacity(bytes)
-                .weigher(|_, a: &Arc<Answer>| u32::try_from(a.body.len() + 256).unwrap_or(u32::MAX))
-                .time_to_live(Duration::from_secs(settings.stale_ttl_secs))
-                .build(),
+            stale: outage_store(settings, |a: &Answer| a.body.len()),
             segments: Cache::builder()
                 .max_capacity(bytes)
                 .weigher(|_, s: &Arc<Segment>| {
