@@ -79,7 +79,7 @@ pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
         .replacen("%RANGES%", &snapshots, 1)
         .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
         .replace("%CONDITIONS%", conditions.trim_end());
-    Plan::raw_only(sql, binds, plan::side(request.endpoint))
+    Plan::raw_only(sql, binds, plan::side(request.endpoint), account)
 }
 
 /// Calls of one minute as ClickHouse returns them.

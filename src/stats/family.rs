@@ -300,14 +300,8 @@ impl Family {
                     self.raw_retention,
                     self.rollup_retention,
                 )?;
-                super::service::check_fallback_retention(
-                    exec,
-                    &plan,
-                    ask.account,
-                    ask.now,
-                    self.raw_retention,
-                )
-                .await?;
+                super::service::check_fallback_retention(exec, &plan, ask.now, self.raw_retention)
+                    .await?;
                 let rows = exec.rows::<TotalsRow>(&plan).await?;
                 if plan.path == Path::Rollup {
                     source = Source::Rollup;

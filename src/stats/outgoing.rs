@@ -44,6 +44,7 @@ pub fn plan(request: &OutgoingRequest, customer: u32, account: u32, cap: u32) ->
         OUTGOING.replace("%CONDITIONS%", conditions.trim_end()),
         binds,
         1,
+        account,
     )
 }
 

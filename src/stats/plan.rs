@@ -86,15 +86,14 @@ pub struct Plan {
     pub path: Path,
     /// The earliest second read from raw CDRs and from a rollup (for the retention check).
     pub raw_from: Option<i64>,
+    /// The earliest whole minute a rollup may serve. The minutes from here before the
+    /// account-side's `since` are read from raw CDRs instead (all of them when it is not
+    /// rolled up): only the listing knows (`ROLLUP_SINCE`, [`Plan::rollup_listing`]).
     pub rollup_from: Option<i64>,
-    /// The earliest whole minute read from raw CDRs instead of the rollup when the account-side
-    /// is rolled up only later (or not at all): only the listing knows (`ROLLUP_SINCE`).
-    pub fallback_from: Option<i64>,
-    /// The account-side whose `since` the SQL needs (`ROLLUP_SINCE`), when it reads whole
-    /// minutes that a rollup may serve.
-    pub rollup_listing: Option<(u8, u32)>,
     /// The rollup side code of the plan's endpoint.
     pub side: u8,
+    /// The account the plan reads.
+    pub account: u32,
 }
 
 /// The raw table of an endpoint: termination counts every CDR (`cdrs`, ordered by vendor);
@@ -155,17 +154,27 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
 impl Plan {
     /// A plan of raw rows only, with no CDR retention to check (the `active_calls` queries:
     /// that table has its own fixed TTL, schema/010_family.sql).
-    pub(crate) fn raw_only(sql: String, binds: Vec<(String, Bind)>, side: u8) -> Plan {
+    pub(crate) fn raw_only(
+        sql: String,
+        binds: Vec<(String, Bind)>,
+        side: u8,
+        account: u32,
+    ) -> Plan {
         Plan {
             sql,
             binds,
             path: Path::Raw,
             raw_from: None,
             rollup_from: None,
-            fallback_from: None,
-            rollup_listing: None,
             side,
+            account,
         }
+    }
+
+    /// The account-side whose `since` the SQL needs (`ROLLUP_SINCE`): a plan reading whole
+    /// minutes that a rollup may serve.
+    pub fn rollup_listing(&self) -> Option<(u8, u32)> {
+        self.rollup_from.map(|_| (self.side, self.account))
     }
 }
 
@@ -243,9 +252,8 @@ impl Split {
             path: self.path(),
             raw_from: self.raw_from,
             rollup_from: self.rollup_from,
-            fallback_from: self.rollup_from,
-            rollup_listing: self.rollup_from.map(|_| (side, account)),
             side,
+            account,
         }
     }
 
@@ -482,7 +490,7 @@ mod tests {
     #[test]
     fn whole_minutes_split_at_the_accounts_since_inside_the_query() {
         let p = plan_of(&request(Endpoint::Termination, ""), &[DAY]);
-        assert_eq!(p.fallback_from, Some(DAY.from));
+        assert_eq!(p.rollup_from, Some(DAY.from));
         assert!(
             p.sql.contains(&format!(
                 "(((time_start >= {{m0_from:DateTime('UTC')}} AND time_start <= {{m0_to:DateTime('UTC')}})) AND time_start < {ROLLUP_SINCE})"
@@ -495,7 +503,7 @@ mod tests {
         )));
         let raw_only = plan_of(&request(Endpoint::Termination, "&duration-gt=3"), &[DAY]);
         assert!(!raw_only.sql.contains("rollup_accounts"));
-        assert_eq!(raw_only.fallback_from, None);
+        assert_eq!(raw_only.rollup_from, None);
     }
 
     #[test]

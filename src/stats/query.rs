@@ -186,7 +186,7 @@ impl Plan {
             .binds
             .iter()
             .any(|(name, _)| name == ROLLUP_SINCE_PARAM);
-        self.rollup_listing.filter(|_| !bound)
+        self.rollup_listing().filter(|_| !bound)
     }
 
     /// The plan with `ROLLUP_SINCE` bound to `since` (unix seconds).

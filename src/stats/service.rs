@@ -389,7 +389,7 @@ impl Stats {
             };
             let plan = plan::plan(scope, &windows, true);
             self.check_retention(&plan, ask.now)?;
-            check_fallback_retention(exec, &plan, ask.account, ask.now, self.raw_retention).await?;
+            check_fallback_retention(exec, &plan, ask.now, self.raw_retention).await?;
             path = plan.path;
             rows.extend(exec.run(&plan).await?);
             rows.sort_unstable_by_key(|(t, _)| *t);
@@ -497,17 +497,16 @@ pub(crate) fn check_retention(
 pub(crate) async fn check_fallback_retention(
     exec: &Executor<'_>,
     plan: &plan::Plan,
-    account: u32,
     now: i64,
     raw_retention: i64,
 ) -> Result<(), ApiError> {
-    let Some(from) = plan.fallback_from else {
+    let Some(from) = plan.rollup_from else {
         return Ok(());
     };
     if raw_retention == 0 || from >= now - raw_retention {
         return Ok(());
     }
-    if exec.rollup_since(plan.side, account).await? > from {
+    if exec.rollup_since(plan.side, plan.account).await? > from {
         return Err(raw_expired(raw_retention));
     }
     Ok(())
