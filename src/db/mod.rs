@@ -44,8 +44,8 @@ pub fn client(settings: &Settings, url: &str, database: Option<&str>) -> clickho
 /// - `parallel_view_processing = 1`: the views of one block (origination copy, two rollups and
 ///   the rollup of a rollup) run on separate threads instead of one after the other.
 ///
-/// Measured by `make bench-storage`: about 0.10 of a bare table's insert rate without them,
-/// 0.26-0.34 with them (2M realistic CDRs, 2 cores).
+/// Measured by `make bench-storage` (bench/results/storage-2026-11-27-1155.md, 2M realistic
+/// CDRs, 2 cores): 0.09 of a bare table's insert rate without them, 0.25-0.28 with them.
 pub const PIPELINE_INSERT_SETTINGS: &[(&str, &str)] = &[
     ("optimize_on_insert", "0"),
     ("parallel_view_processing", "1"),
