@@ -150,15 +150,10 @@ impl Directory {
     }
 }
 
-/// moka shares one error among coalesced callers; map it without cloning the driver error.
+/// moka shares one error among coalesced callers; it is mapped through the same error table as
+/// any other ClickHouse failure (an unreachable server is a 503, never a 500).
 fn unwrap_shared(err: Arc<Failure>) -> ApiError {
-    match Arc::try_unwrap(err) {
-        Ok(failure) => failure.into_api(),
-        Err(shared) => match shared.as_ref() {
-            Failure::Down => ApiError::Unavailable("statistics backend unavailable"),
-            other => ApiError::Internal(anyhow::anyhow!("directory lookup: {other}")),
-        },
-    }
+    err.to_api()
 }
 
 #[cfg(test)]
@@ -184,6 +179,22 @@ mod tests {
             id: 2,
             contractor_id: 5
         }));
+    }
+
+    #[test]
+    fn an_unreachable_server_shared_by_coalesced_callers_is_a_503() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let shared = Arc::new(Failure::Query(clickhouse::error::Error::Network(Box::new(
+            refused,
+        ))));
+        let other_caller = shared.clone();
+        for err in [unwrap_shared(shared), unwrap_shared(other_caller)] {
+            assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
+        }
+        assert!(matches!(
+            unwrap_shared(Arc::new(Failure::Down)),
+            ApiError::Unavailable(_)
+        ));
     }
 
     #[test]

@@ -126,15 +126,16 @@ pub fn classify(err: &clickhouse::error::Error) -> Verdict {
     }
 }
 
-/// Maps a driver error onto the API's error; the full text is kept only for the log.
-pub fn to_api_error(err: clickhouse::error::Error) -> ApiError {
-    match classify(&err).answer {
+/// Maps a driver error onto the API's error; the full text is kept only for the log. Takes a
+/// reference: an error shared among coalesced callers goes through this same table.
+pub fn to_api_error(err: &clickhouse::error::Error) -> ApiError {
+    match classify(err).answer {
         Answer::Unavailable(why) => {
             tracing::warn!(error = %err, "clickhouse unavailable");
             ApiError::Unavailable(why)
         }
         Answer::Timeout => ApiError::Timeout,
-        Answer::Bug => ApiError::Internal(anyhow::Error::new(err).context("clickhouse query")),
+        Answer::Bug => ApiError::Internal(anyhow::anyhow!("clickhouse query: {err}")),
     }
 }
 
@@ -151,7 +152,7 @@ mod tests {
 
     /// Status the client sees for a server error `code`.
     fn status_of(code: u32, name: &str) -> u16 {
-        to_api_error(server_error(code, name))
+        to_api_error(&server_error(code, name))
             .status_code()
             .as_u16()
     }
@@ -162,7 +163,7 @@ mod tests {
         assert_eq!(status_of(160, "TOO_SLOW"), 504);
         assert_eq!(status_of(394, "QUERY_WAS_CANCELLED"), 504);
         assert_eq!(
-            to_api_error(clickhouse::error::Error::TimedOut)
+            to_api_error(&clickhouse::error::Error::TimedOut)
                 .status_code()
                 .as_u16(),
             504
@@ -215,7 +216,7 @@ mod tests {
         ] {
             assert_eq!(status_of(code, name), 500, "{name}");
         }
-        let e = to_api_error(server_error(62, "SYNTAX_ERROR"));
+        let e = to_api_error(&server_error(62, "SYNTAX_ERROR"));
         assert_eq!(e.to_string(), "internal error");
     }
 

@@ -209,8 +209,14 @@ impl Replicas {
 }
 
 impl Failure {
-    /// The API's view of the failure.
+    /// The API's view of the failure, through the one error table.
     pub fn into_api(self) -> crate::error::ApiError {
+        self.to_api()
+    }
+
+    /// [`Failure::into_api`] for a failure shared among coalesced callers (moka hands each an
+    /// `Arc`): the same table, so an unreachable server is a 503 whoever asked first.
+    pub fn to_api(&self) -> crate::error::ApiError {
         match self {
             Self::Down => crate::error::ApiError::Unavailable("statistics backend unavailable"),
             Self::Query(e) => super::to_api_error(e),

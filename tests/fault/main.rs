@@ -268,3 +268,28 @@ async fn sigterm_lets_in_flight_requests_finish() {
     assert_eq!(statuses, vec![200; 5], "in-flight requests finish");
     assert_eq!(code, Some(0), "clean exit");
 }
+
+/// No request reached the gateway before the engine died, so nothing is in the auth cache: the
+/// directory's own lookup meets the outage. Every ClickHouse-backed path must answer 503 with
+/// `Retry-After` (the error table), never 500, whether the replica is already marked down or is
+/// still being tried.
+#[tokio::test]
+async fn engine_down_with_a_cold_auth_cache_is_503_on_every_path() {
+    let mut engine = Engine::start("cold_auth", &[]).await;
+    let uuid = engine.prepare().await;
+    let gateway = Gateway::start("cold_auth", &engine.url, &[]).await;
+    engine.kill();
+    let http = reqwest::Client::new();
+    let mut paths = vec![(STATS, live_query(&uuid))];
+    for path in FAMILY {
+        paths.push((path, for_path(path, live_query(&uuid))));
+    }
+    paths.push(("/api/rest/customer/v1/accounts", String::new()));
+    for round in 0..5 {
+        for (path, query) in &paths {
+            let (status, headers, body) = get_at(&http, &gateway.base, path, query, true).await;
+            assert_eq!(status, 503, "round {round}, {path}: {body}");
+            assert!(headers.contains_key("retry-after"), "{path}");
+        }
+    }
+}
