@@ -1,33 +1,45 @@
-//! Settings read from the environment (`envy`), with the names fixed in SPEC §4.
+//! Settings read from the environment (`envy`) and parsed once into typed values: lists, limits,
+//! networks and ClickHouse settings are checked and converted while deserializing, so an invalid
+//! value stops start-up with the variable's name and nothing parses them again. Secrets are
+//! [`Secret`]s, so the derived `Debug` never shows them.
 
 use crate::auth::token::TimeRules;
+use crate::domain::Side;
 use crate::limits::{Class, ClassLimits};
-use crate::secrets::Secret;
-use crate::stats::filters::Side;
-use serde::Deserialize;
+use crate::lists::comma_separated;
+use crate::secrets::{Secret, Sources};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
 use std::collections::HashMap;
-use std::fmt;
 
 /// Largest `JWT_LEEWAY_SECS`: skew between honest clocks is seconds, not hours.
 const MAX_JWT_LEEWAY_SECS: u32 = 300;
 
+/// A `cdrs` duration column: one of a fixed list, because the name is written into SQL text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationColumn(pub &'static str);
+
 /// Every knob of the gateway. Field `foo_bar` is read from `FOO_BAR`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
     #[serde(default = "defaults::listen_addr")]
     pub listen_addr: String,
-    /// One URL, or several comma-separated replica URLs.
-    #[serde(default = "defaults::clickhouse_url")]
-    pub clickhouse_url: String,
+    /// One URL, or several comma-separated replica URLs (`CLICKHOUSE_URL`).
+    #[serde(
+        rename = "clickhouse_url",
+        default = "defaults::clickhouse_urls",
+        deserialize_with = "typed::clickhouse_urls"
+    )]
+    pub clickhouse_urls: Vec<String>,
     #[serde(default = "defaults::clickhouse_database")]
     pub clickhouse_database: String,
     #[serde(default = "defaults::clickhouse_user")]
     pub clickhouse_user: String,
     #[serde(default)]
-    pub clickhouse_password: String,
+    pub clickhouse_password: Secret,
     /// HS256 secret; `serve` and `token` need it or one of the other JWT secret sources below.
     #[serde(default)]
-    pub jwt_secret: String,
+    pub jwt_secret: Secret,
     #[serde(default = "defaults::auth_cache_ttl_secs")]
     pub auth_cache_ttl_secs: u64,
     #[serde(default = "defaults::session_cookie_name")]
@@ -38,8 +50,8 @@ pub struct Settings {
     #[serde(default)]
     pub session_cookie_secure: bool,
     /// CIDRs of reverse proxies whose `X-Forwarded-For` is believed (comma-separated).
-    #[serde(default)]
-    pub trusted_proxies: String,
+    #[serde(default, deserialize_with = "typed::trusted_proxies")]
+    pub trusted_proxies: Vec<IpNet>,
     #[serde(default = "defaults::max_buckets")]
     pub max_buckets: u64,
     /// Server-side `max_execution_time` and client-side deadline of one request.
@@ -63,28 +75,34 @@ pub struct Settings {
     #[serde(default = "defaults::stale_ttl_secs")]
     pub stale_ttl_secs: u64,
     /// Per traffic class: `queries=N,rps=N,burst=N,concurrency=N` (0 = unlimited).
-    #[serde(default)]
-    pub limits_customer: String,
-    #[serde(default)]
-    pub limits_bi: String,
-    #[serde(default)]
-    pub limits_loadtest: String,
+    #[serde(
+        default = "defaults::limits_customer",
+        deserialize_with = "typed::limits_customer"
+    )]
+    pub limits_customer: ClassLimits,
+    #[serde(default = "defaults::limits_bi", deserialize_with = "typed::limits_bi")]
+    pub limits_bi: ClassLimits,
+    #[serde(
+        default = "defaults::limits_loadtest",
+        deserialize_with = "typed::limits_loadtest"
+    )]
+    pub limits_loadtest: ClassLimits,
     /// How long a request may wait for a ClickHouse query slot before a 503.
     #[serde(default = "defaults::queue_wait_ms")]
     pub queue_wait_ms: u64,
     /// `api_access` ids whose traffic is BI / load-test (comma-separated); tokens may also say
     /// so in a `cls` claim.
-    #[serde(default)]
-    pub bi_access_ids: String,
-    #[serde(default)]
-    pub loadtest_access_ids: String,
+    #[serde(default, deserialize_with = "typed::bi_access_ids")]
+    pub bi_access_ids: Vec<u32>,
+    #[serde(default, deserialize_with = "typed::loadtest_access_ids")]
+    pub loadtest_access_ids: Vec<u32>,
     /// Extra ClickHouse settings sent with every statistics query (`name=value,...`).
-    #[serde(default)]
-    pub clickhouse_settings: String,
-    // --- Secrets and token rules (issue 13): sources, re-read on SIGHUP (`crate::secrets`). ---
+    #[serde(default, deserialize_with = "typed::clickhouse_settings")]
+    pub clickhouse_settings: Vec<(String, String)>,
+    // --- Secrets and token rules: sources, re-read on SIGHUP (`crate::secrets`). ---
     /// Several HS256 secrets, comma-separated, newest first: the first signs, all verify.
     #[serde(default)]
-    pub jwt_secrets: String,
+    pub jwt_secrets: Secret,
     /// A file holding the JWT secret.
     #[serde(default)]
     pub jwt_secret_file: Option<String>,
@@ -106,7 +124,7 @@ pub struct Settings {
     /// The JWT secrets in force, newest first, read from whichever source is set.
     #[serde(skip)]
     pub jwt_keys: Vec<Secret>,
-    // --- data layer (issue 10): retention and late CDRs ---
+    // --- the data layer: retention and late CDRs ---
     /// Days of raw CDRs kept (a TTL set by `migrate`); 0 keeps them forever.
     #[serde(default)]
     pub raw_retention_days: u32,
@@ -121,81 +139,48 @@ pub struct Settings {
     /// every query); see `stats::listing` for why a short reuse keeps answers exact.
     #[serde(default = "defaults::rollup_listing_ttl_secs")]
     pub rollup_listing_ttl_secs: u64,
-    // --- the endpoint family (issue 11) ---
-    /// Most rows `outgoing-active-calls` answers (SPEC §6.3); more set `x-cdrstats-truncated`.
+    // --- the endpoint family ---
+    /// Most rows `outgoing-active-calls` answers; more set `x-cdrstats-truncated`.
     #[serde(default = "defaults::max_active_calls")]
     pub max_active_calls: u32,
     /// The `cdrs` column summed into `total_duration` by termination-statistics:
-    /// `duration` or `vendor_duration` (SPEC §6.1).
-    #[serde(default = "defaults::duration_column")]
-    pub termination_duration_column: String,
+    /// `duration` or `vendor_duration` (one of a fixed list: the name is written into SQL).
+    #[serde(
+        default = "defaults::duration_column",
+        deserialize_with = "typed::termination_duration_column"
+    )]
+    pub termination_duration_column: DurationColumn,
     /// The same for origination-statistics: `duration` or `customer_duration`.
-    #[serde(default = "defaults::duration_column")]
-    pub origination_duration_column: String,
-}
-
-impl fmt::Debug for Settings {
-    // Hand-written so that secrets never reach a log line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("listen_addr", &self.listen_addr)
-            .field("clickhouse_url", &self.clickhouse_url)
-            .field("clickhouse_database", &self.clickhouse_database)
-            .field("clickhouse_user", &self.clickhouse_user)
-            .field("clickhouse_password", &"<redacted>")
-            .field("jwt_secret", &"<redacted>")
-            .field("auth_cache_ttl_secs", &self.auth_cache_ttl_secs)
-            .field("session_cookie_name", &self.session_cookie_name)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("max_buckets", &self.max_buckets)
-            .field("query_timeout_secs", &self.query_timeout_secs)
-            .field("settle_lag_secs", &self.settle_lag_secs)
-            .field("cache_settled_ttl_secs", &self.cache_settled_ttl_secs)
-            .field("cache_live_ttl_secs", &self.cache_live_ttl_secs)
-            .field("cache_mb", &self.cache_mb)
-            .field("stale_ttl_secs", &self.stale_ttl_secs)
-            .field("limits_customer", &self.limits_customer)
-            .field("limits_bi", &self.limits_bi)
-            .field("limits_loadtest", &self.limits_loadtest)
-            .field("queue_wait_ms", &self.queue_wait_ms)
-            .field("clickhouse_settings", &self.clickhouse_settings)
-            .field("jwt_secrets", &"<redacted>")
-            .field("jwt_secret_file", &self.jwt_secret_file)
-            .field("jwt_secrets_file", &self.jwt_secrets_file)
-            .field("clickhouse_password_file", &self.clickhouse_password_file)
-            .field("jwt_require_exp", &self.jwt_require_exp)
-            .field("jwt_leeway_secs", &self.jwt_leeway_secs)
-            .field("jwt_max_lifetime_secs", &self.jwt_max_lifetime_secs)
-            .field("jwt_keys", &self.jwt_keys)
-            .field("raw_retention_days", &self.raw_retention_days)
-            .field("rollup_retention_days", &self.rollup_retention_days)
-            .field("settled_revalidate_secs", &self.settled_revalidate_secs)
-            .field("rollup_listing_ttl_secs", &self.rollup_listing_ttl_secs)
-            .field("max_active_calls", &self.max_active_calls)
-            .field(
-                "termination_duration_column",
-                &self.termination_duration_column,
-            )
-            .field(
-                "origination_duration_column",
-                &self.origination_duration_column,
-            )
-            .finish_non_exhaustive()
-    }
+    #[serde(
+        default = "defaults::duration_column",
+        deserialize_with = "typed::origination_duration_column"
+    )]
+    pub origination_duration_column: DurationColumn,
 }
 
 mod defaults {
+    use crate::limits::{Class, ClassLimits};
+
     pub fn max_active_calls() -> u32 {
         10_000
     }
-    pub fn duration_column() -> String {
-        "duration".into()
+    pub fn duration_column() -> super::DurationColumn {
+        super::DurationColumn("duration")
+    }
+    pub fn limits_customer() -> ClassLimits {
+        ClassLimits::default_for(Class::Customer)
+    }
+    pub fn limits_bi() -> ClassLimits {
+        ClassLimits::default_for(Class::Bi)
+    }
+    pub fn limits_loadtest() -> ClassLimits {
+        ClassLimits::default_for(Class::LoadTest)
     }
     pub fn listen_addr() -> String {
         "127.0.0.1:8080".into()
     }
-    pub fn clickhouse_url() -> String {
-        "http://127.0.0.1:8123".into()
+    pub fn clickhouse_urls() -> Vec<String> {
+        vec!["http://127.0.0.1:8123".into()]
     }
     pub fn clickhouse_database() -> String {
         "cdrstats".into()
@@ -266,6 +251,15 @@ impl From<envy::Error> for ConfigError {
     }
 }
 
+impl From<crate::secrets::Invalid> for ConfigError {
+    fn from(e: crate::secrets::Invalid) -> Self {
+        Self::Invalid {
+            var: e.var,
+            reason: e.reason,
+        }
+    }
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -279,28 +273,18 @@ impl Settings {
         let mut settings: Settings = envy::from_iter(vars)?;
         settings.check()?;
         // Secret files are read now, so every command sees the same values as `serve`.
-        let loaded = crate::secrets::load(&settings)?;
-        settings.clickhouse_password = loaded.clickhouse_password.expose().to_owned();
+        let loaded = crate::secrets::load(&settings.secret_sources())?;
+        settings.clickhouse_password = loaded.clickhouse_password;
         settings.jwt_keys = loaded.jwt;
         Ok(settings)
     }
 
+    /// The checks that involve no list: each typed field checked itself while deserializing.
     fn check(&self) -> Result<(), ConfigError> {
         let invalid = |var, reason: &str| ConfigError::Invalid {
             var,
             reason: reason.to_owned(),
         };
-        for url in self.clickhouse_urls() {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid(
-                    "CLICKHOUSE_URL",
-                    &format!("{url:?} must start with http:// or https://"),
-                ));
-            }
-        }
-        if self.clickhouse_urls().is_empty() {
-            return Err(invalid("CLICKHOUSE_URL", "no URL given"));
-        }
         if !is_identifier(&self.clickhouse_database) {
             return Err(invalid(
                 "CLICKHOUSE_DATABASE",
@@ -313,9 +297,6 @@ impl Settings {
         if self.max_active_calls == 0 {
             return Err(invalid("MAX_ACTIVE_CALLS", "must be at least 1"));
         }
-        for side in [Side::Termination, Side::Origination] {
-            self.duration_column(side)?;
-        }
         if self.query_timeout_secs == 0 {
             return Err(invalid("QUERY_TIMEOUT_SECS", "must be at least 1"));
         }
@@ -325,106 +306,46 @@ impl Settings {
                 &format!("at most {MAX_JWT_LEEWAY_SECS} s: a leeway is for clock skew"),
             ));
         }
-        crate::auth::ip::parse_cidrs(&self.trusted_proxies)
-            .map_err(|e| invalid("TRUSTED_PROXIES", &e))?;
-        self.class_limits()?;
-        self.access_classes()?;
-        self.extra_clickhouse_settings()?;
         Ok(())
     }
 
-    /// The `cdrs` column `total_duration` sums for `side`: one of a fixed list, because the
-    /// name is written into SQL text.
-    pub fn duration_column(&self, side: Side) -> Result<&'static str, ConfigError> {
-        let (var, value, billed) = match side {
-            Side::Termination => (
-                "TERMINATION_DURATION_COLUMN",
-                &self.termination_duration_column,
-                "vendor_duration",
-            ),
-            Side::Origination => (
-                "ORIGINATION_DURATION_COLUMN",
-                &self.origination_duration_column,
-                "customer_duration",
-            ),
-        };
-        match value.as_str() {
-            "duration" => Ok("duration"),
-            v if v == billed => Ok(billed),
-            _ => Err(ConfigError::Invalid {
-                var,
-                reason: format!("use duration or {billed}"),
-            }),
+    /// Where the secrets come from (read again on `SIGHUP`).
+    pub fn secret_sources(&self) -> Sources {
+        Sources {
+            jwt_secrets_file: self.jwt_secrets_file.clone(),
+            jwt_secret_file: self.jwt_secret_file.clone(),
+            jwt_secrets: self.jwt_secrets.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            clickhouse_password_file: self.clickhouse_password_file.clone(),
+            clickhouse_password: self.clickhouse_password.clone(),
+        }
+    }
+
+    /// The `cdrs` column `total_duration` sums for `side`.
+    pub fn duration_column(&self, side: Side) -> &'static str {
+        match side {
+            Side::Termination => self.termination_duration_column.0,
+            Side::Origination => self.origination_duration_column.0,
         }
     }
 
     /// The limits of every traffic class.
-    pub fn class_limits(&self) -> Result<Vec<(Class, ClassLimits)>, ConfigError> {
-        Class::ALL
-            .into_iter()
-            .map(|class| {
-                let (var, text) = match class {
-                    Class::Customer => ("LIMITS_CUSTOMER", &self.limits_customer),
-                    Class::Bi => ("LIMITS_BI", &self.limits_bi),
-                    Class::LoadTest => ("LIMITS_LOADTEST", &self.limits_loadtest),
-                };
-                ClassLimits::parse(class, text)
-                    .map(|l| (class, l))
-                    .map_err(|reason| ConfigError::Invalid { var, reason })
-            })
-            .collect()
-    }
-
-    fn access_ids(&self, text: &str, var: &'static str) -> Result<Vec<u32>, ConfigError> {
-        text.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse().map_err(|_| ConfigError::Invalid {
-                    var,
-                    reason: format!("{s:?} is not an api_access id"),
-                })
-            })
-            .collect()
+    pub fn class_limits(&self) -> Vec<(Class, ClassLimits)> {
+        vec![
+            (Class::Customer, self.limits_customer),
+            (Class::Bi, self.limits_bi),
+            (Class::LoadTest, self.limits_loadtest),
+        ]
     }
 
     /// The classes configured for `api_access` ids (load-test wins over BI when listed twice).
-    pub fn access_classes(&self) -> Result<HashMap<u32, Class>, ConfigError> {
-        let mut classes = HashMap::new();
-        for id in self.access_ids(&self.bi_access_ids, "BI_ACCESS_IDS")? {
-            classes.insert(id, Class::Bi);
-        }
-        for id in self.access_ids(&self.loadtest_access_ids, "LOADTEST_ACCESS_IDS")? {
-            classes.insert(id, Class::LoadTest);
-        }
-        Ok(classes)
-    }
-
-    /// `CLICKHOUSE_SETTINGS` as pairs; names must be plain identifiers.
-    pub fn extra_clickhouse_settings(&self) -> Result<Vec<(String, String)>, ConfigError> {
-        self.clickhouse_settings
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|item| match item.split_once('=') {
-                Some((k, v)) if is_identifier(k.trim()) => {
-                    Ok((k.trim().to_owned(), v.trim().to_owned()))
-                }
-                _ => Err(ConfigError::Invalid {
-                    var: "CLICKHOUSE_SETTINGS",
-                    reason: format!("{item:?} is not name=value"),
-                }),
-            })
-            .collect()
-    }
-
-    /// The replica URLs listed in `CLICKHOUSE_URL`.
-    pub fn clickhouse_urls(&self) -> Vec<String> {
-        self.clickhouse_url
-            .split(',')
-            .map(|s| s.trim().trim_end_matches('/').to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
+    pub fn access_classes(&self) -> HashMap<u32, Class> {
+        let bi = self.bi_access_ids.iter().map(|id| (*id, Class::Bi));
+        let loadtest = self
+            .loadtest_access_ids
+            .iter()
+            .map(|id| (*id, Class::LoadTest));
+        bi.chain(loadtest).collect()
     }
 
     /// The newest JWT secret (the one that signs), or an error naming the variables.
@@ -447,6 +368,135 @@ impl Settings {
             leeway_secs: i64::from(self.jwt_leeway_secs),
             max_lifetime_secs: i64::from(self.jwt_max_lifetime_secs),
         }
+    }
+}
+
+/// The typed fields' parsers. Each names its variable in its error, since envy reports a
+/// custom error as it is.
+mod typed {
+    use super::{
+        ClassLimits, Deserialize, Deserializer, DurationColumn, IpNet, comma_separated,
+        is_identifier,
+    };
+    use crate::limits::Class;
+
+    fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        String::deserialize(d)
+    }
+
+    fn invalid<E: serde::de::Error>(var: &str, reason: impl std::fmt::Display) -> E {
+        E::custom(format!("{var} is invalid: {reason}"))
+    }
+
+    /// Every item of a comma-separated list through `item`.
+    fn list<'de, D, T>(
+        d: D,
+        var: &'static str,
+        item: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        let text = text(d)?;
+        comma_separated(&text)
+            .map(|s| item(s).map_err(|reason| invalid(var, reason)))
+            .collect()
+    }
+
+    pub fn clickhouse_urls<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        let urls = list(d, "CLICKHOUSE_URL", |url| {
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Ok(url.trim_end_matches('/').to_owned())
+            } else {
+                Err(format!("{url:?} must start with http:// or https://"))
+            }
+        })?;
+        if urls.is_empty() {
+            return Err(invalid("CLICKHOUSE_URL", "no URL given"));
+        }
+        Ok(urls)
+    }
+
+    pub fn trusted_proxies<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+        list(d, "TRUSTED_PROXIES", |s| {
+            crate::auth::ip::parse_net(s).ok_or_else(|| format!("{s:?} is not an address or CIDR"))
+        })
+    }
+
+    fn limits<'de, D: Deserializer<'de>>(
+        d: D,
+        var: &'static str,
+        class: Class,
+    ) -> Result<ClassLimits, D::Error> {
+        ClassLimits::parse(class, &text(d)?).map_err(|reason| invalid(var, reason))
+    }
+
+    pub fn limits_customer<'de, D: Deserializer<'de>>(d: D) -> Result<ClassLimits, D::Error> {
+        limits(d, "LIMITS_CUSTOMER", Class::Customer)
+    }
+
+    pub fn limits_bi<'de, D: Deserializer<'de>>(d: D) -> Result<ClassLimits, D::Error> {
+        limits(d, "LIMITS_BI", Class::Bi)
+    }
+
+    pub fn limits_loadtest<'de, D: Deserializer<'de>>(d: D) -> Result<ClassLimits, D::Error> {
+        limits(d, "LIMITS_LOADTEST", Class::LoadTest)
+    }
+
+    fn access_ids<'de, D: Deserializer<'de>>(
+        d: D,
+        var: &'static str,
+    ) -> Result<Vec<u32>, D::Error> {
+        list(d, var, |s| {
+            s.parse()
+                .map_err(|_| format!("{s:?} is not an api_access id"))
+        })
+    }
+
+    pub fn bi_access_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+        access_ids(d, "BI_ACCESS_IDS")
+    }
+
+    pub fn loadtest_access_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+        access_ids(d, "LOADTEST_ACCESS_IDS")
+    }
+
+    /// `name=value` pairs; names must be plain identifiers.
+    pub fn clickhouse_settings<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, String)>, D::Error> {
+        list(d, "CLICKHOUSE_SETTINGS", |item| {
+            match item.split_once('=') {
+                Some((k, v)) if is_identifier(k.trim()) => {
+                    Ok((k.trim().to_owned(), v.trim().to_owned()))
+                }
+                _ => Err(format!("{item:?} is not name=value")),
+            }
+        })
+    }
+
+    fn duration_column<'de, D: Deserializer<'de>>(
+        d: D,
+        var: &'static str,
+        billed: &'static str,
+    ) -> Result<DurationColumn, D::Error> {
+        match text(d)?.as_str() {
+            "duration" => Ok(DurationColumn("duration")),
+            v if v == billed => Ok(DurationColumn(billed)),
+            _ => Err(invalid(var, format!("use duration or {billed}"))),
+        }
+    }
+
+    pub fn termination_duration_column<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<DurationColumn, D::Error> {
+        duration_column(d, "TERMINATION_DURATION_COLUMN", "vendor_duration")
+    }
+
+    pub fn origination_duration_column<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<DurationColumn, D::Error> {
+        duration_column(d, "ORIGINATION_DURATION_COLUMN", "customer_duration")
     }
 }
 
@@ -473,7 +523,7 @@ mod tests {
     fn defaults_match_the_spec() {
         let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
         assert_eq!(s.listen_addr, "127.0.0.1:8080");
-        assert_eq!(s.clickhouse_urls(), vec!["http://127.0.0.1:8123"]);
+        assert_eq!(s.clickhouse_urls, vec!["http://127.0.0.1:8123"]);
         assert_eq!(s.max_buckets, 44_640);
     }
 
@@ -488,7 +538,7 @@ mod tests {
     fn several_replicas_are_split_and_checked() {
         let s = Settings::from_vars(vars(&[("CLICKHOUSE_URL", "http://a:8123, http://b:8123/")]))
             .expect("two urls");
-        assert_eq!(s.clickhouse_urls(), vec!["http://a:8123", "http://b:8123"]);
+        assert_eq!(s.clickhouse_urls, vec!["http://a:8123", "http://b:8123"]);
         let err = Settings::from_vars(vars(&[("CLICKHOUSE_URL", "a:8123")])).expect_err("scheme");
         assert!(err.to_string().contains("CLICKHOUSE_URL"));
     }
@@ -500,7 +550,7 @@ mod tests {
             ("LOADTEST_ACCESS_IDS", "4,9"),
         ]))
         .expect("valid");
-        let classes = s.access_classes().expect("valid");
+        let classes = s.access_classes();
         assert_eq!(classes.get(&3), Some(&Class::Bi));
         assert_eq!(classes.get(&4), Some(&Class::LoadTest));
         assert_eq!(classes.get(&1), None);

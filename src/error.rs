@@ -5,8 +5,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use std::fmt;
 
-/// Everything a request can fail with.
-#[derive(Debug)]
+/// Everything a request can fail with. `Clone`, so an error shared among coalesced callers
+/// (moka hands each an `Arc`) is recovered with `Arc::unwrap_or_clone`.
+#[derive(Clone, Debug)]
 pub enum ApiError {
     /// Required parameters absent, in the order of the contract.
     MissingParams(Vec<&'static str>),
@@ -25,7 +26,7 @@ pub enum ApiError {
     /// Missing, malformed, forged, expired token, or a client IP that is not allowed.
     Unauthorized,
     NotFound,
-    // --- The HTTP layer's own refusals (issue 13), checked or rewritten in `json_errors`. ---
+    // --- The HTTP layer's own refusals, checked or rewritten in `json_errors`. ---
     MethodNotAllowed,
     /// A declared body larger than any endpoint accepts (bytes).
     PayloadTooLarge {
@@ -52,7 +53,7 @@ pub enum ApiError {
     /// The query ran past its deadline.
     Timeout,
     /// Anything else; the cause is logged, the client sees `internal error`.
-    Internal(anyhow::Error),
+    Internal(std::sync::Arc<anyhow::Error>),
 }
 
 impl fmt::Display for ApiError {
@@ -101,47 +102,15 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
-    /// Recovers an error shared among coalesced callers (moka hands each an `Arc`).
-    pub fn from_shared(shared: std::sync::Arc<ApiError>) -> Self {
-        std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| match shared.as_ref() {
-            Self::MissingParams(v) => Self::MissingParams(v.clone()),
-            Self::InvalidValue(p) => Self::InvalidValue(p),
-            Self::InvalidSampling => Self::InvalidSampling,
-            Self::NotAnArray(p) => Self::NotAnArray(p),
-            Self::TooManyBuckets { buckets, limit } => Self::TooManyBuckets {
-                buckets: *buckets,
-                limit: *limit,
-            },
-            Self::BadRequest(m) => Self::BadRequest(m.clone()),
-            Self::Unauthorized => Self::Unauthorized,
-            Self::NotFound => Self::NotFound,
-            Self::MethodNotAllowed => Self::MethodNotAllowed,
-            Self::PayloadTooLarge { limit } => Self::PayloadTooLarge { limit: *limit },
-            Self::UriTooLong { part, limit } => Self::UriTooLong {
-                part,
-                limit: *limit,
-            },
-            Self::HeadersTooLarge {
-                max_count,
-                max_bytes,
-            } => Self::HeadersTooLarge {
-                max_count: *max_count,
-                max_bytes: *max_bytes,
-            },
-            Self::Http(status) => Self::Http(*status),
-            Self::TooManyRequests { retry_after_secs } => Self::TooManyRequests {
-                retry_after_secs: *retry_after_secs,
-            },
-            Self::Unavailable(m) => Self::Unavailable(m),
-            Self::Timeout => Self::Timeout,
-            Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
-        })
+    /// An internal error with its cause (logged, never sent).
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(std::sync::Arc::new(cause.into()))
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        Self::Internal(e)
+        Self::internal(e)
     }
 }
 
@@ -189,7 +158,7 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             // The contract: 401 carries no body, so nothing hints at why. RFC 9110 §11.6.1 asks
             // for a challenge; only `Bearer`, since a `Basic` challenge makes browsers pop a login
-            // dialog over the chart page. Tools that send Basic (SPEC §7) send it unasked.
+            // dialog over the chart page. BI tools that can only send Basic send it unasked.
             resp.insert_header((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE));
             return resp.finish();
         }
@@ -232,7 +201,7 @@ mod tests {
 
     #[test]
     fn internal_errors_do_not_leak_their_cause() {
-        let (status, text) = body(ApiError::Internal(anyhow::anyhow!(
+        let (status, text) = body(ApiError::internal(anyhow::anyhow!(
             "SELECT secret FROM cdrs failed"
         )));
         assert_eq!(status, 500);

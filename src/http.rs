@@ -3,7 +3,6 @@
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::startup::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -64,19 +63,19 @@ pub async fn request_id(
     let id = sane_request_id(req.headers().get("x-request-id"))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    if let Some(s) = &state {
-        s.metrics.in_flight.inc();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    if let Some(m) = &metrics {
+        m.in_flight.inc();
     }
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let result = next.call(req).await;
-    if let Some(s) = &state {
-        s.metrics.in_flight.dec();
+    if let Some(m) = &metrics {
+        m.in_flight.dec();
         let status = match &result {
             Ok(resp) => resp.status(),
             Err(e) => e.as_response_error().status_code(),
         };
-        record(&s.metrics, &route, status, started.elapsed().as_secs_f64());
+        record(m, &route, status, started.elapsed().as_secs_f64());
     }
     let mut resp = result?;
     access_log(&resp, &id, started);

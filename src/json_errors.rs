@@ -86,7 +86,7 @@ fn foreign(status: StatusCode) -> ApiError {
         StatusCode::NOT_FOUND => ApiError::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::INTERNAL_SERVER_ERROR => {
-            ApiError::Internal(anyhow::anyhow!("{status} answered by the HTTP layer"))
+            ApiError::internal(anyhow::anyhow!("{status} answered by the HTTP layer"))
         }
         other => ApiError::Http(other),
     }

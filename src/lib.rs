@@ -1,14 +1,18 @@
 //! cdrstats: a query gateway for telecom call statistics over ClickHouse.
+pub mod answer;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod json_errors;
 pub mod limits;
+pub mod lists;
 pub mod metrics;
 pub mod openapi;
+pub mod response;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

@@ -81,7 +81,7 @@ impl ClassLimits {
     /// Parses `queries=16,rps=50,burst=100,concurrency=16` over the class defaults.
     pub fn parse(class: Class, text: &str) -> Result<Self, String> {
         let mut limits = Self::default_for(class);
-        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in crate::lists::comma_separated(text) {
             let (key, value) = item
                 .split_once('=')
                 .ok_or_else(|| format!("{item:?} is not key=value"))?;

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 description at `/openapi.json`, generated from the same declarative filter
 //! table that validation and SQL use, so the documentation cannot drift from the code.
 
-use crate::stats::filters::{Endpoint, Kind, MAX_TEXT_LEN, Shape, for_endpoint};
+use crate::domain::{Endpoint, Shape};
+use crate::stats::filters::{Kind, MAX_TEXT_LEN, for_endpoint};
 use crate::stats::time::Sampling;
 use crate::stats::totals::Bucketing;
 use serde_json::{Value, json};

@@ -1,10 +1,8 @@
 //! Secrets: the JWT secrets and the ClickHouse password, from the environment or from files,
-//! re-read on `SIGHUP` so a rotation needs no restart. A secret is never printed: [`Secret`]'s
-//! `Debug` is redacted and only key ids ([`crate::auth::token::kid_of`]) reach the log.
+//! re-read on `SIGHUP` (wired in `startup`) so a rotation needs no restart. A secret is never
+//! printed: [`Secret`]'s `Debug` is redacted and only key ids reach the log.
 
-use crate::config::{ConfigError, Settings};
-use crate::startup::AppState;
-use actix_web::web;
+use serde::Deserialize;
 use std::fmt;
 
 /// Shortest JWT secret accepted (HS256 with a short secret is guessable offline).
@@ -12,8 +10,9 @@ pub const MIN_JWT_SECRET_LEN: usize = 16;
 /// Most JWT secrets at once: a token without `kid` is tried against each of them.
 pub const MAX_JWT_SECRETS: usize = 8;
 
-/// A secret value whose `Debug` never shows it.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// A secret value whose `Debug` never shows it (so any struct holding one may derive `Debug`).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -24,6 +23,10 @@ impl Secret {
     /// The value, for the one place that needs it (a key, a driver call).
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.0.trim().is_empty()
     }
 }
 
@@ -44,15 +47,35 @@ pub struct Loaded {
     pub clickhouse_password: Secret,
 }
 
-fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
+/// Where the secrets come from: the variables as set (files win over values).
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    pub jwt_secrets_file: Option<String>,
+    pub jwt_secret_file: Option<String>,
+    /// Comma-separated, newest first.
+    pub jwt_secrets: Secret,
+    pub jwt_secret: Secret,
+    pub clickhouse_password_file: Option<String>,
+    pub clickhouse_password: Secret,
+}
+
+/// A secret source that cannot be used: the variable and why (never the value).
+#[derive(Debug, thiserror::Error)]
+#[error("{var} is invalid: {reason}")]
+pub struct Invalid {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> Invalid {
+    Invalid {
         var,
         reason: reason.into(),
     }
 }
 
 /// Reads a secret file. Only the path and the OS error are reported, never the content.
-fn read_file(var: &'static str, path: &str) -> Result<String, ConfigError> {
+fn read_file(var: &'static str, path: &str) -> Result<String, Invalid> {
     std::fs::read_to_string(path).map_err(|e| invalid(var, format!("cannot read {path}: {e}")))
 }
 
@@ -71,42 +94,41 @@ fn given(path: &Option<String>) -> Option<&str> {
     path.as_deref().filter(|p| !p.trim().is_empty())
 }
 
-/// Reads the secrets the settings point at. The JWT secrets come from the first of
+/// Reads the secrets `sources` point at. The JWT secrets come from the first of
 /// `JWT_SECRETS_FILE`, `JWT_SECRET_FILE`, `JWT_SECRETS`, `JWT_SECRET` that is set (files first,
 /// so a deployment that mounts secrets never depends on the environment); the password from
 /// `CLICKHOUSE_PASSWORD_FILE` when set, else `CLICKHOUSE_PASSWORD`.
-pub fn load(settings: &Settings) -> Result<Loaded, ConfigError> {
+pub fn load(sources: &Sources) -> Result<Loaded, Invalid> {
     let (source, values): (Option<&'static str>, Vec<String>) =
-        if let Some(path) = given(&settings.jwt_secrets_file) {
+        if let Some(path) = given(&sources.jwt_secrets_file) {
             let var = "JWT_SECRETS_FILE";
             (Some(var), lines(&read_file(var, path)?))
-        } else if let Some(path) = given(&settings.jwt_secret_file) {
+        } else if let Some(path) = given(&sources.jwt_secret_file) {
             let var = "JWT_SECRET_FILE";
             let text = read_file(var, path)?;
             (Some(var), vec![text.trim().to_owned()])
-        } else if !settings.jwt_secrets.trim().is_empty() {
-            let values = settings
-                .jwt_secrets
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
+        } else if !sources.jwt_secrets.is_blank() {
+            let values = crate::lists::comma_separated(sources.jwt_secrets.expose())
                 .map(str::to_owned)
                 .collect();
             (Some("JWT_SECRETS"), values)
-        } else if !settings.jwt_secret.is_empty() {
-            (Some("JWT_SECRET"), vec![settings.jwt_secret.clone()])
+        } else if !sources.jwt_secret.expose().is_empty() {
+            (
+                Some("JWT_SECRET"),
+                vec![sources.jwt_secret.expose().to_owned()],
+            )
         } else {
             (None, vec![])
         };
     if let Some(var) = source {
         check_jwt_secrets(var, &values)?;
     }
-    let clickhouse_password = match given(&settings.clickhouse_password_file) {
+    let clickhouse_password = match given(&sources.clickhouse_password_file) {
         // A password file ends with a newline more often than not; the newline is not part of it.
         Some(path) => read_file("CLICKHOUSE_PASSWORD_FILE", path)?
             .trim_end_matches(['\r', '\n'])
             .to_owned(),
-        None => settings.clickhouse_password.clone(),
+        None => sources.clickhouse_password.expose().to_owned(),
     };
     Ok(Loaded {
         jwt: values.into_iter().map(Secret).collect(),
@@ -115,7 +137,7 @@ pub fn load(settings: &Settings) -> Result<Loaded, ConfigError> {
     })
 }
 
-fn check_jwt_secrets(var: &'static str, values: &[String]) -> Result<(), ConfigError> {
+fn check_jwt_secrets(var: &'static str, values: &[String]) -> Result<(), Invalid> {
     if values.is_empty() {
         return Err(invalid(var, "holds no secret"));
     }
@@ -142,59 +164,25 @@ fn check_jwt_secrets(var: &'static str, values: &[String]) -> Result<(), ConfigE
     Ok(())
 }
 
-/// Re-reads the secret files and swaps them in: the JWT keys of the verifier and the
-/// ClickHouse password of every replica client. On any error the old secrets stay in force.
-pub fn reload(state: &AppState) -> Result<(), ConfigError> {
-    let loaded = load(&state.settings)?;
-    if loaded.jwt.is_empty() {
-        return Err(invalid("JWT_SECRET", "no JWT secret configured"));
-    }
-    state.jwt.replace_secrets(&loaded.jwt);
-    state.db.set_password(loaded.clickhouse_password.expose());
-    tracing::info!(
-        source = loaded.jwt_source,
-        kids = ?state.jwt.kids(),
-        "secrets reloaded"
-    );
-    Ok(())
-}
-
-/// Reloads the secrets on every `SIGHUP` for as long as the server runs.
-pub fn reload_on_sighup(state: web::Data<AppState>) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
-        while hangups.recv().await.is_some() {
-            if let Err(e) = reload(&state) {
-                state
-                    .metrics
-                    .secret_reloads
-                    .with_label_values(&["error"])
-                    .inc();
-                tracing::error!(error = %e, "SIGHUP: secrets not reloaded, the old ones stay");
-            } else {
-                state
-                    .metrics
-                    .secret_reloads
-                    .with_label_values(&["ok"])
-                    .inc();
-            }
-        }
-    });
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
-        Settings::from_vars(
+    fn settings(pairs: &[(&str, &str)]) -> Sources {
+        let get = |name: &str| {
             pairs
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
-        .expect("valid settings")
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        Sources {
+            jwt_secrets_file: get("JWT_SECRETS_FILE"),
+            jwt_secret_file: get("JWT_SECRET_FILE"),
+            jwt_secrets: Secret::new(get("JWT_SECRETS").unwrap_or_default()),
+            jwt_secret: Secret::new(get("JWT_SECRET").unwrap_or_default()),
+            clickhouse_password_file: get("CLICKHOUSE_PASSWORD_FILE"),
+            clickhouse_password: Secret::new(get("CLICKHOUSE_PASSWORD").unwrap_or_default()),
+        }
     }
 
     fn temp_file(name: &str, content: &str) -> String {
@@ -230,11 +218,8 @@ mod tests {
         assert_eq!(values, ["file-new-0123456789", "file-old-0123456789"]);
 
         // Each source is enough on its own: the signing secret is the file's first line.
-        let alone = settings(&[("JWT_SECRETS_FILE", &file)]);
-        assert_eq!(
-            alone.require_jwt_secret().expect("set"),
-            "file-new-0123456789"
-        );
+        let alone = load(&settings(&[("JWT_SECRETS_FILE", &file)])).expect("load");
+        assert_eq!(alone.jwt[0].expose(), "file-new-0123456789");
         let single = temp_file("one", "single-secret-0123456789\n");
         let loaded = load(&settings(&[("JWT_SECRET_FILE", &single)])).expect("load");
         assert_eq!(loaded.jwt[0].expose(), "single-secret-0123456789");
@@ -256,8 +241,7 @@ mod tests {
             ),
             ("JWT_SECRET_FILE", "/nonexistent/cdrstats/secret"),
         ] {
-            let err =
-                Settings::from_vars([(var.to_owned(), value.to_owned())]).expect_err("invalid");
+            let err = load(&settings(&[(var, value)])).expect_err("invalid");
             let text = err.to_string();
             assert!(text.contains(var), "{text}");
             assert!(
@@ -274,7 +258,6 @@ mod tests {
             ("CLICKHOUSE_PASSWORD_FILE", &file),
             ("CLICKHOUSE_PASSWORD", "from-env"),
         ]);
-        assert_eq!(s.clickhouse_password, "s3cret pass");
         assert_eq!(
             load(&s).expect("load").clickhouse_password.expose(),
             "s3cret pass"

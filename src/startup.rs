@@ -1,87 +1,104 @@
-//! The application: shared state, the route table, and the HTTP server bound to a listener
-//! (port 0 in tests).
+//! The application: builds each shared component once (each handler takes the ones it needs as
+//! its own `web::Data`), the route table, SIGHUP secret rotation, and the HTTP server bound to a
+//! listener (port 0 in tests).
 
+use crate::answer::{CachePolicy, Family, Service, handler};
 use crate::auth::directory::Directory;
-use crate::auth::ip::parse_cidrs;
 use crate::auth::token::JwtVerifier;
-use crate::config::Settings;
+use crate::auth::{Gate, SessionCookie};
+use crate::config::{ConfigError, Settings};
 use crate::db::Replicas;
+use crate::domain::{Endpoint, Shape};
 use crate::http;
-use crate::limits::{Class, Limits};
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::routes;
-use crate::stats::family::Family;
-use crate::stats::filters::{Endpoint, Shape};
-use crate::stats::service::Stats;
+use crate::stats::active::ActiveCalls;
+use crate::stats::listing::Listing;
+use crate::stats::outgoing::OutgoingCalls;
+use crate::stats::quality::Quality;
+use crate::stats::query::Backend;
+use crate::stats::totals::Statistics;
 use crate::watermark::Watermark;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, guard, web};
 use anyhow::Context;
-use ipnet::IpNet;
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Everything handlers share. Built once; no per-request set-up.
-pub struct AppState {
-    pub settings: Settings,
-    pub db: Arc<Replicas>,
-    pub directory: Directory,
-    pub jwt: JwtVerifier,
-    pub trusted_proxies: Vec<IpNet>,
-    pub stats: Stats,
-    /// The §6 endpoints' planning and cache.
-    pub family: Family,
-    pub metrics: Metrics,
-    pub limits: Limits,
-    /// `CLICKHOUSE_SETTINGS`, parsed once.
-    pub clickhouse_settings: Vec<(String, String)>,
-    pub watermark: Arc<Watermark>,
-    /// The rollup listing (`rollup_accounts`), reused for `ROLLUP_LISTING_TTL_SECS`.
-    pub listing: crate::stats::listing::Listing,
-    /// The accounts listing's per-customer cache.
-    pub account_lists: crate::routes::accounts::AccountLists,
-    /// Traffic classes of `api_access` ids (`BI_ACCESS_IDS`, `LOADTEST_ACCESS_IDS`), parsed once.
-    pub access_classes: HashMap<u32, Class>,
+/// The shared components, each its own `web::Data`.
+#[derive(Clone)]
+struct Components {
+    metrics: web::Data<Metrics>,
+    db: web::Data<Replicas>,
+    gate: web::Data<Gate>,
+    backend: web::Data<Backend>,
+    accounts: web::Data<routes::accounts::AccountLists>,
+    quality: web::Data<Service<Quality>>,
+    statistics: web::Data<Service<Statistics>>,
+    active_calls: web::Data<Service<ActiveCalls>>,
+    outgoing_calls: web::Data<Service<OutgoingCalls>>,
 }
 
-impl AppState {
-    pub fn new(settings: Settings) -> anyhow::Result<Self> {
+impl Components {
+    fn new(settings: &Settings) -> anyhow::Result<Self> {
         settings.require_jwt_secret()?;
         let jwt = JwtVerifier::new(&settings.jwt_keys, settings.token_time_rules());
         tracing::info!(kids = ?jwt.kids(), "JWT secrets loaded (key ids, newest first)");
-        let trusted_proxies = parse_cidrs(&settings.trusted_proxies).map_err(anyhow::Error::msg)?;
-        let db = Replicas::new(&settings);
+        let metrics = Arc::new(Metrics::new());
+        let db = Replicas::new(settings);
         db.spawn_health_checks();
-        let directory = Directory::new(
-            db.clone(),
-            Duration::from_secs(settings.auth_cache_ttl_secs),
-        );
-        let limits = Limits::new(
-            &settings.class_limits()?,
-            Duration::from_millis(settings.queue_wait_ms),
-        );
-        let clickhouse_settings = settings.extra_clickhouse_settings()?;
-        let access_classes = settings.access_classes()?;
-        Ok(Self {
-            stats: Stats::new(&settings),
-            family: Family::new(&settings)?,
-            metrics: Metrics::new(),
-            limits,
-            clickhouse_settings,
-            watermark: Watermark::new(db.clone()),
-            listing: crate::stats::listing::Listing::new(settings.rollup_listing_ttl_secs),
-            account_lists: crate::routes::accounts::AccountLists::new(Duration::from_secs(
-                settings.auth_cache_ttl_secs,
-            )),
-            access_classes,
-            settings,
-            db,
-            directory,
+        let auth_ttl = Duration::from_secs(settings.auth_cache_ttl_secs);
+        let gate = Gate {
             jwt,
-            trusted_proxies,
+            directory: Directory::new(db.clone(), auth_ttl),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            access_classes: settings.access_classes(),
+            cookie: SessionCookie {
+                name: settings.session_cookie_name.clone(),
+                secure: settings.session_cookie_secure,
+                ttl_secs: settings.session_cookie_ttl_secs,
+            },
+            metrics: metrics.clone(),
+        };
+        let backend = Backend {
+            db: db.clone(),
+            limits: Limits::new(
+                &settings.class_limits(),
+                Duration::from_millis(settings.queue_wait_ms),
+            ),
+            metrics: metrics.clone(),
+            listing: Listing::new(settings.rollup_listing_ttl_secs),
+            watermark: Watermark::new(db.clone()),
+            timeout_secs: settings.query_timeout_secs,
+            extra_settings: settings.clickhouse_settings.clone(),
+        };
+        let policy = CachePolicy::from_settings(settings);
+        let service = |family| web::Data::new(Service::new(family, policy));
+        Ok(Self {
+            metrics: web::Data::from(metrics),
+            db: web::Data::from(db),
+            gate: web::Data::new(gate),
+            backend: web::Data::new(backend),
+            accounts: web::Data::new(routes::accounts::AccountLists::new(auth_ttl)),
+            quality: web::Data::new(Service::new(Quality::new(settings), policy)),
+            statistics: service(Statistics::new(settings)),
+            active_calls: web::Data::new(Service::new(ActiveCalls::new(settings), policy)),
+            outgoing_calls: web::Data::new(Service::new(OutgoingCalls::new(settings), policy)),
         })
+    }
+
+    fn register(&self, app: &mut web::ServiceConfig) {
+        app.app_data(self.metrics.clone())
+            .app_data(self.db.clone())
+            .app_data(self.gate.clone())
+            .app_data(self.backend.clone())
+            .app_data(self.accounts.clone())
+            .app_data(self.quality.clone())
+            .app_data(self.statistics.clone())
+            .app_data(self.active_calls.clone())
+            .app_data(self.outgoing_calls.clone());
     }
 }
 
@@ -102,11 +119,11 @@ impl Application {
     /// Builds the server on an already bound listener.
     pub fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(settings)?);
-        crate::secrets::reload_on_sighup(state.clone()).context("listening for SIGHUP")?;
+        let components = Components::new(&settings)?;
+        reload_secrets_on_sighup(settings, components.clone()).context("listening for SIGHUP")?;
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .configure(|app| components.register(app))
                 .wrap(actix_web::middleware::from_fn(
                     crate::json_errors::middleware,
                 ))
@@ -131,7 +148,7 @@ impl Application {
     }
 }
 
-/// `GET` and `HEAD` (SPEC §7: BI tools probe with `HEAD`). actix answers a `HEAD` with the
+/// `GET` and `HEAD` (BI tools probe with `HEAD`). actix answers a `HEAD` with the
 /// status and headers of the `GET` handler — `Content-Length` included — and drops the body.
 fn get_or_head() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
@@ -169,14 +186,67 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
             }),
         ));
     for endpoint in Endpoint::ALL {
-        let route = if endpoint.shape() == Shape::Quality {
-            get_or_head().to(move |req, auth, state| {
-                routes::statistics::statistics(endpoint, req, auth, state)
-            })
-        } else {
-            get_or_head()
-                .to(move |req, auth, state| routes::family::family(endpoint, req, auth, state))
+        let route = match endpoint.shape() {
+            Shape::Quality => statistics::<Quality>(endpoint),
+            Shape::Statistics => statistics::<Statistics>(endpoint),
+            Shape::ActiveCalls => statistics::<ActiveCalls>(endpoint),
+            Shape::OutgoingActiveCalls => statistics::<OutgoingCalls>(endpoint),
         };
         cfg.service(get(endpoint.path(), route));
     }
+}
+
+/// The route of a statistics endpoint answered by family `F`.
+fn statistics<F: Family>(endpoint: Endpoint) -> actix_web::Route
+where
+    F::Document: Send + Sync,
+{
+    get_or_head().to(move |req, auth, gate, backend, service| {
+        handler::handle::<F>(endpoint, req, auth, gate, backend, service)
+    })
+}
+
+/// Re-reads the secret files and swaps them in: the JWT keys of the verifier and the
+/// ClickHouse password of every replica client. On any error the old secrets stay in force.
+fn reload_secrets(settings: &Settings, components: &Components) -> Result<(), ConfigError> {
+    let loaded = crate::secrets::load(&settings.secret_sources())?;
+    if loaded.jwt.is_empty() {
+        return Err(ConfigError::Invalid {
+            var: "JWT_SECRET",
+            reason: "no JWT secret configured".into(),
+        });
+    }
+    components.gate.jwt.replace_secrets(&loaded.jwt);
+    components
+        .db
+        .set_password(loaded.clickhouse_password.expose());
+    tracing::info!(
+        source = loaded.jwt_source,
+        kids = ?components.gate.jwt.kids(),
+        "secrets reloaded"
+    );
+    Ok(())
+}
+
+/// Reloads the secrets on every `SIGHUP` for as long as the server runs.
+fn reload_secrets_on_sighup(settings: Settings, components: Components) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let outcome = match reload_secrets(&settings, &components) {
+                Ok(()) => "ok",
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: secrets not reloaded, the old ones stay");
+                    "error"
+                }
+            };
+            components
+                .metrics
+                .secret_reloads
+                .with_label_values(&[outcome])
+                .inc();
+        }
+    });
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //! collector's clock, the same for every customer, so it says nothing about anyone's calls).
 
 use crate::db::Replicas;
-use crate::stats::filters::{Endpoint, Shape, Side};
+use crate::domain::{Endpoint, Shape, Side};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn each_endpoint_reads_its_own_account_column() {
-        for endpoint in [Endpoint::Termination, Endpoint::Origination] {
+        for endpoint in [Endpoint::TerminationQuality, Endpoint::OriginationQuality] {
             let sql = sql(endpoint);
             assert!(sql.contains(&format!(
                 "{} = {{account:UInt32}}",

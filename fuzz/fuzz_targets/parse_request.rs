@@ -2,7 +2,7 @@
 //! an error, never panic; and whatever parses must plan into SQL that carries no request text.
 #![no_main]
 
-use cdrstats::stats::filters::Endpoint;
+use cdrstats::domain::Endpoint;
 use cdrstats::stats::params::{StatsRequest, Value};
 use cdrstats::stats::plan::{Scope, Window, plan};
 use cdrstats::stats::time::parse_instant;

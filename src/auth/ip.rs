@@ -6,9 +6,7 @@ use std::net::IpAddr;
 
 /// Parses a comma-separated list of CIDRs or plain addresses (a plain address is a /32 or /128).
 pub fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    crate::lists::comma_separated(list)
         .map(|s| parse_net(s).ok_or_else(|| format!("{s:?} is not an address or CIDR")))
         .collect()
 }

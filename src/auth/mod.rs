@@ -7,16 +7,39 @@ pub mod token;
 
 use crate::error::ApiError;
 use crate::limits::Class;
-use crate::startup::AppState;
+use crate::metrics::Metrics;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, HttpResponseBuilder, dev::Payload, web};
 use base64::{Engine, prelude::BASE64_STANDARD};
-use directory::CustomerContext;
+use directory::{CustomerContext, Directory};
 use futures_util::future::LocalBoxFuture;
+use ipnet::IpNet;
+use std::collections::HashMap;
 use std::sync::Arc;
-use token::Subject;
+use token::{JwtVerifier, Subject};
 use uuid::Uuid;
+
+/// The session cookie a token may come in (and that is refreshed when it did).
+#[derive(Clone, Debug)]
+pub struct SessionCookie {
+    pub name: String,
+    pub secure: bool,
+    pub ttl_secs: i64,
+}
+
+/// Everything authentication and authorization need, shared by every handler as its own
+/// `web::Data<Gate>`.
+pub struct Gate {
+    pub jwt: JwtVerifier,
+    pub directory: Directory,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Traffic classes of `api_access` ids (tokens may also say so in a claim).
+    pub access_classes: HashMap<u32, Class>,
+    pub cookie: SessionCookie,
+    pub metrics: Arc<Metrics>,
+}
 
 /// A caller whose token verified and whose address is allowed.
 pub struct Authenticated {
@@ -30,8 +53,8 @@ pub struct Authenticated {
 impl Authenticated {
     /// Resolves an API account-id to the internal account id, or the one uniform 400 that does
     /// not tell "unknown" from "not yours".
-    pub async fn account(&self, state: &AppState, uuid: Uuid) -> Result<u32, ApiError> {
-        let account = state.directory.account(uuid).await?;
+    pub async fn account(&self, gate: &Gate, uuid: Uuid) -> Result<u32, ApiError> {
+        let account = gate.directory.account(uuid).await?;
         account
             .filter(|a| self.context.may_use(a))
             .map(|a| a.id)
@@ -39,16 +62,14 @@ impl Authenticated {
     }
 
     /// Adds the refreshed session cookie when the token came from it.
-    pub fn refresh_cookie(&self, state: &AppState, resp: &mut HttpResponseBuilder) {
+    pub fn refresh_cookie(&self, gate: &Gate, resp: &mut HttpResponseBuilder) {
         if let Some(token) = &self.cookie_token {
-            let cookie = Cookie::build(state.settings.session_cookie_name.clone(), token.clone())
+            let cookie = Cookie::build(gate.cookie.name.clone(), token.clone())
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Lax)
-                .secure(state.settings.session_cookie_secure)
-                .max_age(CookieDuration::seconds(
-                    state.settings.session_cookie_ttl_secs,
-                ))
+                .secure(gate.cookie.secure)
+                .max_age(CookieDuration::seconds(gate.cookie.ttl_secs))
                 .finish();
             resp.cookie(cookie);
         }
@@ -66,8 +87,8 @@ impl FromRequest for Authenticated {
 }
 
 /// The token of a request and whether it came from the session cookie. `Authorization: Basic
-/// base64(<any user>:<token>)` carries it as the password (SPEC §7: Excel, Power BI and Tableau
-/// can send nothing else); any other `Authorization` or the cookie is read by [`token::extract`].
+/// base64(<any user>:<token>)` carries it as the password (Excel, Power BI and Tableau can send
+/// nothing else); any other `Authorization` or the cookie is read by [`token::extract`].
 /// Tokens in the URL are never read.
 fn credentials(req: &HttpRequest, cookie_name: &str) -> Option<(String, bool)> {
     let header = req
@@ -100,7 +121,7 @@ fn basic_credentials(header: &str) -> Option<Option<String>> {
 
 /// Counts and logs a refusal by reason, request id and client address (never the token); the
 /// client gets an empty 401.
-fn refuse(req: &HttpRequest, state: &AppState, reason: &'static str) -> ApiError {
+fn refuse(req: &HttpRequest, state: &Gate, reason: &'static str) -> ApiError {
     state
         .metrics
         .auth_failures
@@ -118,10 +139,10 @@ fn refuse(req: &HttpRequest, state: &AppState, reason: &'static str) -> ApiError
 
 async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-    let (raw, from_cookie) = credentials(req, &state.settings.session_cookie_name)
-        .ok_or_else(|| refuse(req, state, "missing_token"))?;
+        .app_data::<web::Data<Gate>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("auth gate missing")))?;
+    let (raw, from_cookie) =
+        credentials(req, &state.cookie.name).ok_or_else(|| refuse(req, state, "missing_token"))?;
     let verified = state
         .jwt
         .verify(&raw)

@@ -95,7 +95,7 @@ pub fn log(findings: &[Finding]) {
 
 /// Runs every check against every configured URL.
 pub async fn run(settings: &Settings) -> Vec<Finding> {
-    let urls = settings.clickhouse_urls();
+    let urls = settings.clickhouse_urls.clone();
     let mut all = Vec::new();
     for url in &urls {
         let mut findings = check_server(settings, url).await;

@@ -3,7 +3,7 @@
 use crate::auth::token::{Mint, mint};
 use crate::config::Settings;
 use crate::db;
-use crate::stats::filters::Endpoint;
+use crate::domain::Endpoint;
 use anyhow::Context;
 use clickhouse::Row;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ struct DemoAccount {
 
 /// The curl line: api_access 1 (the seeded demo customer), its first account, the last hour.
 pub async fn run(settings: &Settings) -> anyhow::Result<String> {
-    let url = settings.clickhouse_urls().remove(0);
+    let url = settings.clickhouse_urls[0].clone();
     let client = db::client(settings, &url, Some(&settings.clickhouse_database));
     let account = client
         .query(
@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<String> {
     Ok(format!(
         "curl -s -H 'Authorization: Bearer {token}' \\\n  'http://{addr}{path}?account-id={uuid}&from-time={from}&sampling=minute'",
         addr = settings.listen_addr,
-        path = Endpoint::Termination.path(),
+        path = Endpoint::TerminationQuality.path(),
         uuid = account.uuid,
     ))
 }

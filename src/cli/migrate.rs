@@ -125,7 +125,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Vec<String>> {
 
 /// Applies pending migrations for `target`; returns the names applied.
 pub async fn run_for(settings: &Settings, target: &Target) -> anyhow::Result<Vec<String>> {
-    let urls = settings.clickhouse_urls();
+    let urls = settings.clickhouse_urls.clone();
     match target {
         Target::Single if urls.len() > 1 => bail!(
             "CLICKHOUSE_URL lists {} servers: replicas of a cluster are migrated once with \

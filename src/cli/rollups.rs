@@ -291,7 +291,7 @@ pub fn refuse_rebuild_on_cluster(cluster: bool) -> anyhow::Result<()> {
 
 /// Runs a `rollups` subcommand; `Ok(text)` is the report to print.
 pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Result<String> {
-    let url = settings.clickhouse_urls().remove(0);
+    let url = settings.clickhouse_urls[0].clone();
     let client = db::client(settings, &url, Some(&settings.clickhouse_database));
     match command {
         RollupsCommand::Rebuild(range) => {

@@ -522,7 +522,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER '{cluster}' TO t AS SELECT a
     /// account must be sharded by the column it filters that account on.
     #[test]
     fn statically_every_table_the_planner_reads_is_sharded_by_the_account_it_filters_on() {
-        use crate::stats::filters::Endpoint;
+        use crate::domain::Endpoint;
         use crate::stats::plan::raw_table;
         for endpoint in Endpoint::ALL {
             assert_eq!(

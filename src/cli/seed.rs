@@ -135,7 +135,7 @@ pub struct SeedReport {
 
 /// Seeds accounts, API credentials and CDRs.
 pub async fn run(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedReport> {
-    let url = settings.clickhouse_urls().remove(0);
+    let url = settings.clickhouse_urls[0].clone();
     // Bulk loads are CPU-bound on both ends; LZ4 framing costs more than it saves on a LAN.
     let client = db::client(settings, &url, Some(&settings.clickhouse_database))
         .with_compression(clickhouse::Compression::None);

@@ -3,7 +3,7 @@
 //! human. Runs one query at most: the account-side's rollup `since` (`rollup_accounts`), when
 //! the plan may read a rollup and `--since` is not given.
 
-use crate::stats::filters::{Endpoint, Shape};
+use crate::domain::{Endpoint, Shape};
 use crate::stats::params::StatsRequest;
 use crate::stats::plan::{Bind, Scope, Window, plan};
 
@@ -59,7 +59,8 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
             Some(since) => since,
             None => {
                 let url = settings
-                    .clickhouse_urls()
+                    .clickhouse_urls
+                    .clone()
                     .into_iter()
                     .next()
                     .unwrap_or_default();

@@ -135,7 +135,7 @@ pub fn to_api_error(err: &clickhouse::error::Error) -> ApiError {
             ApiError::Unavailable(why)
         }
         Answer::Timeout => ApiError::Timeout,
-        Answer::Bug => ApiError::Internal(anyhow::anyhow!("clickhouse query: {err}")),
+        Answer::Bug => ApiError::internal(anyhow::anyhow!("clickhouse query: {err}")),
     }
 }
 

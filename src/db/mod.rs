@@ -29,7 +29,7 @@ pub fn client(settings: &Settings, url: &str, database: Option<&str>) -> clickho
     let client = clickhouse::Client::with_http_client(http)
         .with_url(url)
         .with_user(&settings.clickhouse_user)
-        .with_password(&settings.clickhouse_password);
+        .with_password(settings.clickhouse_password.expose());
     match database {
         Some(db) => client.with_database(db),
         None => client,

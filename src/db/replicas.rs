@@ -90,7 +90,8 @@ impl Replicas {
     pub fn new(settings: &Settings) -> Arc<Self> {
         Self::with_clients(
             settings
-                .clickhouse_urls()
+                .clickhouse_urls
+                .clone()
                 .into_iter()
                 .map(|url| (read_only_client(settings, &url), url))
                 .collect(),

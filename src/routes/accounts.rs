@@ -3,10 +3,10 @@
 //! class's ClickHouse query slots) and caches each customer's list for `AUTH_CACHE_TTL_SECS`,
 //! like the other account lookups, so a polling picker costs no ClickHouse queries.
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Gate};
 use crate::db::Failure;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::stats::query::Backend;
 use actix_web::{HttpResponse, web};
 use clickhouse::Row;
 use moka::future::Cache;
@@ -31,7 +31,7 @@ struct AccountItem<'a> {
     name: &'a str,
 }
 
-/// Every customer's accounts, cached per customer.
+/// Every customer's accounts, cached per customer; its own `web::Data`.
 pub struct AccountLists {
     by_customer: Cache<u32, Arc<Vec<AccountRow>>>,
 }
@@ -49,16 +49,17 @@ impl AccountLists {
 
 pub async fn list(
     auth: Authenticated,
-    state: web::Data<AppState>,
+    gate: web::Data<Gate>,
+    backend: web::Data<Backend>,
+    lists: web::Data<AccountLists>,
 ) -> Result<HttpResponse, ApiError> {
     let customer = auth.context.customer_id;
-    let _admission = state.limits.admit(auth.class, customer)?;
-    let rows = state
-        .account_lists
+    let _admission = backend.limits.admit(auth.class, customer)?;
+    let rows = lists
         .by_customer
         .try_get_with(customer, async {
-            let _slot = state.limits.query_slot(auth.class).await?;
-            let rows = state
+            let _slot = backend.limits.query_slot(auth.class).await?;
+            let rows = backend
                 .db
                 .read(|c| async move {
                     c.query(ACCOUNTS_OF_CUSTOMER)
@@ -71,7 +72,7 @@ pub async fn list(
             Ok::<_, ApiError>(Arc::new(rows))
         })
         .await
-        .map_err(ApiError::from_shared)?;
+        .map_err(std::sync::Arc::unwrap_or_clone)?;
     let allowed = &auth.context.account_ids;
     let items: Vec<AccountItem> = rows
         .iter()
@@ -82,6 +83,6 @@ pub async fn list(
         })
         .collect();
     let mut resp = HttpResponse::Ok();
-    auth.refresh_cookie(&state, &mut resp);
+    auth.refresh_cookie(&gate, &mut resp);
     Ok(resp.json(serde_json::json!({ "data": items })))
 }

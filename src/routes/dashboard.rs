@@ -22,11 +22,7 @@ pub async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResp
     };
     let file = Assets::get(name).ok_or(ApiError::NotFound)?;
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let fresh = crate::response::not_modified(&req, &etag);
     let mut resp = if fresh {
         HttpResponse::NotModified()
     } else {

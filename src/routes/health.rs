@@ -1,14 +1,15 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: ClickHouse answers).
 
-use crate::startup::AppState;
+use crate::db::Replicas;
+use crate::metrics::Metrics;
 use actix_web::{HttpResponse, web};
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
+pub async fn readyz(db: web::Data<Replicas>) -> HttpResponse {
+    match db.ping().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -20,8 +21,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text exposition.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(metrics.render())
 }

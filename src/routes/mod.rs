@@ -1,6 +1,4 @@
-//! Thin handlers: extract → validate → query → shape.
+//! Thin handlers of the routes that are not statistics (those share `answer::handler`).
 pub mod accounts;
 pub mod dashboard;
-pub mod family;
 pub mod health;
-pub mod statistics;

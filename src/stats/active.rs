@@ -1,16 +1,106 @@
-//! `termination-active-calls` / `origination-active-calls` (SPEC §6.2): calls in progress per
-//! minute, one bucket per minute of the window (0 when no snapshot was taken).
+//! `termination-active-calls` / `origination-active-calls`: calls in progress per minute, one
+//! bucket per minute of the window (0 when no snapshot was taken).
 
-use super::filters::{Endpoint, Filter};
+use super::filters::Filter;
 use super::params::{RawParams, Value};
 use super::plan::{self, Bind, Plan, Window};
 use super::table::{Cell, Tabular};
 use super::time::{Instant, Sampling};
+use crate::domain::Endpoint;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::document::bucket_count;
+use super::query::Executor;
+use super::table::{csv_header, to_csv, to_rows_json};
+use crate::answer::{Ask, Computed, Family, RequestKey, Source};
+use crate::config::Settings;
 use crate::error::ApiError;
+
+/// The active-calls endpoints' family.
+pub struct ActiveCalls {
+    settle_lag: i64,
+    max_buckets: u64,
+}
+
+impl ActiveCalls {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            settle_lag: settings.settle_lag_secs,
+            max_buckets: settings.max_buckets,
+        }
+    }
+}
+
+impl Family for ActiveCalls {
+    type Request = ActiveRequest;
+    type Document = ActiveDocument;
+    type Key = RequestKey;
+    const CACHE_LABEL: &'static str = "family";
+
+    fn parse(&self, endpoint: Endpoint, query: &str) -> Result<ActiveRequest, ApiError> {
+        ActiveRequest::parse(endpoint, query)
+    }
+
+    fn account(request: &ActiveRequest) -> Uuid {
+        request.account
+    }
+
+    fn from_secs(request: &ActiveRequest) -> Option<i64> {
+        Some(request.from.secs)
+    }
+
+    fn filename(endpoint: Endpoint, request: &ActiveRequest) -> String {
+        format!("{}-{}.csv", endpoint.name(), request.account)
+    }
+
+    fn csv_header(_: &ActiveRequest) -> String {
+        csv_header::<ActiveDocument>()
+    }
+
+    fn key(&self, ask: &Ask<'_, ActiveRequest>) -> Result<RequestKey, ApiError> {
+        let (first, last) = ask.request.buckets(ask.now);
+        let buckets = bucket_count(first, last, MINUTE);
+        if buckets > self.max_buckets {
+            return Err(ApiError::TooManyBuckets {
+                buckets,
+                limit: self.max_buckets,
+            });
+        }
+        Ok(RequestKey::of(ask))
+    }
+
+    async fn compute(
+        &self,
+        exec: &Executor<'_>,
+        ask: &Ask<'_, ActiveRequest>,
+    ) -> Result<Computed<ActiveDocument>, ApiError> {
+        let r = ask.request;
+        let window = r.window(ask.now);
+        let rows = exec
+            .rows::<MinuteRow>(&plan(r, ask.account, window))
+            .await?;
+        let (first, last) = r.buckets(ask.now);
+        Ok(Computed {
+            doc: build(&rows, first, last),
+            source: Source::Raw,
+            settled: window.to < ask.now - self.settle_lag,
+        })
+    }
+
+    fn rows(doc: &ActiveDocument) -> usize {
+        doc.rows
+    }
+
+    fn to_rows_json(doc: &ActiveDocument) -> Result<Vec<u8>, ApiError> {
+        Ok(to_rows_json(doc))
+    }
+
+    fn to_csv(doc: &ActiveDocument) -> Vec<u8> {
+        to_csv(doc)
+    }
+}
 
 const ACTIVE_CALLS: &str = include_str!("../../sql/active_calls.sql");
 
@@ -18,7 +108,7 @@ const REQUIRED: [&str; 2] = ["account-id", "from-time"];
 const SCALARS: [&str; 3] = ["account-id", "from-time", "to-time"];
 const MINUTE: i64 = 60;
 
-/// A validated request to a §6.2 endpoint.
+/// A validated request to an active-calls endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActiveRequest {
     pub endpoint: Endpoint,

@@ -2,121 +2,7 @@
 //! operator, value type and the endpoints that accept it. Validation, SQL and documentation are
 //! all derived from it.
 
-/// The ClickHouse-backed customer endpoints (SPEC §1 and §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    /// `termination-statistics-quality` (§1).
-    Termination,
-    /// `origination-statistics-quality` (§1).
-    Origination,
-    /// `termination-statistics` (§6.1).
-    TerminationStatistics,
-    /// `origination-statistics` (§6.1).
-    OriginationStatistics,
-    /// `termination-active-calls` (§6.2).
-    TerminationActiveCalls,
-    /// `origination-active-calls` (§6.2).
-    OriginationActiveCalls,
-    /// `outgoing-active-calls` (§6.3).
-    OutgoingActiveCalls,
-}
-
-/// Which side of a call an endpoint reports on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// The account is the vendor (`vendor_acc_id`); every routing attempt counts.
-    Termination,
-    /// The account is the customer (`customer_acc_id`); only the last attempt counts.
-    Origination,
-}
-
-/// The response shape an endpoint answers with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Shape {
-    /// Gap-filled buckets of total_calls/acd/asr/cps with totals (§1).
-    Quality,
-    /// Non-empty buckets of calls, minutes and prices with totals (§6.1).
-    Statistics,
-    /// Calls in progress per minute (§6.2).
-    ActiveCalls,
-    /// The rows of the newest snapshot (§6.3).
-    OutgoingActiveCalls,
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 7] = [
-        Endpoint::Termination,
-        Endpoint::Origination,
-        Endpoint::TerminationStatistics,
-        Endpoint::OriginationStatistics,
-        Endpoint::TerminationActiveCalls,
-        Endpoint::OriginationActiveCalls,
-        Endpoint::OutgoingActiveCalls,
-    ];
-
-    /// The side the endpoint reports on (`outgoing-active-calls` lists the customer's calls).
-    pub fn side(self) -> Side {
-        match self {
-            Self::Termination | Self::TerminationStatistics | Self::TerminationActiveCalls => {
-                Side::Termination
-            }
-            _ => Side::Origination,
-        }
-    }
-
-    /// The shape of its answer.
-    pub fn shape(self) -> Shape {
-        match self {
-            Self::Termination | Self::Origination => Shape::Quality,
-            Self::TerminationStatistics | Self::OriginationStatistics => Shape::Statistics,
-            Self::TerminationActiveCalls | Self::OriginationActiveCalls => Shape::ActiveCalls,
-            Self::OutgoingActiveCalls => Shape::OutgoingActiveCalls,
-        }
-    }
-
-    /// The column holding the caller's account (the same name in `cdrs` and `active_calls`).
-    pub fn account_column(self) -> &'static str {
-        match self.side() {
-            Side::Termination => "vendor_acc_id",
-            Side::Origination => "customer_acc_id",
-        }
-    }
-
-    /// Origination counts calls (the last routing attempt), termination every attempt.
-    pub fn last_cdr_only(self) -> bool {
-        self.side() == Side::Origination
-    }
-
-    /// The URL path of the endpoint.
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::Termination => "/api/rest/customer/v1/termination-statistics-quality",
-            Self::Origination => "/api/rest/customer/v1/origination-statistics-quality",
-            Self::TerminationStatistics => "/api/rest/customer/v1/termination-statistics",
-            Self::OriginationStatistics => "/api/rest/customer/v1/origination-statistics",
-            Self::TerminationActiveCalls => "/api/rest/customer/v1/termination-active-calls",
-            Self::OriginationActiveCalls => "/api/rest/customer/v1/origination-active-calls",
-            Self::OutgoingActiveCalls => "/api/rest/customer/v1/outgoing-active-calls",
-        }
-    }
-
-    /// Short name used in logs, file names and operation ids.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Termination => "termination",
-            Self::Origination => "origination",
-            Self::TerminationStatistics => "termination-statistics",
-            Self::OriginationStatistics => "origination-statistics",
-            Self::TerminationActiveCalls => "termination-active-calls",
-            Self::OriginationActiveCalls => "origination-active-calls",
-            Self::OutgoingActiveCalls => "outgoing-active-calls",
-        }
-    }
-
-    const fn bit(self) -> u8 {
-        1 << self as u8
-    }
-}
+use crate::domain::Endpoint;
 
 /// A set of endpoints, written in the filter table as a union of the constants below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,13 +31,13 @@ impl Endpoints {
 
 /// Endpoints reading the termination side of `cdrs` or `active_calls`.
 const TERMINATION_SIDE: Endpoints = Endpoints::of(&[
-    Endpoint::Termination,
+    Endpoint::TerminationQuality,
     Endpoint::TerminationStatistics,
     Endpoint::TerminationActiveCalls,
 ]);
 /// Endpoints reading the origination side of `cdrs` or `active_calls`.
 const ORIGINATION_SIDE: Endpoints = Endpoints::of(&[
-    Endpoint::Origination,
+    Endpoint::OriginationQuality,
     Endpoint::OriginationStatistics,
     Endpoint::OriginationActiveCalls,
 ]);
@@ -364,7 +250,7 @@ pub fn for_endpoint(endpoint: Endpoint) -> impl Iterator<Item = &'static Filter>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Endpoint::{Origination, Termination};
+    use Endpoint::{OriginationQuality, TerminationQuality};
     use std::collections::HashSet;
 
     #[test]
@@ -410,13 +296,13 @@ mod tests {
     #[test]
     fn price_filters_belong_to_their_endpoint() {
         let names = |e| for_endpoint(e).map(|f| f.param).collect::<Vec<_>>();
-        assert!(names(Termination).contains(&"vendor-price-eq"));
-        assert!(!names(Termination).contains(&"customer-price-eq"));
-        assert!(!names(Termination).contains(&"auth-orig-ip"));
-        assert!(names(Origination).contains(&"auth-orig-ip"));
-        assert!(!names(Origination).contains(&"vendor-price-gt"));
-        assert_eq!(names(Termination).len(), 16);
-        assert_eq!(names(Origination).len(), 17);
+        assert!(names(TerminationQuality).contains(&"vendor-price-eq"));
+        assert!(!names(TerminationQuality).contains(&"customer-price-eq"));
+        assert!(!names(TerminationQuality).contains(&"auth-orig-ip"));
+        assert!(names(OriginationQuality).contains(&"auth-orig-ip"));
+        assert!(!names(OriginationQuality).contains(&"vendor-price-gt"));
+        assert_eq!(names(TerminationQuality).len(), 16);
+        assert_eq!(names(OriginationQuality).len(), 17);
     }
 
     #[test]
@@ -425,14 +311,14 @@ mod tests {
         // The statistics and active-calls endpoints share their quality twin's filters.
         for (twin, others) in [
             (
-                Termination,
+                TerminationQuality,
                 [
                     Endpoint::TerminationStatistics,
                     Endpoint::TerminationActiveCalls,
                 ],
             ),
             (
-                Origination,
+                OriginationQuality,
                 [
                     Endpoint::OriginationStatistics,
                     Endpoint::OriginationActiveCalls,
@@ -457,7 +343,7 @@ mod tests {
             assert!(outgoing.contains(&p), "{p}");
         }
         assert!(!outgoing.contains(&"duration-gt"));
-        assert!(!names(Termination).contains(&"connect-time-null"));
+        assert!(!names(TerminationQuality).contains(&"connect-time-null"));
     }
 
     #[test]
@@ -467,10 +353,10 @@ mod tests {
                 .find(|f| f.param == "auth-orig-ip")
                 .map(|f| f.kind)
         };
-        assert_eq!(kind(Origination), Some(Kind::Ip));
+        assert_eq!(kind(OriginationQuality), Some(Kind::Ip));
         assert_eq!(kind(Endpoint::OriginationActiveCalls), Some(Kind::Ip));
         assert_eq!(kind(Endpoint::OutgoingActiveCalls), Some(Kind::Text));
-        assert_eq!(kind(Termination), None);
+        assert_eq!(kind(TerminationQuality), None);
     }
 
     #[test]

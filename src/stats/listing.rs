@@ -56,7 +56,7 @@ impl Listing {
             Some(cache) => cache
                 .try_get_with((side, account), look_up)
                 .await
-                .map_err(ApiError::from_shared),
+                .map_err(std::sync::Arc::unwrap_or_clone),
         }
     }
 }

@@ -1,16 +1,95 @@
-//! `outgoing-active-calls` (SPEC §6.3): the caller's calls in the newest snapshot, newest first,
-//! at most `MAX_ACTIVE_CALLS` rows.
+//! `outgoing-active-calls`: the caller's calls in the newest snapshot, newest first, at most
+//! `MAX_ACTIVE_CALLS` rows.
 
-use super::filters::{Endpoint, Filter};
+use super::filters::Filter;
 use super::params::{RawParams, Value};
 use super::plan::{self, Bind, Plan};
+use super::query::Executor;
 use super::table::quoted;
+use crate::answer::{Ask, Computed, Family, RequestKey, Source};
+use crate::config::Settings;
+use crate::domain::Endpoint;
 use crate::error::ApiError;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 const OUTGOING: &str = include_str!("../../sql/outgoing_active_calls.sql");
+
+/// The `outgoing-active-calls` family: always live, never settled.
+pub struct OutgoingCalls {
+    max_active_calls: u32,
+}
+
+impl OutgoingCalls {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            max_active_calls: settings.max_active_calls,
+        }
+    }
+}
+
+impl Family for OutgoingCalls {
+    type Request = OutgoingRequest;
+    type Document = OutgoingDocument;
+    type Key = RequestKey;
+    const CACHE_LABEL: &'static str = "family";
+
+    fn parse(&self, _: Endpoint, query: &str) -> Result<OutgoingRequest, ApiError> {
+        OutgoingRequest::parse(query)
+    }
+
+    fn account(request: &OutgoingRequest) -> Uuid {
+        request.account
+    }
+
+    fn from_secs(_: &OutgoingRequest) -> Option<i64> {
+        None
+    }
+
+    fn filename(endpoint: Endpoint, request: &OutgoingRequest) -> String {
+        format!("{}-{}.csv", endpoint.name(), request.account)
+    }
+
+    fn csv_header(_: &OutgoingRequest) -> String {
+        csv_header()
+    }
+
+    fn key(&self, ask: &Ask<'_, OutgoingRequest>) -> Result<RequestKey, ApiError> {
+        Ok(RequestKey::of(ask))
+    }
+
+    async fn compute(
+        &self,
+        exec: &Executor<'_>,
+        ask: &Ask<'_, OutgoingRequest>,
+    ) -> Result<Computed<OutgoingDocument>, ApiError> {
+        let cap = self.max_active_calls;
+        let plan = plan(ask.request, ask.customer, ask.account, cap);
+        let calls = exec.rows::<ActiveCall>(&plan).await?;
+        Ok(Computed {
+            doc: build(calls, cap),
+            source: Source::Raw,
+            settled: false,
+        })
+    }
+
+    fn rows(doc: &OutgoingDocument) -> usize {
+        doc.rows
+    }
+
+    fn to_rows_json(doc: &OutgoingDocument) -> Result<Vec<u8>, ApiError> {
+        Ok(doc.to_rows_json().map_err(anyhow::Error::from)?)
+    }
+
+    fn to_csv(doc: &OutgoingDocument) -> Vec<u8> {
+        doc.to_csv()
+    }
+
+    fn truncated(doc: &OutgoingDocument) -> bool {
+        doc.truncated
+    }
+}
 
 /// A validated request to `outgoing-active-calls`.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,8 +1,9 @@
 //! Raw query string → a validated [`StatsRequest`] ("parse, don't validate"). Nothing downstream
 //! sees request text: only typed values.
 
-use super::filters::{self, Endpoint, Filter, Kind, MAX_TEXT_LEN};
+use super::filters::{self, Filter, Kind, MAX_TEXT_LEN};
 use super::time::{Grid, Instant, Sampling, parse_instant, parse_time_zone};
+use crate::domain::Endpoint;
 use crate::error::ApiError;
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -244,7 +245,7 @@ mod tests {
 
     #[test]
     fn the_seed_request_parses() {
-        let r = StatsRequest::parse(Endpoint::Termination, OK).expect("valid");
+        let r = StatsRequest::parse(Endpoint::TerminationQuality, OK).expect("valid");
         assert_eq!(r.sampling, Sampling::Minute);
         assert_eq!(r.from.secs, 1_776_278_748);
         assert!(r.to.is_none() && r.filters.is_empty());
@@ -253,16 +254,16 @@ mod tests {
     #[test]
     fn missing_params_are_listed_in_contract_order() {
         assert_eq!(
-            err(Endpoint::Termination, ""),
+            err(Endpoint::TerminationQuality, ""),
             "missing required param(s) account-id, from-time, sampling"
         );
         assert_eq!(
-            err(Endpoint::Termination, "sampling=day&foo=1"),
+            err(Endpoint::TerminationQuality, "sampling=day&foo=1"),
             "missing required param(s) account-id, from-time"
         );
         assert_eq!(
             err(
-                Endpoint::Termination,
+                Endpoint::TerminationQuality,
                 "account-id=&from-time=2026-01-01&sampling=day"
             ),
             "missing required param(s) account-id"
@@ -272,11 +273,14 @@ mod tests {
     #[test]
     fn arrays_and_repeats_are_rejected() {
         assert_eq!(
-            err(Endpoint::Termination, &format!("{OK}&sampling=hour")),
+            err(Endpoint::TerminationQuality, &format!("{OK}&sampling=hour")),
             "param sampling can't be an array"
         );
         assert_eq!(
-            err(Endpoint::Termination, &format!("{OK}&duration-gt[]=1")),
+            err(
+                Endpoint::TerminationQuality,
+                &format!("{OK}&duration-gt[]=1")
+            ),
             "param duration-gt can't be an array"
         );
     }
@@ -328,11 +332,11 @@ mod tests {
             ),
         ];
         for (q, want) in cases {
-            assert_eq!(err(Endpoint::Termination, q), want, "{q}");
+            assert_eq!(err(Endpoint::TerminationQuality, q), want, "{q}");
         }
         assert_eq!(
             err(
-                Endpoint::Origination,
+                Endpoint::OriginationQuality,
                 &format!("{OK}&auth-orig-ip=10.0.0.256")
             ),
             "invalid value auth-orig-ip"
@@ -344,7 +348,7 @@ mod tests {
         let q = format!(
             "{OK}&duration-gt=5&dst-prefix-routing-contains=%27%3B%20DROP&vendor-price-lt=0.015&customer-price-eq=zzz&auth-orig-ip=1.2.3.4"
         );
-        let r = StatsRequest::parse(Endpoint::Termination, &q).expect("valid");
+        let r = StatsRequest::parse(Endpoint::TerminationQuality, &q).expect("valid");
         let got: Vec<_> = r
             .filters
             .iter()
@@ -359,7 +363,7 @@ mod tests {
             ]
         );
         let o = StatsRequest::parse(
-            Endpoint::Origination,
+            Endpoint::OriginationQuality,
             &format!("{OK}&auth-orig-ip=::ffff:1.2.3.4&vendor-price-lt=zzz"),
         )
         .expect("vendor price is unknown here, so ignored");
@@ -369,19 +373,19 @@ mod tests {
     #[test]
     fn time_zones_are_validated() {
         let r = StatsRequest::parse(
-            Endpoint::Termination,
+            Endpoint::TerminationQuality,
             &format!("{OK}&time-zone=Europe%2FBerlin"),
         )
         .expect("valid");
         assert_eq!(r.time_zone.map(|t| t.name()), Some("Europe/Berlin"));
         assert_eq!(
             err(
-                Endpoint::Termination,
+                Endpoint::TerminationQuality,
                 &format!("{OK}&time-zone=Mars%2FOlympus")
             ),
             "invalid value time-zone"
         );
-        let utc = StatsRequest::parse(Endpoint::Termination, &format!("{OK}&time-zone=UTC"))
+        let utc = StatsRequest::parse(Endpoint::TerminationQuality, &format!("{OK}&time-zone=UTC"))
             .expect("valid");
         assert_eq!(utc.time_zone, None);
     }
@@ -389,6 +393,6 @@ mod tests {
     #[test]
     fn to_time_may_equal_from_time() {
         let q = "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time=2026-01-01&to-time=2026-01-01T00:00:00Z&sampling=day";
-        assert!(StatsRequest::parse(Endpoint::Termination, q).is_ok());
+        assert!(StatsRequest::parse(Endpoint::TerminationQuality, q).is_ok());
     }
 }

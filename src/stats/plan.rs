@@ -2,9 +2,10 @@
 //! is assembled only from the templates in `sql/`, the static filter table and the static rollup
 //! table below; request values travel as server-side parameters (`{name:Type}`).
 
-use super::filters::{Endpoint, Filter, Side};
+use super::filters::Filter;
 use super::params::Value;
 use super::time::{Grid, Sampling, clickhouse_datetime};
+use crate::domain::{Endpoint, Side};
 
 const BUCKETS: &str = include_str!("../../sql/buckets.sql");
 const PART_RAW: &str = include_str!("../../sql/part_raw.sql");
@@ -413,7 +414,7 @@ mod tests {
     fn request_text_never_reaches_the_sql() {
         let evil = "%27%29%20OR%201%3D1%20--";
         let req = request(
-            Endpoint::Termination,
+            Endpoint::TerminationQuality,
             &format!("&dst-prefix-routing-starts-with={evil}&src-prefix-routing-contains={evil}"),
         );
         let plan = plan_of(&req, &[DAY]);
@@ -437,7 +438,7 @@ mod tests {
     #[test]
     fn the_coarsest_sufficient_rollup_is_chosen() {
         let table = |extra: &str| {
-            choose_rollup(&request(Endpoint::Termination, extra).filters).map(|r| r.table)
+            choose_rollup(&request(Endpoint::TerminationQuality, extra).filters).map(|r| r.table)
         };
         assert_eq!(table(""), Some("rollup_minute"));
         assert_eq!(table("&dst-country-id=44"), Some("rollup_minute_country"));
@@ -457,7 +458,7 @@ mod tests {
 
     #[test]
     fn unaligned_edges_are_read_raw_and_whole_minutes_from_the_rollup() {
-        let req = request(Endpoint::Origination, "");
+        let req = request(Endpoint::OriginationQuality, "");
         let p = plan_of(
             &req,
             &[Window {
@@ -489,7 +490,7 @@ mod tests {
 
     #[test]
     fn whole_minutes_split_at_the_accounts_since_inside_the_query() {
-        let p = plan_of(&request(Endpoint::Termination, ""), &[DAY]);
+        let p = plan_of(&request(Endpoint::TerminationQuality, ""), &[DAY]);
         assert_eq!(p.rollup_from, Some(DAY.from));
         assert!(
             p.sql.contains(&format!(
@@ -501,14 +502,17 @@ mod tests {
         assert!(p.sql.contains(&format!(
             "AND (((minute >= {{m0_from:DateTime('UTC')}} AND minute <= {{m0_to:DateTime('UTC')}})) AND minute >= {ROLLUP_SINCE})"
         )));
-        let raw_only = plan_of(&request(Endpoint::Termination, "&duration-gt=3"), &[DAY]);
+        let raw_only = plan_of(
+            &request(Endpoint::TerminationQuality, "&duration-gt=3"),
+            &[DAY],
+        );
         assert!(!raw_only.sql.contains("rollup_accounts"));
         assert_eq!(raw_only.rollup_from, None);
     }
 
     #[test]
     fn local_days_group_in_the_zone() {
-        let req = request(Endpoint::Termination, "&time-zone=Europe%2FBerlin").clone();
+        let req = request(Endpoint::TerminationQuality, "&time-zone=Europe%2FBerlin").clone();
         let req = StatsRequest {
             sampling: Sampling::Day,
             ..req
@@ -528,7 +532,7 @@ mod tests {
 
     #[test]
     fn sub_minute_windows_and_unrolled_filters_read_raw() {
-        let req = request(Endpoint::Termination, "");
+        let req = request(Endpoint::TerminationQuality, "");
         let p = plan_of(
             &req,
             &[Window {
@@ -540,7 +544,10 @@ mod tests {
         assert!(p.sql.contains("FROM cdrs\n"));
         assert!(p.sql.contains("WHERE vendor_acc_id = {account:UInt32}"));
         assert_eq!(p.rollup_from, None);
-        let raw = plan_of(&request(Endpoint::Termination, "&duration-gt=3"), &[DAY]);
+        let raw = plan_of(
+            &request(Endpoint::TerminationQuality, "&duration-gt=3"),
+            &[DAY],
+        );
         assert_eq!(raw.path, Path::Raw);
         assert!(raw.sql.contains("AND duration > {f_duration_gt:Int32}"));
     }

@@ -8,10 +8,12 @@ use crate::db::{Failure, Replicas};
 use crate::error::ApiError;
 use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
+use crate::watermark::Watermark;
 use clickhouse::Row;
 use clickhouse::{RowOwned, RowRead};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One row of the bucket queries; the column types are checked against the result header.
@@ -71,6 +73,38 @@ where
         };
     }
     query.fetch_all::<R>().await
+}
+
+/// What the statistics queries of every request need, shared by the handlers as their own
+/// `web::Data<Backend>`.
+pub struct Backend {
+    pub db: Arc<Replicas>,
+    pub limits: Limits,
+    pub metrics: Arc<Metrics>,
+    /// Which account-sides are rolled up from when, reused briefly.
+    pub listing: Listing,
+    /// The newest CDR per account, for the `x-cdrstats-watermark` header.
+    pub watermark: Arc<Watermark>,
+    /// Server-side `max_execution_time` and client deadline of a query.
+    pub timeout_secs: u64,
+    /// `CLICKHOUSE_SETTINGS`, sent with every query.
+    pub extra_settings: Vec<(String, String)>,
+}
+
+impl Backend {
+    /// Runs the queries of one request of traffic class `class`.
+    pub fn executor(&self, request_id: String, class: Class) -> Executor<'_> {
+        Executor {
+            db: &self.db,
+            limits: &self.limits,
+            class,
+            metrics: &self.metrics,
+            request_id,
+            timeout_secs: self.timeout_secs,
+            extra_settings: &self.extra_settings,
+            listing: &self.listing,
+        }
+    }
 }
 
 /// Runs plans for one request: server-side time limit, client deadline, the class's query

@@ -1,16 +1,22 @@
-//! `termination-statistics` / `origination-statistics` (SPEC §6.1): calls, minutes and exact
-//! price sums per bucket (minute … month), only buckets holding CDRs, plus totals.
+//! `termination-statistics` / `origination-statistics`: calls, minutes and exact price sums per
+//! bucket (minute … month), only buckets holding CDRs, plus totals.
 //!
 //! Answered like the quality endpoints: whole minutes from a per-minute rollup when one holds
 //! every filtered column (the rollups also sum both durations and the prices in exact
 //! millionths, `schema/011_family_rollups.sql`), raw CDRs for the rest.
 
-use super::filters::{Endpoint, Filter, Side};
+use super::filters::Filter;
 use super::metrics::{format, ratio};
 use super::params::{RawParams, Value};
 use super::plan::{self, Bind, Plan, Window};
+use super::query::Executor;
+use super::retention::Retention;
 use super::table::{Cell, Tabular};
+use super::table::{csv_header, to_csv, to_rows_json};
 use super::time::{Grid, Instant, Sampling};
+use crate::answer::{Ask, Computed, Family, RequestKey, Source};
+use crate::config::Settings;
+use crate::domain::{Endpoint, Side};
 use crate::error::ApiError;
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
@@ -18,6 +24,101 @@ use clickhouse::Row;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// The statistics endpoints' family.
+pub struct Statistics {
+    settle_lag: i64,
+    retention: Retention,
+    max_buckets: u64,
+    termination_duration: &'static str,
+    origination_duration: &'static str,
+}
+
+impl Statistics {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            settle_lag: settings.settle_lag_secs,
+            retention: Retention::from_settings(settings),
+            max_buckets: settings.max_buckets,
+            termination_duration: settings.duration_column(Side::Termination),
+            origination_duration: settings.duration_column(Side::Origination),
+        }
+    }
+}
+
+impl Family for Statistics {
+    type Request = TotalsRequest;
+    type Document = TotalsDocument;
+    type Key = RequestKey;
+    const CACHE_LABEL: &'static str = "family";
+
+    fn parse(&self, endpoint: Endpoint, query: &str) -> Result<TotalsRequest, ApiError> {
+        TotalsRequest::parse(endpoint, query)
+    }
+
+    fn account(request: &TotalsRequest) -> Uuid {
+        request.account
+    }
+
+    fn from_secs(request: &TotalsRequest) -> Option<i64> {
+        Some(request.from.secs)
+    }
+
+    fn filename(endpoint: Endpoint, request: &TotalsRequest) -> String {
+        format!("{}-{}.csv", endpoint.name(), request.account)
+    }
+
+    fn csv_header(_: &TotalsRequest) -> String {
+        csv_header::<TotalsDocument>()
+    }
+
+    fn key(&self, ask: &Ask<'_, TotalsRequest>) -> Result<RequestKey, ApiError> {
+        let buckets = ask.request.bucket_count(ask.now);
+        if buckets > self.max_buckets {
+            return Err(ApiError::TooManyBuckets {
+                buckets,
+                limit: self.max_buckets,
+            });
+        }
+        Ok(RequestKey::of(ask))
+    }
+
+    async fn compute(
+        &self,
+        exec: &Executor<'_>,
+        ask: &Ask<'_, TotalsRequest>,
+    ) -> Result<Computed<TotalsDocument>, ApiError> {
+        let r = ask.request;
+        let column = match r.endpoint.side() {
+            Side::Termination => self.termination_duration,
+            Side::Origination => self.origination_duration,
+        };
+        let window = r.window(ask.now);
+        let plan = plan(r, ask.account, window, column, true);
+        self.retention.check(exec, &plan, ask.now).await?;
+        let rows = exec.rows::<TotalsRow>(&plan).await?;
+        Ok(Computed {
+            doc: build(&rows, r.time_zone),
+            source: match plan.path {
+                plan::Path::Rollup => Source::Rollup,
+                plan::Path::Raw => Source::Raw,
+            },
+            settled: window.to < ask.now - self.settle_lag,
+        })
+    }
+
+    fn rows(doc: &TotalsDocument) -> usize {
+        doc.rows
+    }
+
+    fn to_rows_json(doc: &TotalsDocument) -> Result<Vec<u8>, ApiError> {
+        Ok(to_rows_json(doc))
+    }
+
+    fn to_csv(doc: &TotalsDocument) -> Vec<u8> {
+        to_csv(doc)
+    }
+}
 
 const TOTALS: &str = include_str!("../../sql/totals.sql");
 const TOTALS_RAW: &str = include_str!("../../sql/totals_raw.sql");
@@ -80,7 +181,7 @@ impl Bucketing {
     }
 }
 
-/// A validated request to a §6.1 endpoint.
+/// A validated request to a statistics endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TotalsRequest {
     pub endpoint: Endpoint,
@@ -127,7 +228,8 @@ impl TotalsRequest {
         }
     }
 
-    /// The buckets the window spans (the limit applies to it, SPEC §6.1).
+    /// The buckets the window spans (the bucket limit applies to the window, not to the
+    /// non-empty buckets answered).
     pub fn bucket_count(&self, now: i64) -> u64 {
         let last = self.window(now).to;
         let first = self.from.secs;

@@ -7,8 +7,8 @@
 //! document code under test. The random cases come from a fixed seed, so a failure reproduces.
 
 use crate::helpers::*;
+use cdrstats::domain::{Endpoint, Side};
 use cdrstats::stats::document;
-use cdrstats::stats::filters::{Endpoint, Side};
 use cdrstats::stats::params::StatsRequest;
 use cdrstats::stats::plan::{Scope, Window, plan};
 use cdrstats::stats::query::fetch_buckets;
@@ -294,9 +294,9 @@ async fn every_path_gives_the_same_document() {
     let mut replay = Vec::new();
     for case in 0..CASES {
         let endpoint = if rng.random_bool(0.5) {
-            Endpoint::Termination
+            Endpoint::TerminationQuality
         } else {
-            Endpoint::Origination
+            Endpoint::OriginationQuality
         };
         let (sampling, step) = samplings[rng.random_range(0..samplings.len())];
         let from = T0 - 600 + rng.random_range(0..SPAN);

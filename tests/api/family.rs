@@ -1121,7 +1121,7 @@ async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
 
 #[tokio::test]
 async fn statistics_agree_with_their_quality_twins_on_every_shared_column() {
-    use cdrstats::stats::filters::Endpoint;
+    use cdrstats::domain::Endpoint;
     use rand::{Rng, SeedableRng};
     // The quality endpoints answer from rollups where they can, the statistics endpoints from
     // raw CDRs: random cases of the equivalence test must give the same calls, ACD and ASR in
@@ -1134,9 +1134,15 @@ async fn statistics_agree_with_their_quality_twins_on_every_shared_column() {
     let mut quality_sources = std::collections::BTreeSet::new();
     for case in 0..30 {
         let (quality, statistics) = if rng.random_bool(0.5) {
-            (Endpoint::Termination, Endpoint::TerminationStatistics)
+            (
+                Endpoint::TerminationQuality,
+                Endpoint::TerminationStatistics,
+            )
         } else {
-            (Endpoint::Origination, Endpoint::OriginationStatistics)
+            (
+                Endpoint::OriginationQuality,
+                Endpoint::OriginationStatistics,
+            )
         };
         let sampling = samplings[rng.random_range(0..samplings.len())];
         let from = T0 - 600 + rng.random_range(0..2 * 86_400);
@@ -1208,7 +1214,7 @@ const STATISTICS_FILTERS: &[RowFilter] = &[
 /// of summer time in Berlin and a month boundary; prices include 6-place half-way values.
 #[tokio::test]
 async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_from_mid_span() {
-    use cdrstats::stats::filters::Endpoint;
+    use cdrstats::domain::Endpoint;
     use cdrstats::stats::plan::Path;
     use cdrstats::stats::query::fetch_rows;
     use cdrstats::stats::totals::{self, TotalsRequest, TotalsRow};

@@ -75,7 +75,7 @@ async fn random_bytes_in_every_parameter_never_give_a_5xx() {
             .collect::<Vec<_>>()
             .join("&");
         // Every endpoint of the family, quality twins twice as often.
-        let endpoints = cdrstats::stats::filters::Endpoint::ALL;
+        let endpoints = cdrstats::domain::Endpoint::ALL;
         let path = match rng.random_range(0..endpoints.len() + 2) {
             i if i < endpoints.len() => endpoints[i].path(),
             i if i == endpoints.len() => TERMINATION,
