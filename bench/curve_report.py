@@ -19,7 +19,7 @@ NAMES = {
     "C": "(C) + dst-prefix starts-with",
     "D": "(D) + duration-gt (raw path)",
 }
-# Issue 10's targets at 100M, as speed-ups over the straightforward SQL in the same run.
+# The data layer's targets at 100M, as speed-ups over the straightforward SQL in the same run.
 TARGETS = {"A": 30, "B": 15, "C": 15, "D": 1}
 
 

@@ -1,4 +1,4 @@
-"""p50 latency of the family endpoints (SPEC §6) against a running gateway, cold and cached.
+"""p50 latency of the statistics and active-calls endpoints against a running gateway, cold and cached.
 
 Cold: `Cache-Control: no-cache` (the gateway computes afresh and queries ClickHouse). Cached: the
 same request again without it (after one warming request). The quality endpoint is measured in

@@ -1,4 +1,4 @@
--- Calls in progress per minute for one account (SPEC §6.2): the matching rows of the latest
+-- Calls in progress per minute for one account: the matching rows of the latest
 -- snapshot taken in each minute of the window. The snapshot list comes from the small
 -- active_calls_snapshots table (schema/010_family.sql); GLOBAL IN computes it once on the
 -- initiator and ships the set to the shards when active_calls is a Distributed table (a plain IN

@@ -1,4 +1,4 @@
--- The calls of one customer account in the newest snapshot (SPEC §6.3), newest start first.
+-- The calls of one customer account in the newest snapshot, newest start first.
 -- The newest snapshot is a scalar subquery on the small snapshot list (computed once, also on
 -- a cluster). The inner query selects and cuts (its limit is one more than the row cap, so the
 -- gateway can tell that it cut the list); the outer one only formats, under the column names,

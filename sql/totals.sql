@@ -1,4 +1,4 @@
--- Per-bucket sums for termination-statistics / origination-statistics (SPEC §6.1): the parts
+-- Per-bucket sums for termination-statistics / origination-statistics: the parts
 -- (sql/totals_raw.sql over raw CDRs, sql/totals_rollup.sql over a rollup, see
 -- src/stats/totals.rs) added up per bucket. Prices travel as Int64 millionths: exact.
 SELECT t,

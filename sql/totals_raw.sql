@@ -1,4 +1,4 @@
--- §6.1 sums of raw CDRs of one account (%RAW_TABLE%: `cdrs`, or `cdrs_by_customer` for
+-- The statistics endpoints' sums of raw CDRs of one account (%RAW_TABLE%: `cdrs`, or `cdrs_by_customer` for
 -- origination counted by `duration`). %BUCKET% is the bucket start (see src/stats/totals.rs),
 -- %DURATION_COLUMN% the configured billed duration, %PRICE_COLUMN% the side's price: both
 -- names come from fixed lists, every value is a typed server-side parameter.

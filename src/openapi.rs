@@ -45,7 +45,7 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
-                // SPEC §7: the token as the password of any user, for Excel / Power BI / Tableau.
+                // The token as the password of any user, for Excel / Power BI / Tableau.
                 "basic": { "type": "http", "scheme": "basic",
                            "description": "any user name, the JWT as the password" },
                 "session": { "type": "apiKey", "in": "cookie", "name": "_yeti_customer_v1_session" }

@@ -80,6 +80,14 @@ impl RequestKey {
     }
 }
 
+/// The bucket limit, checked before any query: too many buckets is a 400, not a slow query.
+pub fn check_bucket_limit(buckets: u64, limit: u64) -> Result<(), ApiError> {
+    if buckets > limit {
+        return Err(ApiError::TooManyBuckets { buckets, limit });
+    }
+    Ok(())
+}
+
 /// What a family computed for one request.
 pub struct Computed<D> {
     pub doc: D,
@@ -104,8 +112,10 @@ pub trait Family: Sized + 'static {
     fn account(request: &Self::Request) -> Uuid;
     /// `from-time`, when the endpoint has one (a window starting after now is answered `[]`).
     fn from_secs(request: &Self::Request) -> Option<i64>;
-    /// The name a CSV download gets.
-    fn filename(endpoint: Endpoint, request: &Self::Request) -> String;
+    /// The name a CSV download gets: `<endpoint>-<account-id>.csv` unless a family says more.
+    fn filename(endpoint: Endpoint, request: &Self::Request) -> String {
+        format!("{}-{}.csv", endpoint.name(), Self::account(request))
+    }
     /// The CSV header alone (the answer to a window that cannot hold data yet).
     fn csv_header(request: &Self::Request) -> String;
     /// The cache key, after the size checks that must refuse a request before any query.

@@ -168,7 +168,7 @@ impl TimeRules {
             None if self.require_exp => return Err(Rejection::MissingExp),
             _ => {}
         }
-        // §4.1.5: the current time MUST be after or equal to `nbf`.
+        // RFC 7519 §4.1.5: the current time MUST be after or equal to `nbf`.
         if let Some(nbf) = claims.nbf.map(NumericDate::secs)
             && now.saturating_add(leeway) < nbf
         {

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 
 /// The gateway's answer to a ClickHouse error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Answer {
+pub enum Outcome {
     /// 503 + `Retry-After`; stale settled answers may be served instead.
     Unavailable(&'static str),
     /// 504.
@@ -28,15 +28,15 @@ pub struct Rule {
     pub code: u32,
     /// ClickHouse's name for the code.
     pub name: &'static str,
-    pub answer: Answer,
+    pub answer: Outcome,
     /// Worth one more try on another replica (the problem is the node, not the query).
     pub retry_elsewhere: bool,
 }
 
-const UNAVAILABLE: Answer = Answer::Unavailable("statistics backend unavailable");
-const OVERLOADED: Answer = Answer::Unavailable("statistics backend overloaded");
+const UNAVAILABLE: Outcome = Outcome::Unavailable("statistics backend unavailable");
+const OVERLOADED: Outcome = Outcome::Unavailable("statistics backend overloaded");
 
-const fn rule(code: u32, name: &'static str, answer: Answer, retry_elsewhere: bool) -> Rule {
+const fn rule(code: u32, name: &'static str, answer: Outcome, retry_elsewhere: bool) -> Rule {
     Rule {
         code,
         name,
@@ -48,10 +48,10 @@ const fn rule(code: u32, name: &'static str, answer: Answer, retry_elsewhere: bo
 /// Every ClickHouse error code the gateway does not treat as a bug.
 pub const RULES: &[Rule] = &[
     // The server stopped the query at max_execution_time, or predicted it would pass it.
-    rule(159, "TIMEOUT_EXCEEDED", Answer::Timeout, false),
-    rule(160, "TOO_SLOW", Answer::Timeout, false),
+    rule(159, "TIMEOUT_EXCEEDED", Outcome::Timeout, false),
+    rule(160, "TOO_SLOW", Outcome::Timeout, false),
     // Cancelled: our deadline closed the connection, or an operator ran KILL QUERY.
-    rule(394, "QUERY_WAS_CANCELLED", Answer::Timeout, false),
+    rule(394, "QUERY_WAS_CANCELLED", Outcome::Timeout, false),
     // Overload: max_concurrent_queries, the user's quota, memory limits.
     rule(202, "TOO_MANY_SIMULTANEOUS_QUERIES", OVERLOADED, false),
     rule(201, "QUOTA_EXCEEDED", OVERLOADED, false),
@@ -77,7 +77,7 @@ pub const RULES: &[Rule] = &[
 /// How the gateway handles one driver error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
-    pub answer: Answer,
+    pub answer: Outcome,
     pub retry_elsewhere: bool,
     /// The server's error code, when the server answered with one.
     pub code: Option<u32>,
@@ -105,7 +105,7 @@ pub fn classify(err: &clickhouse::error::Error) -> Verdict {
             code: None,
         },
         Error::TimedOut => Verdict {
-            answer: Answer::Timeout,
+            answer: Outcome::Timeout,
             retry_elsewhere: false,
             code: None,
         },
@@ -113,13 +113,13 @@ pub fn classify(err: &clickhouse::error::Error) -> Verdict {
             let code = server_code(text);
             let rule = code.and_then(|c| RULES.iter().find(|r| r.code == c));
             Verdict {
-                answer: rule.map_or(Answer::Bug, |r| r.answer),
+                answer: rule.map_or(Outcome::Bug, |r| r.answer),
                 retry_elsewhere: rule.is_some_and(|r| r.retry_elsewhere),
                 code,
             }
         }
         _ => Verdict {
-            answer: Answer::Bug,
+            answer: Outcome::Bug,
             retry_elsewhere: false,
             code: None,
         },
@@ -130,12 +130,12 @@ pub fn classify(err: &clickhouse::error::Error) -> Verdict {
 /// reference: an error shared among coalesced callers goes through this same table.
 pub fn to_api_error(err: &clickhouse::error::Error) -> ApiError {
     match classify(err).answer {
-        Answer::Unavailable(why) => {
+        Outcome::Unavailable(why) => {
             tracing::warn!(error = %err, "clickhouse unavailable");
             ApiError::Unavailable(why)
         }
-        Answer::Timeout => ApiError::Timeout,
-        Answer::Bug => ApiError::internal(anyhow::anyhow!("clickhouse query: {err}")),
+        Outcome::Timeout => ApiError::Timeout,
+        Outcome::Bug => ApiError::internal(anyhow::anyhow!("clickhouse query: {err}")),
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod errors;
 mod replicas;
-pub use errors::{Answer, RULES, Rule, Verdict, classify, server_code, to_api_error};
+pub use errors::{Outcome, RULES, Rule, Verdict, classify, server_code, to_api_error};
 pub use replicas::{Failure, Replicas};
 
 /// A connect that takes longer than this means the replica is down: fail fast instead of hanging.

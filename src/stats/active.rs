@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::document::bucket_count;
 use super::query::Executor;
 use super::table::{csv_header, to_csv, to_rows_json};
-use crate::answer::{Ask, Computed, Family, RequestKey, Source};
+use crate::answer::{Ask, Computed, Family, RequestKey, Source, check_bucket_limit};
 use crate::config::Settings;
 use crate::error::ApiError;
 
@@ -51,10 +51,6 @@ impl Family for ActiveCalls {
         Some(request.from.secs)
     }
 
-    fn filename(endpoint: Endpoint, request: &ActiveRequest) -> String {
-        format!("{}-{}.csv", endpoint.name(), request.account)
-    }
-
     fn csv_header(_: &ActiveRequest) -> String {
         csv_header::<ActiveDocument>()
     }
@@ -62,12 +58,7 @@ impl Family for ActiveCalls {
     fn key(&self, ask: &Ask<'_, ActiveRequest>) -> Result<RequestKey, ApiError> {
         let (first, last) = ask.request.buckets(ask.now);
         let buckets = bucket_count(first, last, MINUTE);
-        if buckets > self.max_buckets {
-            return Err(ApiError::TooManyBuckets {
-                buckets,
-                limit: self.max_buckets,
-            });
-        }
+        check_bucket_limit(buckets, self.max_buckets)?;
         Ok(RequestKey::of(ask))
     }
 
@@ -179,7 +170,8 @@ pub struct MinuteRow {
     pub calls: u64,
 }
 
-/// The response body of a §6.2 endpoint (no totals: a sum of concurrent calls means nothing).
+/// The response body of an active-calls endpoint (no totals: a sum of concurrent calls means
+/// nothing).
 #[derive(Debug, Serialize, PartialEq)]
 pub struct ActiveDocument {
     pub data: ActiveColumns,

@@ -214,8 +214,8 @@ pub static FILTERS: &[Filter] = {
         f("customer-price-eq", "customer_price", Eq, Price, O),
         f("customer-price-gt", "customer_price", Gt, Price, O),
         f("customer-price-lt", "customer_price", Lt, Price, O),
-        // SPEC §1 "IP text" on the origination statistics, §6.3 "text" on the active calls:
-        // an address there (canonical form), any text here (an SBC may record a name).
+        // An IP address on the origination statistics (compared in canonical form), any text
+        // on the outgoing active calls (an SBC may record a name).
         f("auth-orig-ip", "auth_orig_ip", Eq, Ip, O),
         f("auth-orig-ip", "auth_orig_ip", Eq, Text, OUTGOING),
         f("auth-orig-port", "auth_orig_port", Eq, UInt16, OUTGOING),

@@ -21,9 +21,9 @@ impl std::ops::AddAssign for Sums {
     }
 }
 
-/// The published metrics of a bucket, as exact two-place decimals.
+/// The published ratios of a bucket (ACD, ASR, CPS), as exact two-place decimals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Metrics {
+pub struct Ratios {
     /// Average duration of answered calls; `None` when nothing was answered.
     pub acd: Option<Decimal>,
     /// Answered share in percent; `None` when there were no calls.
@@ -34,10 +34,10 @@ pub struct Metrics {
 
 impl Sums {
     /// Derives the metrics for a bucket `width_secs` long.
-    pub fn metrics(&self, width_secs: i64) -> Metrics {
+    pub fn metrics(&self, width_secs: i64) -> Ratios {
         let total = i128::from(self.total_calls);
         let answered = i128::from(self.answered);
-        Metrics {
+        Ratios {
             acd: (answered > 0).then(|| ratio(i128::from(self.duration_sum), answered)),
             asr: (total > 0).then(|| ratio(100 * answered, total)),
             cps: ratio(total, i128::from(width_secs.max(1))),
@@ -79,7 +79,7 @@ mod tests {
         }
     }
 
-    fn shown(m: Metrics) -> (Option<String>, Option<String>, String) {
+    fn shown(m: Ratios) -> (Option<String>, Option<String>, String) {
         (m.acd.map(format), m.asr.map(format), format(m.cps))
     }
 

@@ -47,10 +47,6 @@ impl Family for OutgoingCalls {
         None
     }
 
-    fn filename(endpoint: Endpoint, request: &OutgoingRequest) -> String {
-        format!("{}-{}.csv", endpoint.name(), request.account)
-    }
-
     fn csv_header(_: &OutgoingRequest) -> String {
         csv_header()
     }
@@ -127,7 +123,7 @@ pub fn plan(request: &OutgoingRequest, customer: u32, account: u32, cap: u32) ->
     )
 }
 
-/// One call in progress, with exactly the keys of SPEC §6.3 in their order.
+/// One call in progress, with exactly the keys the platform's API answers, in its order.
 #[derive(Clone, Debug, PartialEq, Row, Deserialize, Serialize)]
 pub struct ActiveCall {
     pub snapshot_timestamp: String,

@@ -15,7 +15,7 @@ use super::query::Executor;
 use super::retention::Retention;
 use super::table::{csv_header, to_csv, to_rows_json};
 use super::time::Sampling;
-use crate::answer::{Ask, Computed, Family, Source};
+use crate::answer::{Ask, Computed, Family, Source, check_bucket_limit};
 use crate::config::Settings;
 use crate::domain::Endpoint;
 use crate::error::ApiError;
@@ -127,12 +127,7 @@ impl Family for Quality {
         let req = ask.request;
         let (first, last, end) = bounds(req, ask.now);
         let buckets = bucket_count(first, last, req.sampling.seconds());
-        if buckets > self.max_buckets {
-            return Err(ApiError::TooManyBuckets {
-                buckets,
-                limit: self.max_buckets,
-            });
-        }
+        check_bucket_limit(buckets, self.max_buckets)?;
         Ok(ResponseKey {
             customer: ask.customer,
             scope: scope_key(req, ask.account),

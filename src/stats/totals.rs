@@ -14,7 +14,7 @@ use super::retention::Retention;
 use super::table::{Cell, Tabular};
 use super::table::{csv_header, to_csv, to_rows_json};
 use super::time::{Grid, Instant, Sampling};
-use crate::answer::{Ask, Computed, Family, RequestKey, Source};
+use crate::answer::{Ask, Computed, Family, RequestKey, Source, check_bucket_limit};
 use crate::config::Settings;
 use crate::domain::{Endpoint, Side};
 use crate::error::ApiError;
@@ -64,22 +64,13 @@ impl Family for Statistics {
         Some(request.from.secs)
     }
 
-    fn filename(endpoint: Endpoint, request: &TotalsRequest) -> String {
-        format!("{}-{}.csv", endpoint.name(), request.account)
-    }
-
     fn csv_header(_: &TotalsRequest) -> String {
         csv_header::<TotalsDocument>()
     }
 
     fn key(&self, ask: &Ask<'_, TotalsRequest>) -> Result<RequestKey, ApiError> {
         let buckets = ask.request.bucket_count(ask.now);
-        if buckets > self.max_buckets {
-            return Err(ApiError::TooManyBuckets {
-                buckets,
-                limit: self.max_buckets,
-            });
-        }
+        check_bucket_limit(buckets, self.max_buckets)?;
         Ok(RequestKey::of(ask))
     }
 
@@ -152,7 +143,8 @@ impl WeekStart {
     }
 }
 
-/// Bucket width of §6.1: the quality endpoints' samplings plus calendar weeks and months.
+/// Bucket width of the statistics endpoints: the quality endpoints' samplings plus calendar
+/// weeks and months.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Bucketing {
     Fixed(Sampling),
@@ -380,7 +372,7 @@ pub struct TotalsRow {
     pub total_price_micros: i64,
 }
 
-/// The response body of a §6.1 endpoint.
+/// The response body of a statistics endpoint.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct TotalsDocument {
     pub data: TotalsColumns,

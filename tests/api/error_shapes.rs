@@ -159,7 +159,7 @@ async fn static_file_errors_are_json() {
 #[tokio::test]
 async fn an_over_long_query_string_is_json_414() {
     let app = spawn_app("shape_414").await;
-    // The probe: 10 000 parameters (`a=1&` each, 40 000 bytes of query string).
+    // A probe of 10 000 parameters (`a=1&` each, 40 000 bytes of query string).
     let many = "a=1&".repeat(10_000);
     let (status, body) = raw(
         &app,

@@ -1,4 +1,4 @@
-//! The rest of the family (SPEC §6) end to end on the real engine: every expected number is
+//! The statistics and active-calls endpoints end to end on the real engine: every expected number is
 //! computed here from the rows the test inserted, never by the gateway's code.
 
 use crate::helpers::*;
@@ -38,7 +38,7 @@ fn price6(p: f64) -> Decimal {
         .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// A CDR with billed durations (the columns added for §6.1).
+/// A CDR with billed durations (the columns the statistics endpoints may sum).
 #[derive(Row, Serialize, Clone, Debug)]
 struct BilledCdr {
     time_start: u32,
@@ -84,7 +84,7 @@ async fn insert_billed(app: &TestApp, rows: &[BilledCdr]) {
     insert.end().await.expect("end");
 }
 
-/// The §6.1 document of `rows` grouped by `bucket_of`, computed independently: integer counts,
+/// The statistics document of `rows` grouped by `bucket_of`, computed independently: integer counts,
 /// rust_decimal for every ratio and price.
 fn expected_totals(
     rows: &[&BilledCdr],
@@ -324,7 +324,7 @@ async fn an_empty_window_answers_the_contracts_empty_document() {
     );
 }
 
-/// One row of `active_calls` (every column of SPEC §6.2).
+/// One row of `active_calls` (every column).
 #[derive(Row, Serialize, Clone, Debug)]
 struct ActiveRow {
     snapshot_timestamp: u32,
@@ -564,7 +564,7 @@ fn outgoing_rows(s0: i64) -> Vec<ActiveRow> {
     let newest = s0 + 10 * 60;
     for n in 0..6 {
         let mut row = active(newest, 10 * i64::from(n) + 1, n);
-        // SBCs record addresses, and some record names (SPEC §6.3: the filter is text).
+        // SBCs record addresses, and some record names (so the filter is text there).
         row.auth_orig_ip = match n {
             2 => "192.0.2.2".into(),
             4 => "sbc-edge.example".into(),
@@ -857,7 +857,7 @@ async fn family_endpoints_share_auth_validation_csv_and_caching() {
         .await;
     assert_eq!(quality.status(), 400);
 
-    // CSV: a header and one row per bucket; text quoted, numbers bare (SPEC §7).
+    // CSV: a header and one row per bucket; text quoted, numbers bare.
     let csv = app
         .get(T_STATS, &window_query(T0, T0 + 59, "minute", "&format=csv"))
         .await;
@@ -1205,7 +1205,7 @@ const STATISTICS_FILTERS: &[RowFilter] = &[
     ("&duration-gt=100", |r| r.duration > 100),
 ];
 
-/// Property test of the statistics endpoints' rollup path (SPEC §6.1, `totals::plan`): random
+/// Property test of the statistics endpoints' rollup path (`totals::plan`): random
 /// windows (second-precise edges), samplings minute … month, zones, rollup-served and raw-only
 /// filters, both sides and both duration columns give, from the planner (rollup allowed and
 /// forced raw) and from the gateway, the document computed here from the inserted rows. ACCOUNT

@@ -1,4 +1,4 @@
-"""Real BI clients against the live gateway (SPEC §7), started by tests/bi/run.sh.
+"""Real BI clients against the live gateway (format=rows, CSV, Basic auth), started by tests/bi/run.sh.
 
 Drives shillelagh (the library Superset uses for HTTP sources), pandas, Python's csv module and
 requests with the exact headers Excel / Power BI / Grafana send, over fixtures inserted here into
@@ -111,7 +111,7 @@ def text(value):
 
 def expected(endpoint, first, last, step, to_time=None):
     """Buckets first..last (inclusive, step seconds) of ACCOUNT: t, total_calls, acd, asr, cps.
-    CDRs after `to_time` (default: the end of the last bucket) are not counted (SPEC §1)."""
+    CDRs after `to_time` (default: the end of the last bucket) are not counted."""
     column, last_only = QUALITY[endpoint]
     until = last + step - 1 if to_time is None else to_time
     rows = [r for r in FIXTURE if r[column] == ACCOUNT and (r["is_last_cdr"] or not last_only)
@@ -320,7 +320,7 @@ class Grafana(unittest.TestCase):
 
 
 class EveryStatisticsEndpoint(unittest.TestCase):
-    """SPEC §7 on every endpoint the gateway documents with format=rows, whatever its shape."""
+    """format=rows on every endpoint the gateway documents with format=rows, whatever its shape."""
 
     def test_rows_csv_and_head_agree_with_the_document(self):
         endpoints = statistics_endpoints()

@@ -10,7 +10,7 @@ use processes::*;
 use std::time::{Duration, Instant};
 
 const STATS: &str = "/api/rest/customer/v1/termination-statistics-quality";
-/// Two members of the endpoint family (SPEC §6), kept for outages like the quality endpoint.
+/// Two other endpoints, whose settled answers are kept for outages like the quality endpoint's.
 const FAMILY: [&str; 2] = [
     "/api/rest/customer/v1/termination-statistics",
     "/api/rest/customer/v1/termination-active-calls",
