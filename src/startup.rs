@@ -75,7 +75,6 @@ impl Components {
             extra_settings: settings.clickhouse_settings.clone(),
         };
         let policy = CachePolicy::from_settings(settings);
-        let service = |family| web::Data::new(Service::new(family, policy));
         Ok(Self {
             metrics: web::Data::from(metrics),
             db: web::Data::from(db),
@@ -83,7 +82,7 @@ impl Components {
             backend: web::Data::new(backend),
             accounts: web::Data::new(routes::accounts::AccountLists::new(auth_ttl)),
             quality: web::Data::new(Service::new(Quality::new(settings), policy)),
-            statistics: service(Statistics::new(settings)),
+            statistics: web::Data::new(Service::new(Statistics::new(settings), policy)),
             active_calls: web::Data::new(Service::new(ActiveCalls::new(settings), policy)),
             outgoing_calls: web::Data::new(Service::new(OutgoingCalls::new(settings), policy)),
         })
