@@ -3,6 +3,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod ddl;
 pub mod error;
 pub mod http;
 pub mod json_errors;
