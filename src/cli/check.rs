@@ -5,9 +5,10 @@
 //! with the gateway's settings); and a spot check that the newest complete hour of the minute
 //! rollup equals the raw CDRs. `serve` runs it at start and logs the findings.
 
-use crate::cli::migrate::{CLUSTER_MIGRATIONS, MIGRATIONS, statements};
+use crate::cli::migrate::{CLUSTER_MIGRATIONS, MIGRATIONS};
 use crate::config::Settings;
 use crate::db;
+use crate::ddl::{self, Create};
 use clickhouse::Row;
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -305,105 +306,23 @@ pub fn expected_schema(cluster: bool) -> (Vec<TableColumns>, Vec<String>) {
         MIGRATIONS
     };
     let mut tables: Vec<TableColumns> = Vec::new();
-    let mut views = Vec::new();
-    for (_, text) in files {
-        for statement in statements(text) {
-            let Some(rest) = statement.strip_prefix("CREATE ") else {
-                continue;
-            };
-            // A later file may create an object again (schema/011_family_rollups.sql drops and
-            // creates the rollups): the last definition is the expected one.
-            if let Some(rest) = rest.strip_prefix("MATERIALIZED VIEW IF NOT EXISTS ") {
-                let name = first_word(rest);
-                if !views.contains(&name) {
-                    views.push(name);
-                }
-            } else if let Some(rest) = rest.strip_prefix("TABLE IF NOT EXISTS ") {
-                let name = first_word(rest);
-                let like = rest
-                    .split_once(" AS ")
-                    .filter(|(_, after)| after.contains("ENGINE = Distributed("))
-                    .map(|(_, after)| first_word(after));
-                let columns = match like {
-                    Some(local) => tables
-                        .iter()
-                        .find(|(t, _)| *t == local)
-                        .map(|(_, c)| c.clone())
-                        .unwrap_or_default(),
-                    None => columns(rest),
-                };
-                tables.retain(|(t, _)| *t != name);
-                tables.push((name, columns));
-            }
-        }
+    for create in ddl::creates(files) {
+        let columns = match &create {
+            Create::Table { .. } => ddl::columns(&create),
+            Create::TableAs { source, .. } => tables
+                .iter()
+                .find(|(t, _)| t == source)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default(),
+            Create::View { .. } => continue,
+        };
+        // A later file may create an object again (schema/011_family_rollups.sql drops and
+        // creates the rollups): the last definition is the expected one.
+        let name = create.name().to_owned();
+        tables.retain(|(t, _)| *t != name);
+        tables.push((name, columns));
     }
-    (tables, views)
-}
-
-fn first_word(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c == '(')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The column list of a `CREATE TABLE name ( ... )`: name and type of each column, without
-/// codecs, defaults and projections.
-fn columns(create: &str) -> Vec<(String, String)> {
-    let Some(open) = create.find('(') else {
-        return Vec::new();
-    };
-    let mut depth = 0;
-    let mut items = Vec::new();
-    let mut current = String::new();
-    for c in create[open..].chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                if depth == 1 {
-                    continue;
-                }
-            }
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    items.push(std::mem::take(&mut current));
-                    break;
-                }
-            }
-            ',' if depth == 1 => {
-                items.push(std::mem::take(&mut current));
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    items
-        .iter()
-        .map(|item| item.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|item| {
-            !item.is_empty()
-                && !["PROJECTION ", "INDEX ", "CONSTRAINT "]
-                    .iter()
-                    .any(|k| item.starts_with(k))
-        })
-        .filter_map(|item| {
-            let (name, rest) = item.split_once(' ')?;
-            let ty = [
-                " CODEC(",
-                " DEFAULT ",
-                " MATERIALIZED ",
-                " ALIAS ",
-                " COMMENT ",
-            ]
-            .iter()
-            .filter_map(|k| rest.find(k))
-            .min()
-            .map_or(rest, |end| &rest[..end]);
-            Some((name.to_owned(), ty.trim().to_owned()))
-        })
-        .collect()
+    (tables, ddl::view_names(files))
 }
 
 #[derive(Row, Deserialize)]

@@ -14,6 +14,7 @@
 
 use crate::config::Settings;
 use crate::db;
+use crate::ddl::statements;
 use anyhow::{Context, bail};
 use clickhouse::Row;
 use serde::Deserialize;
@@ -383,22 +384,6 @@ pub mod retention {
     }
 }
 
-/// Splits a schema file into statements: `--` comment lines dropped, split at `;`.
-/// Our schema files keep `;` out of strings, which this relies on.
-pub fn statements(text: &str) -> Vec<String> {
-    let without_comments: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    without_comments
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn checksum(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -741,13 +726,7 @@ mod tests {
     }
 
     #[test]
-    fn statements_split_and_drop_comments() {
-        let s =
-            statements("-- a; comment\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n\nSELECT 1;\n");
-        assert_eq!(
-            s,
-            vec!["CREATE TABLE a (x UInt8) ENGINE = Memory", "SELECT 1"]
-        );
+    fn every_schema_file_has_statements_and_no_placeholder_mark() {
         for (_, text) in MIGRATIONS.iter().chain(CLUSTER_MIGRATIONS) {
             assert!(!statements(text).is_empty());
             assert!(!text.contains('?'), "the driver reads `?` as a placeholder");

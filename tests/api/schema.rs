@@ -18,7 +18,7 @@ async fn every_cluster_schema_statement_parses() {
     let mut statements = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
-        for statement in cdrstats::cli::migrate::statements(&text) {
+        for statement in cdrstats::ddl::statements(&text) {
             let statement = target.render(&statement, "cdrstats");
             let formatted: String = client
                 .query("SELECT formatQuery({q:String})")
