@@ -45,7 +45,7 @@ $(BI_STAMP): tests/bi/requirements.txt $(STAMP)
 	@touch $@
 
 # Apache Superset for tests/bi/superset_recipe.py, in its own virtualenv (it pins pandas 2 and
-# SQLAlchemy 1.4). BI_SUPERSET=0 skips it (saves its one-time install, see README "Measured").
+# SQLAlchemy 1.4). BI_SUPERSET=0 skips it (saves its one-time install, see bench/results/README.md).
 BI_SUPERSET     ?= 1
 SUPERSET_VENV   ?= .venv-superset
 SUPERSET_STAMP  := $(SUPERSET_VENV)/.installed

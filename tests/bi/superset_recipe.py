@@ -1,4 +1,4 @@
-"""The README's Superset recipe inside Apache Superset itself (tests/bi/superset-requirements.txt,
+"""The documented Superset recipe inside Apache Superset itself (tests/bi/superset-requirements.txt,
 its own virtualenv: Superset pins pandas 2 and SQLAlchemy 1.4). Superset's `Database` model builds
 the engine from the recipe's engine parameters exactly as the *Engine parameters* field does, and
 `get_df` runs the recipe's query through Superset's query path. Run by tests/bi/run.sh after

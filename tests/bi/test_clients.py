@@ -2,7 +2,7 @@
 
 Drives shillelagh (the library Superset uses for HTTP sources), pandas, Python's csv module and
 requests with the exact headers Excel / Power BI / Grafana send, over fixtures inserted here into
-the real local engine. The README's recipes are read from README.md and run as written (with the
+the real local engine. The recipes are read from docs/bi-recipes.md and run as written (with the
 live gateway, a token and the fixture account put in). Expected numbers come from this file's own
 arithmetic on the fixture rows (exact fractions, half away from zero), never from the gateway.
 """
@@ -30,7 +30,7 @@ GATEWAY = os.environ["BI_GATEWAY"]
 ENGINE = os.environ["BI_ENGINE_URL"]
 DATABASE = os.environ["BI_DATABASE"]
 TOKEN = os.environ["BI_TOKEN"]
-README = Path(__file__).resolve().parents[2] / "README.md"
+RECIPES = Path(__file__).resolve().parents[2] / "docs" / "bi-recipes.md"
 
 CUSTOMER = 10
 ACCOUNT, ACCOUNT_UUID = 101, "7c61877c-39c4-11f1-b6d8-82ad38f4dd55"
@@ -148,10 +148,10 @@ def url(endpoint, first, last, sampling, fmt):
 
 
 def recipe(name):
-    """A code block of README.md marked `<!-- bi-recipe: name -->`, made live."""
-    found = re.search(rf"<!-- bi-recipe: {re.escape(name)} -->\n```[a-z]*\n(.*?)```", README.read_text(), re.S)
+    """A code block of docs/bi-recipes.md marked `<!-- bi-recipe: name -->`, made live."""
+    found = re.search(rf"<!-- bi-recipe: {re.escape(name)} -->\n```[a-z]*\n(.*?)```", RECIPES.read_text(), re.S)
     if not found:
-        raise AssertionError(f"README.md has no bi-recipe {name}")
+        raise AssertionError(f"docs/bi-recipes.md has no bi-recipe {name}")
     return (found.group(1).strip().replace("http://gateway:8080", GATEWAY)
             .replace("<token>", TOKEN).replace("<account-uuid>", ACCOUNT_UUID))
 
@@ -252,7 +252,7 @@ class Pandas(unittest.TestCase):
 
     def test_the_readme_pandas_recipe_reads_rows_and_csv_with_the_same_numbers(self):
         scope = {}
-        exec(recipe("pandas"), scope)  # noqa: S102 — the README's own code, run as written
+        exec(recipe("pandas"), scope)  # noqa: S102 — the documented code, run as written
         want = expected("origination-statistics-quality", T0 - 360, T0 - 360 + 3540, 60)
         for name in ("rows", "csv"):
             df = scope[name]
