@@ -1130,3 +1130,126 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
         "only {with_other} cases cut rows into other"
     );
 }
+
+/// `cdrstats seed` fills the breakdown columns for both profiles: answered CDRs 200 "OK" on
+/// both legs, failures only the listed SIP answers, networks of the CDR's country, PDDs
+/// around 2–4 s, leg A set on last CDRs only; the same seed gives the same data.
+#[tokio::test]
+async fn seed_fills_the_breakdown_columns_plausibly_and_deterministically() {
+    #[derive(Row, serde::Deserialize, Debug, PartialEq)]
+    struct Seeded {
+        is_last_cdr: bool,
+        duration: i32,
+        dst_country_id: u32,
+        dst_network_id: u32,
+        lega_disconnect_code: i32,
+        lega_disconnect_reason: String,
+        legb_disconnect_code: i32,
+        legb_disconnect_reason: String,
+        pdd: f32,
+    }
+    let sip = [
+        (486, "Busy Here"),
+        (480, "Temporarily Unavailable"),
+        (404, "Not Found"),
+        (503, "Service Unavailable"),
+        (487, "Request Terminated"),
+        (403, "Forbidden"),
+        (408, "Request Timeout"),
+    ];
+    let mut first_run = Vec::new();
+    for (run, profile) in [
+        cdrstats::cli::seed::Profile::Hot,
+        cdrstats::cli::seed::Profile::Hot,
+        cdrstats::cli::seed::Profile::Realistic,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let database = format!(
+            "t_breakdown_seed_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let settings = cdrstats::config::Settings::from_vars(vec![
+            ("CLICKHOUSE_URL".to_owned(), engine_url()),
+            ("CLICKHOUSE_DATABASE".to_owned(), database.clone()),
+        ])
+        .expect("settings");
+        cdrstats::cli::migrate::run(&settings)
+            .await
+            .expect("migrate");
+        let args = cdrstats::cli::seed::SeedArgs {
+            rows: 4_000,
+            days: 1,
+            seed: 7,
+            profile,
+            customers: Some(3),
+            hot_share: 0.4,
+            end: Some(T0),
+            parallel: 1,
+            first_stream: 0,
+            if_empty: false,
+            no_active_calls: true,
+        };
+        cdrstats::cli::seed::run(&settings, &args)
+            .await
+            .expect("seed");
+        let ch = cdrstats::db::client(&settings, &engine_url(), Some(&database));
+        let rows: Vec<Seeded> = ch
+            .query(
+                "SELECT ?fields FROM cdrs ORDER BY time_start, vendor_acc_id, customer_acc_id, \
+                 is_last_cdr, duration, pdd, legb_disconnect_code",
+            )
+            .fetch_all()
+            .await
+            .expect("read");
+        assert_eq!(rows.len(), 4_000);
+        for r in &rows {
+            if r.duration > 0 {
+                assert_eq!(
+                    (r.legb_disconnect_code, r.legb_disconnect_reason.as_str()),
+                    (200, "OK")
+                );
+            } else {
+                let code = (r.legb_disconnect_code, r.legb_disconnect_reason.as_str());
+                assert!(sip.contains(&code), "{r:?}");
+            }
+            if r.is_last_cdr {
+                assert_eq!(
+                    (r.lega_disconnect_code, &r.lega_disconnect_reason),
+                    (r.legb_disconnect_code, &r.legb_disconnect_reason)
+                );
+            } else {
+                assert_eq!(
+                    (r.lega_disconnect_code, r.lega_disconnect_reason.as_str()),
+                    (0, "")
+                );
+            }
+            assert_eq!(r.dst_network_id / 100, r.dst_country_id, "{r:?}");
+            assert!(r.pdd == 0.0 || (0.1..=30.0).contains(&r.pdd), "{r:?}");
+        }
+        let measured: Vec<f32> = rows.iter().map(|r| r.pdd).filter(|p| *p > 0.0).collect();
+        let middle = measured.iter().filter(|p| (2.0..=4.0).contains(*p)).count();
+        assert!(
+            middle * 2 >= measured.len(),
+            "{middle} of {}",
+            measured.len()
+        );
+        let codes: std::collections::HashSet<i32> =
+            rows.iter().map(|r| r.legb_disconnect_code).collect();
+        assert_eq!(
+            codes.len(),
+            sip.len() + 1,
+            "every failure and 200: {codes:?}"
+        );
+        match run {
+            0 => first_run = rows,
+            1 => assert!(rows == first_run, "the same seed gives the same CDRs"),
+            _ => {}
+        }
+        ch.query(&format!("DROP DATABASE IF EXISTS {database}"))
+            .execute()
+            .await
+            .expect("drop");
+    }
+}
