@@ -308,6 +308,14 @@ pub fn expected_schema(cluster: bool) -> (Vec<TableColumns>, Vec<String>) {
     let mut views = Vec::new();
     for (_, text) in files {
         for statement in statements(text) {
+            if let Some((table, column)) = added_column(&statement) {
+                if let Some((_, columns)) = tables.iter_mut().find(|(t, _)| *t == table)
+                    && !columns.iter().any(|(c, _)| *c == column.0)
+                {
+                    columns.push(column);
+                }
+                continue;
+            }
             let Some(rest) = statement.strip_prefix("CREATE ") else {
                 continue;
             };
@@ -338,6 +346,18 @@ pub fn expected_schema(cluster: bool) -> (Vec<TableColumns>, Vec<String>) {
         }
     }
     (tables, views)
+}
+
+/// `ALTER TABLE t [ON CLUSTER c] ADD COLUMN IF NOT EXISTS name Type ...`: the table and the
+/// column's name and type (later migrations add columns this way).
+fn added_column(statement: &str) -> Option<(String, (String, String))> {
+    let rest = statement.strip_prefix("ALTER TABLE ")?;
+    let table = first_word(rest);
+    let (_, definition) = rest.split_once(" ADD COLUMN IF NOT EXISTS ")?;
+    let column = columns(&format!("({})", definition.trim_end_matches(';')))
+        .into_iter()
+        .next()?;
+    Some((table, column))
 }
 
 fn first_word(text: &str) -> String {
@@ -668,6 +688,19 @@ mod tests {
             .1;
         assert!(access.contains(&("account_ids".into(), "Array(UInt32)".into())));
         assert!(views.contains(&"rollup_minute_mv".to_owned()));
+        // Columns added by later migrations are expected too.
+        assert!(cdrs.contains(&("vendor_duration".into(), "Int32".into())));
+        assert!(cdrs.contains(&("pdd".into(), "Float32".into())));
+        assert!(cdrs.contains(&(
+            "legb_disconnect_reason".into(),
+            "LowCardinality(String)".into()
+        )));
+        let copy = &tables
+            .iter()
+            .find(|(t, _)| t == "cdrs_by_customer")
+            .expect("copy")
+            .1;
+        assert!(copy.contains(&("lega_disconnect_code".into(), "Int32".into())));
     }
 
     /// Static: no cluster runs here.
