@@ -850,6 +850,7 @@ async fn errors_caching_and_headers_work_as_for_the_other_endpoints() {
             query(T0, T0 + 60, "&by=dst-country,dst-country"),
             "invalid value by",
         ),
+        (query(T0, T0 + 60, "&by="), "invalid value by"),
         (
             query(T0, T0 + 60, "&by=dst-country,src-country,dst-prefix"),
             "invalid value by",

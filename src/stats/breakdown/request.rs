@@ -194,7 +194,15 @@ impl BreakdownRequest {
     /// Parses the query string; errors in the contract's order (arrays, missing, values).
     pub fn parse(endpoint: Endpoint, query: &str) -> Result<Self, ApiError> {
         let raw = RawParams::collect(endpoint, query, &SCALARS)?;
-        raw.require(&REQUIRED)?;
+        // `by=` given but empty is a bad value of `by`, not a missing parameter.
+        if let Err(ApiError::MissingParams(mut missing)) = raw.require(&REQUIRED) {
+            if raw.get("by") == Some("") {
+                missing.retain(|name| *name != "by");
+            }
+            if !missing.is_empty() {
+                return Err(ApiError::MissingParams(missing));
+            }
+        }
         let account = raw.account()?;
         let (from, to) = raw.window()?;
         let by = parse_by(raw.get("by").unwrap_or_default()).ok_or(ApiError::InvalidValue("by"))?;
@@ -294,7 +302,11 @@ mod tests {
             "missing required param(s) account-id, from-time"
         );
         assert_eq!(err(OK), "missing required param(s) by");
-        assert_eq!(err(&format!("{OK}&by=")), "missing required param(s) by");
+        assert_eq!(err(&format!("{OK}&by=")), "invalid value by");
+        assert_eq!(
+            err("by=&from-time=2026-01-01"),
+            "missing required param(s) account-id"
+        );
     }
 
     #[test]
