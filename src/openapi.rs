@@ -36,18 +36,43 @@ pub fn document() -> Value {
             }
         }}),
     );
-    // Every route answers HEAD as GET without the body.
-    for (path, summary) in [
-        ("/healthz", "Liveness: the gateway runs"),
-        ("/readyz", "Readiness: ClickHouse answers"),
-        ("/metrics", "Prometheus metrics"),
-        ("/openapi.json", "This document"),
+    let status = json!({ "application/json": { "schema": { "type": "object",
+        "required": ["status"], "properties": { "status": { "type": "string" } } } } });
+    for (path, id, summary, responses) in [
+        (
+            "/healthz",
+            "healthz",
+            "Liveness: the gateway runs",
+            json!({ "200": { "description": "Running", "content": status } }),
+        ),
+        (
+            "/readyz",
+            "readyz",
+            "Readiness: ClickHouse answers",
+            json!({ "200": { "description": "Ready", "content": status },
+                    "503": { "description": "ClickHouse unreachable (see Retry-After)",
+                             "content": status } }),
+        ),
+        (
+            "/metrics",
+            "metrics",
+            "Prometheus metrics",
+            json!({ "200": { "description": "Text exposition format",
+                             "content": { "text/plain": { "schema": { "type": "string" } } } } }),
+        ),
+        (
+            "/openapi.json",
+            "openapi",
+            "This document",
+            json!({ "200": { "description": "OpenAPI 3.1",
+                             "content": { "application/json": { "schema": { "type": "object" } } } } }),
+        ),
     ] {
-        let get = json!({ "operationId": path.trim_start_matches('/').replace(['.', '/'], "_"),
-            "summary": summary, "security": [],
-            "responses": { "200": { "description": summary } } });
+        let get = json!({ "operationId": id, "summary": summary, "security": [],
+                          "responses": responses });
         paths.insert(path.to_owned(), json!({ "get": get, "head": head(&get) }));
     }
+    // Every route answers HEAD as GET without the body.
     for item in paths.values_mut() {
         if item.get("head").is_none()
             && let Some(get) = item.get("get").cloned()
