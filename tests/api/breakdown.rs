@@ -1254,3 +1254,91 @@ async fn seed_fills_the_breakdown_columns_plausibly_and_deterministically() {
             .expect("drop");
     }
 }
+
+/// The migration on a database already taking CDRs: the view of the origination copy is
+/// changed in place while a pipeline keeps inserting (without the new columns, then with
+/// them), and every last CDR reaches the copy: none is lost between an old and a new view.
+/// CDRs inserted after the change carry their breakdown columns into the copy.
+#[tokio::test]
+async fn the_breakdown_migration_loses_no_cdr_inserted_while_it_runs() {
+    use cdrstats::cli::migrate::{MIGRATIONS, statements};
+    let database = format!(
+        "t_breakdown_migration_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let server = clickhouse::Client::default().with_url(engine_url());
+    server
+        .query(&format!("CREATE DATABASE {database}"))
+        .execute()
+        .await
+        .expect("database");
+    let ch = server.clone().with_database(&database);
+    let run = |files: &[(&str, &str)]| {
+        let ch = ch.clone();
+        let all: Vec<String> = files.iter().flat_map(|(_, t)| statements(t)).collect();
+        async move {
+            for statement in all {
+                ch.query(&statement).execute().await.expect("statement");
+            }
+        }
+    };
+    let (before, breakdown) = MIGRATIONS.split_at(
+        MIGRATIONS
+            .iter()
+            .position(|(name, _)| *name == "020_breakdown.sql")
+            .expect("020 is compiled in"),
+    );
+    run(before).await;
+    // The pipeline as it was: the columns of before the migration.
+    let pipeline = {
+        let ch = ch.clone();
+        tokio::spawn(async move {
+            for i in 0..40u32 {
+                let mut c = cdr(T0 + i64::from(i), 10);
+                c.is_last_cdr = i % 4 != 0;
+                let mut insert = ch.insert::<Cdr>("cdrs").await.expect("insert");
+                insert.write(&c).await.expect("write");
+                insert.end().await.expect("end");
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    run(breakdown).await;
+    pipeline.await.expect("pipeline");
+    // A pipeline sending the new columns.
+    let mut new = call(T0 + 100, 0);
+    new.customer_acc_id = 77;
+    new.lega_disconnect_code = 487;
+    new.lega_disconnect_reason = "Request Terminated".into();
+    new.pdd = 1.25;
+    // A new client: a client keeps the table schema it validated rows against.
+    let after = clickhouse::Client::default()
+        .with_url(engine_url())
+        .with_database(&database);
+    let mut insert = after.insert::<Call>("cdrs").await.expect("insert");
+    insert.write(&new).await.expect("write");
+    insert.end().await.expect("end");
+    let count = |sql: &'static str| {
+        let ch = ch.clone();
+        async move { ch.query(sql).fetch_one::<u64>().await.expect("count") }
+    };
+    assert_eq!(
+        count("SELECT count() FROM cdrs WHERE is_last_cdr").await,
+        31
+    );
+    assert_eq!(count("SELECT count() FROM cdrs_by_customer").await, 31);
+    assert_eq!(
+        count(
+            "SELECT count() FROM cdrs_by_customer WHERE customer_acc_id = 77 \
+             AND lega_disconnect_code = 487 AND lega_disconnect_reason = 'Request Terminated' \
+             AND pdd = 1.25"
+        )
+        .await,
+        1
+    );
+    server
+        .query(&format!("DROP DATABASE {database}"))
+        .execute()
+        .await
+        .expect("drop");
+}
