@@ -105,12 +105,26 @@ fn cmp_exact(a: Exact, b: Exact, descending: bool) -> Ordering {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
-        // Both denominators are positive: a/b ≶ c/d ⇔ a·d ≶ c·b. Sums of at most 2^63 by
-        // counts of at most 2^64 fit i128.
         (Some((an, ad)), Some((bn, bd))) => {
-            let o = (an * bd).cmp(&(bn * ad));
+            let o = cmp_fraction(an, ad, bn, bd);
             if descending { o.reverse() } else { o }
         }
+    }
+}
+
+/// Orders `a/b` and `c/d` (`b`, `d` > 0) exactly without multiplying (a PDD sum over a count
+/// times 1000 could overflow a cross product): whole parts first, then the remainders'
+/// fractions by their inverses, as continued fractions are compared.
+fn cmp_fraction(a: i128, b: i128, c: i128, d: i128) -> Ordering {
+    let (qa, ra) = (a.div_euclid(b), a.rem_euclid(b));
+    let (qc, rc) = (c.div_euclid(d), c.rem_euclid(d));
+    match (qa.cmp(&qc), ra, rc) {
+        (Ordering::Equal, 0, 0) => Ordering::Equal,
+        (Ordering::Equal, 0, _) => Ordering::Less,
+        (Ordering::Equal, _, 0) => Ordering::Greater,
+        // ra/b ≶ rc/d ⇔ d/rc ≶ b/ra, both remainders positive.
+        (Ordering::Equal, _, _) => cmp_fraction(d, rc, b, ra),
+        (o, _, _) => o,
     }
 }
 
@@ -518,6 +532,20 @@ mod tests {
             vec![8, 9, 7, 5]
         );
         assert_eq!(countries(&doc(groups, by(false), 10)), vec![7, 8, 9, 5]);
+    }
+
+    #[test]
+    fn fractions_compare_exactly_without_overflow() {
+        use Ordering::{Equal, Greater, Less};
+        assert_eq!(cmp_fraction(1, 3, 333, 1000), Greater);
+        assert_eq!(cmp_fraction(2, 4, 1, 2), Equal);
+        assert_eq!(cmp_fraction(-1, 3, -1, 4), Less);
+        assert_eq!(cmp_fraction(-5, 2, -2, 1), Less);
+        assert_eq!(cmp_fraction(0, 7, 0, 1), Equal);
+        let big = i128::from(i64::MAX);
+        let den = 1000 * i128::from(u64::MAX);
+        assert_eq!(cmp_fraction(big, den, big - 1, den), Greater);
+        assert_eq!(cmp_fraction(big, den, big, den - 1), Less);
     }
 
     #[test]
