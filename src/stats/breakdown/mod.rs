@@ -341,6 +341,48 @@ mod tests {
     }
 
     #[test]
+    fn the_sql_text_depends_on_which_filters_are_given_never_on_their_values() {
+        use crate::stats::params::Value;
+        let evil = "%27%29%20OR%201%3D1%20--%20%25RANGES%25";
+        let r = request(
+            Endpoint::OriginationBreakdown,
+            &format!(
+                "&by=src-prefix,dst-network&compare=previous-period&src-prefix-routing-contains={evil}\
+                 &auth-orig-ip=::1&disconnect-code=-1&dst-network-id=4294967295&customer-price-gt=0.5"
+            ),
+        );
+        assert_eq!(r.filters.len(), 5);
+        let neutral = BreakdownRequest {
+            filters: r
+                .filters
+                .iter()
+                .map(|(f, v)| {
+                    let v = match v {
+                        Value::Text(_) => Value::Text("x".into()),
+                        Value::UInt32(_) => Value::UInt32(0),
+                        Value::Int32(_) => Value::Int32(0),
+                        Value::Price(_) => Value::Price(0.0),
+                        other => other.clone(),
+                    };
+                    (*f, v)
+                })
+                .collect(),
+            ..r.clone()
+        };
+        let window = r.window(1_900_000_000);
+        let (p, same) = (
+            plan(&r, 7, window, "duration"),
+            plan(&neutral, 7, window, "duration"),
+        );
+        assert_eq!(p.sql, same.sql);
+        assert!(!p.sql.contains('%') && !p.sql.contains("OR 1=1"));
+        assert!(
+            p.sql
+                .contains("lega_disconnect_code = {f_disconnect_code:Int32}")
+        );
+    }
+
+    #[test]
     fn origination_reads_last_cdrs_with_the_a_leg_code() {
         let r = request(Endpoint::OriginationBreakdown, "&by=disconnect-code");
         let window = r.window(1_900_000_000);
