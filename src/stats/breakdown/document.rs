@@ -162,7 +162,7 @@ impl Line {
     }
 }
 
-/// One key's sums in the window and, with `compare`, in the previous window.
+/// One key's sums in the window (its previous window's are looked up by [`MatchKey`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     /// The key columns' values (a disconnect code is followed by its reason).
