@@ -394,6 +394,21 @@ pub fn view_names(files: &[(&str, &str)]) -> Vec<String> {
     names
 }
 
+/// `ALTER TABLE t [ON CLUSTER c] ADD COLUMN [IF NOT EXISTS] name Type ..., ADD COLUMN ...`: the
+/// table and each added column's `(name, type)`; `None` for any other statement.
+pub fn added_columns(statement: &str) -> Option<(String, Vec<(String, String)>)> {
+    let s = normalize(statement);
+    let (table, rest) = object_name(s.strip_prefix("ALTER TABLE ")?)?;
+    let added: Vec<(String, String)> = split_top(rest)
+        .iter()
+        .filter_map(|clause| {
+            let clause = clause.trim().strip_prefix("ADD COLUMN ")?;
+            column(clause.strip_prefix("IF NOT EXISTS ").unwrap_or(clause))
+        })
+        .collect();
+    (!added.is_empty()).then_some((table, added))
+}
+
 /// A column definition's name and type (without its codec, default, alias or comment); `None`
 /// for an index, a projection or a constraint.
 pub fn column(definition: &str) -> Option<(String, String)> {
@@ -422,6 +437,29 @@ pub fn columns(create: &Create) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn added_columns_are_read_from_alter_table() {
+        let one = "ALTER TABLE cdrs ADD COLUMN IF NOT EXISTS pdd Float32 DEFAULT 0 CODEC(ZSTD(1))";
+        assert_eq!(
+            added_columns(one),
+            Some(("cdrs".into(), vec![("pdd".into(), "Float32".into())]))
+        );
+        let two = "ALTER TABLE l ON CLUSTER 'c' ADD COLUMN a String DEFAULT 'x, y', \
+                   ADD COLUMN IF NOT EXISTS b DateTime('UTC') DEFAULT now()";
+        assert_eq!(
+            added_columns(two),
+            Some((
+                "l".into(),
+                vec![
+                    ("a".into(), "String".into()),
+                    ("b".into(), "DateTime('UTC')".into())
+                ]
+            ))
+        );
+        assert_eq!(added_columns("ALTER TABLE t MODIFY SETTING x = 1"), None);
+        assert_eq!(added_columns("CREATE TABLE t (a UInt8) ENGINE = Log"), None);
+    }
 
     macro_rules! schema_files {
         ($dir:literal: $($name:literal),* $(,)?) => {

@@ -18,6 +18,11 @@ pub enum Endpoint {
     OriginationActiveCalls,
     /// `outgoing-active-calls`: the calls of the newest snapshot.
     OutgoingActiveCalls,
+    /// `termination-breakdown`: calls, minutes, prices and PDD per destination or failure
+    /// reason, with an optional previous-period comparison.
+    TerminationBreakdown,
+    /// `origination-breakdown`.
+    OriginationBreakdown,
 }
 
 /// Which side of a call an endpoint reports on.
@@ -40,10 +45,12 @@ pub enum Shape {
     ActiveCalls,
     /// The rows of the newest snapshot.
     OutgoingActiveCalls,
+    /// Metrics per key (destination, network, disconnect code…), top N plus other, totals.
+    Breakdown,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 9] = [
         Endpoint::TerminationQuality,
         Endpoint::OriginationQuality,
         Endpoint::TerminationStatistics,
@@ -51,6 +58,8 @@ impl Endpoint {
         Endpoint::TerminationActiveCalls,
         Endpoint::OriginationActiveCalls,
         Endpoint::OutgoingActiveCalls,
+        Endpoint::TerminationBreakdown,
+        Endpoint::OriginationBreakdown,
     ];
 
     /// The side the endpoint reports on (`outgoing-active-calls` lists the customer's calls).
@@ -58,7 +67,8 @@ impl Endpoint {
         match self {
             Self::TerminationQuality
             | Self::TerminationStatistics
-            | Self::TerminationActiveCalls => Side::Termination,
+            | Self::TerminationActiveCalls
+            | Self::TerminationBreakdown => Side::Termination,
             _ => Side::Origination,
         }
     }
@@ -70,6 +80,7 @@ impl Endpoint {
             Self::TerminationStatistics | Self::OriginationStatistics => Shape::Statistics,
             Self::TerminationActiveCalls | Self::OriginationActiveCalls => Shape::ActiveCalls,
             Self::OutgoingActiveCalls => Shape::OutgoingActiveCalls,
+            Self::TerminationBreakdown | Self::OriginationBreakdown => Shape::Breakdown,
         }
     }
 
@@ -96,6 +107,8 @@ impl Endpoint {
             Self::TerminationActiveCalls => "/api/rest/customer/v1/termination-active-calls",
             Self::OriginationActiveCalls => "/api/rest/customer/v1/origination-active-calls",
             Self::OutgoingActiveCalls => "/api/rest/customer/v1/outgoing-active-calls",
+            Self::TerminationBreakdown => "/api/rest/customer/v1/termination-breakdown",
+            Self::OriginationBreakdown => "/api/rest/customer/v1/origination-breakdown",
         }
     }
 
@@ -109,11 +122,13 @@ impl Endpoint {
             Self::TerminationActiveCalls => "termination-active-calls",
             Self::OriginationActiveCalls => "origination-active-calls",
             Self::OutgoingActiveCalls => "outgoing-active-calls",
+            Self::TerminationBreakdown => "termination-breakdown",
+            Self::OriginationBreakdown => "origination-breakdown",
         }
     }
 
     /// The endpoint's bit in a set of endpoints (the filter table's `Endpoints`).
-    pub const fn bit(self) -> u8 {
+    pub const fn bit(self) -> u16 {
         1 << self as u8
     }
 }

@@ -2,6 +2,7 @@
 //! table that validation and SQL use, so the documentation cannot drift from the code.
 
 use crate::domain::{Endpoint, Shape};
+use crate::stats::breakdown::request::{DEFAULT_LIMIT, Dimension, MAX_LIMIT, Metric};
 use crate::stats::filters::{Kind, MAX_TEXT_LEN, for_endpoint};
 use crate::stats::time::Sampling;
 use crate::stats::totals::Bucketing;
@@ -11,9 +12,10 @@ use serde_json::{Value, json};
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     for endpoint in Endpoint::ALL {
+        let get = operation(endpoint);
         paths.insert(
             endpoint.path().to_owned(),
-            json!({ "get": operation(endpoint) }),
+            json!({ "get": get, "head": head(&get) }),
         );
     }
     paths.insert(
@@ -34,6 +36,50 @@ pub fn document() -> Value {
             }
         }}),
     );
+    let status = json!({ "application/json": { "schema": { "type": "object",
+        "required": ["status"], "properties": { "status": { "type": "string" } } } } });
+    for (path, id, summary, responses) in [
+        (
+            "/healthz",
+            "healthz",
+            "Liveness: the gateway runs",
+            json!({ "200": { "description": "Running", "content": status } }),
+        ),
+        (
+            "/readyz",
+            "readyz",
+            "Readiness: ClickHouse answers",
+            json!({ "200": { "description": "Ready", "content": status },
+                    "503": { "description": "ClickHouse unreachable (see Retry-After)",
+                             "content": status } }),
+        ),
+        (
+            "/metrics",
+            "metrics",
+            "Prometheus metrics",
+            json!({ "200": { "description": "Text exposition format",
+                             "content": { "text/plain": { "schema": { "type": "string" } } } } }),
+        ),
+        (
+            "/openapi.json",
+            "openapi",
+            "This document",
+            json!({ "200": { "description": "OpenAPI 3.1",
+                             "content": { "application/json": { "schema": { "type": "object" } } } } }),
+        ),
+    ] {
+        let get = json!({ "operationId": id, "summary": summary, "security": [],
+                          "responses": responses });
+        paths.insert(path.to_owned(), json!({ "get": get, "head": head(&get) }));
+    }
+    // Every route answers HEAD as GET without the body.
+    for item in paths.values_mut() {
+        if item.get("head").is_none()
+            && let Some(get) = item.get("get").cloned()
+        {
+            item["head"] = head(&get);
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -56,11 +102,33 @@ pub fn document() -> Value {
                 "Totals": totals_schema(),
                 "ActiveCalls": active_calls_schema(),
                 "OutgoingActiveCalls": outgoing_schema(),
+                "Breakdown": breakdown_schema(),
                 "Error": error_schema()
             }
         },
         "security": [ { "bearer": [] }, { "basic": [] }, { "session": [] } ]
     })
+}
+
+/// HEAD of a GET operation: the same parameters, status and headers, no body (BI tools probe
+/// with HEAD).
+fn head(get: &Value) -> Value {
+    let mut op = get.clone();
+    if let Some(id) = get["operationId"].as_str() {
+        op["operationId"] = json!(format!("{id}Head"));
+    }
+    op["summary"] = json!(format!(
+        "{} (headers only)",
+        get["summary"].as_str().unwrap_or_default()
+    ));
+    if let Some(responses) = op["responses"].as_object_mut() {
+        for response in responses.values_mut() {
+            if let Some(r) = response.as_object_mut() {
+                r.remove("content");
+            }
+        }
+    }
+    op
 }
 
 fn operation(endpoint: Endpoint) -> Value {
@@ -110,6 +178,29 @@ fn operation(endpoint: Endpoint) -> Value {
             );
             parameters.push(zone);
         }
+        Shape::Breakdown => {
+            let by: Vec<String> = Dimension::ALL.iter().map(|d| d.name().to_owned()).collect();
+            let sorts: Vec<String> = Metric::ALL
+                .iter()
+                .flat_map(|m| [m.name().to_owned(), format!("-{}", m.name())])
+                .collect();
+            parameters.push(json!({ "name": "by", "in": "query", "required": true,
+                "description": format!("One or two distinct dimensions, comma-separated, no spaces: {}",
+                                       by.join(", ")),
+                "schema": { "type": "string", "pattern": format!("^({0})(,({0}))?$", by.join("|")) } }));
+            parameters.push(json!({ "name": "sort", "in": "query", "required": false,
+                "description": "A metric, `-` for descending (default -total_calls); by its exact \
+                                value, nulls last, ties by the key columns ascending",
+                "schema": { "type": "string", "enum": sorts } }));
+            parameters.push(json!({ "name": "limit", "in": "query", "required": false,
+                "description": "Rows returned; the rest are summed into `other`",
+                "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                            "default": DEFAULT_LIMIT } }));
+            parameters.push(json!({ "name": "compare", "in": "query", "required": false,
+                "description": "`previous-period`: previous_* figures over the window of the same \
+                                length ending the second before from-time",
+                "schema": { "type": "string", "enum": ["previous-period"] } }));
+        }
         Shape::ActiveCalls | Shape::OutgoingActiveCalls => {}
     }
     parameters.push(if shape == Shape::Quality {
@@ -133,6 +224,10 @@ fn operation(endpoint: Endpoint) -> Value {
             "Calls, minutes and price per time bucket (non-empty buckets)",
         ),
         Shape::ActiveCalls => ("ActiveCalls", "Calls in progress per minute"),
+        Shape::Breakdown => (
+            "Breakdown",
+            "Calls, minutes, price and PDD per destination or disconnect code, top N plus other",
+        ),
         Shape::OutgoingActiveCalls => (
             "OutgoingActiveCalls",
             "The account's calls in progress in the newest snapshot",
@@ -309,6 +404,41 @@ fn totals_schema() -> Value {
     })
 }
 
+/// The breakdown document: key columns (which depend on `by`), metrics, `previous_*` with
+/// `compare`; `other` only when rows were cut.
+fn breakdown_schema() -> Value {
+    let decimal = json!({ "type": "string", "pattern": "^-?[0-9]+\\.[0-9]{1,2}$" });
+    let metric = json!({ "type": ["string", "null"], "pattern": "^-?[0-9]+\\.[0-9]{1,2}$" });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let mut line = serde_json::Map::new();
+    for m in Metric::ALL {
+        let schema = match m {
+            Metric::TotalCalls | Metric::SuccessfulCalls | Metric::FailedCalls => count.clone(),
+            Metric::TotalDuration | Metric::TotalPrice => decimal.clone(),
+            Metric::Acd | Metric::Asr | Metric::Pdd => metric.clone(),
+        };
+        line.insert(m.name().to_owned(), schema.clone());
+        line.insert(m.previous_name().to_owned(), schema);
+    }
+    let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+    let summary = json!({ "type": "object", "required": names, "properties": line });
+    json!({
+        "type": "object",
+        "required": ["data", "rows", "totals"],
+        "properties": {
+            "data": { "type": "object", "required": names,
+                      "description": "One array per key column (dst_country_id, dst_network_id, \
+                                      dst_prefix_routing, src_country_id, src_prefix_routing, \
+                                      disconnect_code, disconnect_reason as asked by `by`), \
+                                      metric and previous_* metric",
+                      "additionalProperties": { "type": "array" } },
+            "rows": { "type": "integer", "minimum": 0 },
+            "totals": summary.clone(),
+            "other": summary
+        }
+    })
+}
+
 fn active_calls_schema() -> Value {
     json!({
         "type": "object",
@@ -407,6 +537,31 @@ mod tests {
             }
             assert!(params.contains(&"account-id".to_owned()));
         }
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            assert_eq!(
+                item["head"]["parameters"], item["get"]["parameters"],
+                "HEAD documented on {path}"
+            );
+            assert!(item["head"]["responses"]["200"].is_object(), "{path}");
+        }
+        let breakdown = &doc["paths"][Endpoint::TerminationBreakdown.path()]["get"];
+        let names: Vec<&str> = breakdown["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for p in [
+            "by",
+            "sort",
+            "limit",
+            "compare",
+            "dst-network-id",
+            "disconnect-code",
+        ] {
+            assert!(names.contains(&p), "{p}");
+        }
+        assert!(!names.contains(&"sampling"));
         assert_eq!(doc["openapi"], "3.1.0");
     }
 }

@@ -14,6 +14,7 @@ use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::stats::active::ActiveCalls;
+use crate::stats::breakdown::Breakdown;
 use crate::stats::listing::Listing;
 use crate::stats::outgoing::OutgoingCalls;
 use crate::stats::quality::Quality;
@@ -39,6 +40,7 @@ struct Components {
     statistics: web::Data<Service<Statistics>>,
     active_calls: web::Data<Service<ActiveCalls>>,
     outgoing_calls: web::Data<Service<OutgoingCalls>>,
+    breakdown: web::Data<Service<Breakdown>>,
 }
 
 impl Components {
@@ -85,6 +87,7 @@ impl Components {
             statistics: web::Data::new(Service::new(Statistics::new(settings), policy)),
             active_calls: web::Data::new(Service::new(ActiveCalls::new(settings), policy)),
             outgoing_calls: web::Data::new(Service::new(OutgoingCalls::new(settings), policy)),
+            breakdown: web::Data::new(Service::new(Breakdown::new(settings), policy)),
         })
     }
 
@@ -97,7 +100,8 @@ impl Components {
             .app_data(self.quality.clone())
             .app_data(self.statistics.clone())
             .app_data(self.active_calls.clone())
-            .app_data(self.outgoing_calls.clone());
+            .app_data(self.outgoing_calls.clone())
+            .app_data(self.breakdown.clone());
     }
 }
 
@@ -190,6 +194,7 @@ fn routes_table(cfg: &mut web::ServiceConfig) {
             Shape::Statistics => statistics::<Statistics>(endpoint),
             Shape::ActiveCalls => statistics::<ActiveCalls>(endpoint),
             Shape::OutgoingActiveCalls => statistics::<OutgoingCalls>(endpoint),
+            Shape::Breakdown => statistics::<Breakdown>(endpoint),
         };
         cfg.service(get(endpoint.path(), route));
     }

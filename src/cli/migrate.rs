@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("005_rollup_accounts.sql"),
     migration!("010_family.sql"),
     migration!("011_family_rollups.sql"),
+    migration!("020_breakdown.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -52,6 +53,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("005_rollup_accounts.sql"),
     cluster_migration!("010_family.sql"),
     cluster_migration!("011_family_rollups.sql"),
+    cluster_migration!("020_breakdown.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];

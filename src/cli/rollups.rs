@@ -66,8 +66,10 @@ pub static DERIVED: &[Derived] = &[
     Derived {
         table: "cdrs_by_customer",
         time_column: "time_start",
+        // The view's SELECT as schema/020_breakdown.sql left it (MODIFY QUERY).
         head: "SELECT time_start, customer_acc_id, duration, src_country_id, dst_country_id,
-       src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price
+       src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price,
+       dst_network_id, lega_disconnect_code, lega_disconnect_reason, pdd
 FROM cdrs",
         condition: Some("is_last_cdr"),
         tail: "",
@@ -856,7 +858,8 @@ mod tests {
             include_str!("../../schema/001_cdrs.sql"),
             include_str!("../../schema/004_rollups.sql"),
             include_str!("../../schema/005_rollup_accounts.sql"),
-            include_str!("../../schema/011_family_rollups.sql")
+            include_str!("../../schema/011_family_rollups.sql"),
+            include_str!("../../schema/020_breakdown.sql")
         ));
         for derived in DERIVED {
             let view = format!(
@@ -865,6 +868,15 @@ mod tests {
                 derived.table,
                 normalized(&derived.view_select())
             );
+            // A view whose query a later migration replaced in place.
+            let modified = format!(
+                "ALTER TABLE {}_mv MODIFY QUERY {};",
+                derived.table,
+                normalized(&derived.view_select())
+            );
+            if schema.contains(&modified) {
+                continue;
+            }
             if derived.table == "rollup_minute" {
                 // Fed from rollup_minute_country in the schema (same sums, fewer rows).
                 assert!(schema.contains("TO rollup_minute AS SELECT side, account_id, minute"));

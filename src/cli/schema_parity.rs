@@ -86,15 +86,71 @@ fn object(create: Create) -> Option<Object> {
     }
 }
 
+/// A change a later migration makes to an object created earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Change {
+    /// `ALTER TABLE name ADD COLUMN IF NOT EXISTS definition`.
+    AddColumn { table: String, column: String },
+    /// `ALTER TABLE view MODIFY QUERY select`.
+    ModifyQuery { view: String, select: String },
+}
+
+/// Parses an `ALTER TABLE` of the shapes our schema uses; `None` for other statements.
+fn parse_change(statement: &str) -> Option<Change> {
+    let s = statement
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" ON CLUSTER '{cluster}'", "");
+    let (name, rest) = ddl::first_word(s.strip_prefix("ALTER TABLE ")?);
+    if let Some(column) = rest.strip_prefix("ADD COLUMN IF NOT EXISTS ") {
+        return Some(Change::AddColumn {
+            table: name.to_owned(),
+            column: column.trim_end_matches(';').trim().to_owned(),
+        });
+    }
+    let select = rest.strip_prefix("MODIFY QUERY ")?;
+    Some(Change::ModifyQuery {
+        view: name.to_owned(),
+        select: select.trim_end_matches(';').trim().to_owned(),
+    })
+}
+
 /// The objects the files leave behind, in order: a later definition of a name (a view dropped
-/// and created again by a later file) replaces the earlier one.
+/// and created again by a later file) replaces the earlier one, and a later `ALTER TABLE` adds
+/// its column to the table (a Distributed table keeps no column list here) or replaces the
+/// view's query.
 fn objects(files: &[(&str, &str)]) -> Vec<Object> {
-    let all: Vec<Object> = ddl::creates(files).into_iter().filter_map(object).collect();
-    all.iter()
-        .enumerate()
-        .filter(|(i, o)| !all[i + 1..].iter().any(|later| later.name() == o.name()))
-        .map(|(_, o)| o.clone())
-        .collect()
+    let mut all: Vec<Object> = Vec::new();
+    for statement in files.iter().flat_map(|(_, text)| ddl::statements(text)) {
+        if let Some(object) = ddl::create(&statement).and_then(object) {
+            all.retain(|o| o.name() != object.name());
+            all.push(object);
+            continue;
+        }
+        match parse_change(&statement) {
+            Some(Change::AddColumn { table, column }) => {
+                for o in &mut all {
+                    if let Object::Table { name, columns, .. } = o
+                        && *name == table
+                    {
+                        columns.push(column.clone());
+                    }
+                }
+            }
+            Some(Change::ModifyQuery { view, select: new }) => {
+                for o in &mut all {
+                    if let Object::View { name, select, .. } = o
+                        && *name == view
+                    {
+                        select.clone_from(&new);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    all
 }
 
 /// Every difference between the single-server schema and the cluster schema, as sentences;
@@ -342,6 +398,61 @@ mod tests {
             );
         }
     }
+
+    /// Columns added and view queries replaced by later migrations are compared too.
+    #[test]
+    fn statically_later_alters_are_part_of_what_is_compared() {
+        let columns_of = |files: &[(&str, &str)], table: &str| {
+            objects(files)
+                .into_iter()
+                .find_map(|o| match o {
+                    Object::Table { name, columns, .. } if name == table => Some(columns),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let view_of = |files: &[(&str, &str)]| {
+            objects(files)
+                .into_iter()
+                .find_map(|o| match o {
+                    Object::View { name, select, .. } if name == "cdrs_by_customer_mv" => {
+                        Some(select)
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        for (files, cdrs, by_customer) in [
+            (MIGRATIONS, "cdrs", "cdrs_by_customer"),
+            (CLUSTER_MIGRATIONS, "cdrs_local", "cdrs_by_customer_local"),
+        ] {
+            let cdrs = columns_of(files, cdrs);
+            assert!(
+                cdrs.iter().any(|c| c.starts_with("pdd Float32 DEFAULT 0")),
+                "{cdrs:?}"
+            );
+            assert!(
+                cdrs.iter()
+                    .any(|c| c.starts_with("legb_disconnect_reason "))
+            );
+            let copy = columns_of(files, by_customer);
+            assert!(copy.iter().any(|c| c.starts_with("lega_disconnect_code ")));
+            assert!(!copy.iter().any(|c| c.starts_with("legb_")), "{copy:?}");
+            assert!(view_of(files).contains("lega_disconnect_reason, pdd FROM"));
+        }
+        let altered = "CREATE TABLE IF NOT EXISTS t (a UInt32) ENGINE = MergeTree ORDER BY a;\
+             ALTER TABLE t ADD COLUMN IF NOT EXISTS b UInt32 DEFAULT 0;";
+        assert_eq!(
+            drift(&[("a.sql", altered)], &[("a.sql", SINGLE_T_ON_CLUSTER)]).len(),
+            1,
+            "a column added on one side only is drift"
+        );
+    }
+
+    const SINGLE_T_ON_CLUSTER: &str = "CREATE TABLE IF NOT EXISTS t_local ON CLUSTER '{cluster}' (a UInt32) \
+         ENGINE = ReplicatedMergeTree('/p/{shard}/t_local', '{replica}') ORDER BY a;\
+         CREATE TABLE IF NOT EXISTS t ON CLUSTER '{cluster}' AS t_local \
+         ENGINE = Distributed('{cluster}', currentDatabase(), t_local, rand());";
 
     const SINGLE: &str = "CREATE TABLE IF NOT EXISTS t
 (

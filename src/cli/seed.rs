@@ -14,6 +14,16 @@
 //!   for 90 % of calls) and its own Zipf (s = 1.1) list of 20–300 destination prefixes drawn
 //!   from 8–40 countries; vendors are Zipf over all accounts. This is what makes per-minute
 //!   rollups of small accounts hold about as many rows as raw, as on a real switch.
+//!
+//! Both profiles fill the breakdown columns the same way, from a random stream of their own (so
+//! the other columns are what they were before those columns existed): each destination prefix
+//! belongs to one of 2–6 networks of its country (`dst_network_id` = 100 × country + network);
+//! an answered call ends 200 "OK" on both legs; a failed attempt ends with one of 486 Busy Here,
+//! 480 Temporarily Unavailable, 404 Not Found, 503 Service Unavailable, 487 Request
+//! Terminated, 403 Forbidden, 408 Request Timeout on leg B (the vendor), each destination
+//! country favouring one of them fourfold; the customer's leg A gets the last attempt's answer
+//! (earlier attempts leave leg A at 0 ""); the PDD is log-normal with a median of 2.8 s (about
+//! 2–4 s for half the calls), 0 (not measured) for 3 % of the CDRs.
 
 use crate::config::Settings;
 use crate::db;
@@ -102,7 +112,25 @@ struct CdrRow<'a> {
     auth_orig_ip: &'a str,
     customer_price: f64,
     vendor_price: f64,
+    dst_network_id: u32,
+    lega_disconnect_code: i32,
+    lega_disconnect_reason: &'a str,
+    legb_disconnect_code: i32,
+    legb_disconnect_reason: &'a str,
+    pdd: f32,
 }
+
+/// The SIP answers a failed attempt ends with, and their weights before a country's skew.
+const FAILURES: [(i32, &str, f64); 7] = [
+    (486, "Busy Here", 30.0),
+    (480, "Temporarily Unavailable", 20.0),
+    (404, "Not Found", 8.0),
+    (503, "Service Unavailable", 15.0),
+    (487, "Request Terminated", 15.0),
+    (403, "Forbidden", 5.0),
+    (408, "Request Timeout", 7.0),
+];
+const ANSWERED: (i32, &str) = (200, "OK");
 
 #[derive(Row, Serialize)]
 struct AccountRow {
@@ -313,6 +341,12 @@ struct Generator {
     src_prefixes: Vec<String>,
     ips: Vec<Vec<String>>,
     rates: Vec<f64>,
+    /// The network of each destination prefix.
+    prefix_network: Vec<u32>,
+    /// Per destination country, how failed attempts end (indices into [`FAILURES`]).
+    failures: Vec<Discrete>,
+    /// Draws the breakdown columns, apart from `rng` so the other columns do not change.
+    outcome_rng: SmallRng,
 }
 
 /// Country code of country index `c` (1–3 digits, distinct per country).
@@ -387,6 +421,26 @@ impl Generator {
         let rates = (0..COUNTRIES)
             .map(|_| (model.random_range(10..2000) as f64) / 10_000.0)
             .collect();
+        // Drawn after everything above, so the model of the other columns is unchanged.
+        let networks: Vec<u32> = (0..COUNTRIES).map(|_| model.random_range(2..=6)).collect();
+        let prefix_network = prefix_country
+            .iter()
+            .map(|&c| {
+                let network = model.random_range(1..=networks[c]);
+                100 * (c as u32 + 1) + network
+            })
+            .collect();
+        let failures = (0..COUNTRIES)
+            .map(|c| {
+                let skewed = c % FAILURES.len();
+                Discrete::from_weights(
+                    FAILURES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| if i == skewed { 4.0 * f.2 } else { f.2 }),
+                )
+            })
+            .collect();
         // Diurnal load: quiet at night (about 20 % of the peak), peak mid-afternoon UTC.
         let minute_of_day = Discrete::from_weights((0..1440).map(|m| {
             let h = m as f64 / 60.0;
@@ -406,7 +460,32 @@ impl Generator {
             src_prefixes,
             ips,
             rates,
+            prefix_network,
+            failures,
+            outcome_rng: SmallRng::seed_from_u64(
+                args.seed.wrapping_mul(1_000_003).wrapping_add(stream) ^ (0x0bd0_u64 << 48),
+            ),
         }
+    }
+
+    /// How an attempt to destination country `dst` ended: (code, reason) of leg B.
+    fn failure(&mut self, dst: usize) -> (i32, &'static str) {
+        let (code, reason, _) = FAILURES[self.failures[dst].sample(&mut self.outcome_rng)];
+        (code, reason)
+    }
+
+    /// Post-dial delay, seconds: log-normal, median 2.8 s, clamped to 0.1–30 s; 0 (not
+    /// measured) for 3 % of the CDRs.
+    fn pdd(&mut self) -> f32 {
+        let rng = &mut self.outcome_rng;
+        if rng.random_bool(0.03) {
+            return 0.0;
+        }
+        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        let seconds = (2.8f64.ln() + 0.45 * normal).exp().clamp(0.1, 30.0);
+        // Whole milliseconds, as a switch measures them.
+        ((seconds * 1000.0).round() / 1000.0) as f32
     }
 
     /// The calling account, its destination prefix (index) and its source country.
@@ -487,6 +566,14 @@ impl Generator {
                 let duration = if last && answered { self.duration() } else { 0 };
                 let vendor_price = self.rates[dst];
                 let vendor_acc_id = self.vendor();
+                let legb = if duration > 0 {
+                    ANSWERED
+                } else {
+                    self.failure(dst)
+                };
+                // The customer hears the last attempt's answer; earlier ones reach nobody.
+                let lega = if last { legb } else { (0, "") };
+                let pdd = self.pdd();
                 inserter
                     .write(&CdrRow {
                         time_start,
@@ -501,6 +588,12 @@ impl Generator {
                         auth_orig_ip: &self.ips[customer as usize][ip],
                         customer_price: (vendor_price * 12_500.0).round() / 10_000.0,
                         vendor_price,
+                        dst_network_id: self.prefix_network[prefix],
+                        lega_disconnect_code: lega.0,
+                        lega_disconnect_reason: lega.1,
+                        legb_disconnect_code: legb.0,
+                        legb_disconnect_reason: legb.1,
+                        pdd,
                     })
                     .await?;
             }
@@ -592,6 +685,43 @@ mod tests {
         let (account, prefix, src) = g.caller();
         assert!((1..=24).contains(&account));
         assert!(prefix < COUNTRIES * 10 && src < SRC_COUNTRIES);
+    }
+
+    #[test]
+    fn breakdown_columns_are_plausible_and_skewed_per_destination() {
+        for profile in [Profile::Hot, Profile::Realistic] {
+            let mut g = Generator::new(&args(profile), 0, 0, 86_400);
+            // A handful of networks per country, each prefix in one of its country's.
+            for (p, &network) in g.prefix_network.iter().enumerate() {
+                let country = g.prefix_country[p] as u32 + 1;
+                assert_eq!(network / 100, country);
+                assert!((1..=6).contains(&(network % 100)));
+            }
+            // Failures: every code appears, and each country favours its own.
+            let mut per_country: Vec<std::collections::HashMap<i32, usize>> =
+                vec![Default::default(); 2];
+            for _ in 0..20_000 {
+                for (c, counts) in per_country.iter_mut().enumerate() {
+                    *counts.entry(g.failure(c).0).or_default() += 1;
+                }
+            }
+            let top = |m: &std::collections::HashMap<i32, usize>| {
+                m.iter().max_by_key(|(_, n)| **n).map(|(c, _)| *c)
+            };
+            assert_eq!(top(&per_country[0]), Some(486));
+            assert_eq!(top(&per_country[1]), Some(480));
+            assert_eq!(per_country[0].len(), FAILURES.len());
+            // PDD: median about 2.8 s, half of the measured ones within 2–4 s, a few unmeasured.
+            let mut pdds: Vec<f32> = (0..20_000).map(|_| g.pdd()).collect();
+            let unmeasured = pdds.iter().filter(|p| **p == 0.0).count();
+            assert!((300..=900).contains(&unmeasured), "{unmeasured}");
+            pdds.retain(|p| *p > 0.0);
+            pdds.sort_by(f32::total_cmp);
+            let median = pdds[pdds.len() / 2];
+            assert!((2.6..3.0).contains(&median), "{median}");
+            let middle = pdds.iter().filter(|p| (2.0..=4.0).contains(*p)).count();
+            assert!(middle * 2 >= pdds.len(), "{middle} of {}", pdds.len());
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::domain::Endpoint;
 
 /// A set of endpoints, written in the filter table as a union of the constants below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Endpoints(u8);
+pub struct Endpoints(u16);
 
 impl Endpoints {
     const fn of(list: &[Endpoint]) -> Self {
@@ -34,13 +34,18 @@ const TERMINATION_SIDE: Endpoints = Endpoints::of(&[
     Endpoint::TerminationQuality,
     Endpoint::TerminationStatistics,
     Endpoint::TerminationActiveCalls,
+    Endpoint::TerminationBreakdown,
 ]);
 /// Endpoints reading the origination side of `cdrs` or `active_calls`.
 const ORIGINATION_SIDE: Endpoints = Endpoints::of(&[
     Endpoint::OriginationQuality,
     Endpoint::OriginationStatistics,
     Endpoint::OriginationActiveCalls,
+    Endpoint::OriginationBreakdown,
 ]);
+/// The breakdowns of each side: the statistics filters plus network and disconnect code.
+const TERMINATION_BREAKDOWN: Endpoints = Endpoints::of(&[Endpoint::TerminationBreakdown]);
+const ORIGINATION_BREAKDOWN: Endpoints = Endpoints::of(&[Endpoint::OriginationBreakdown]);
 /// Every per-account statistics and active-calls endpoint.
 const BOTH_SIDES: Endpoints = TERMINATION_SIDE.or(ORIGINATION_SIDE);
 const OUTGOING: Endpoints = Endpoints::of(&[Endpoint::OutgoingActiveCalls]);
@@ -217,6 +222,29 @@ pub static FILTERS: &[Filter] = {
         // An IP address on the origination statistics (compared in canonical form), any text
         // on the outgoing active calls (an SBC may record a name).
         f("auth-orig-ip", "auth_orig_ip", Eq, Ip, O),
+        f(
+            "dst-network-id",
+            "dst_network_id",
+            Eq,
+            UInt32,
+            TERMINATION_BREAKDOWN.or(ORIGINATION_BREAKDOWN),
+        ),
+        // The disconnect code the account's side saw: the vendor's answer (leg B) on
+        // termination, the answer the customer got (leg A) on origination.
+        f(
+            "disconnect-code",
+            "legb_disconnect_code",
+            Eq,
+            Int32,
+            TERMINATION_BREAKDOWN,
+        ),
+        f(
+            "disconnect-code",
+            "lega_disconnect_code",
+            Eq,
+            Int32,
+            ORIGINATION_BREAKDOWN,
+        ),
         f("auth-orig-ip", "auth_orig_ip", Eq, Text, OUTGOING),
         f("auth-orig-port", "auth_orig_port", Eq, UInt16, OUTGOING),
         f(
@@ -328,6 +356,31 @@ mod tests {
             for other in others {
                 assert_eq!(names(other), names(twin), "{other:?}");
             }
+        }
+        // The breakdowns: the statistics filters plus network and the side's disconnect code.
+        for (breakdown, statistics, code) in [
+            (
+                Endpoint::TerminationBreakdown,
+                Endpoint::TerminationStatistics,
+                "legb_disconnect_code",
+            ),
+            (
+                Endpoint::OriginationBreakdown,
+                Endpoint::OriginationStatistics,
+                "lega_disconnect_code",
+            ),
+        ] {
+            let mut want = names(statistics);
+            let at = want
+                .iter()
+                .position(|p| *p == "auth-orig-ip")
+                .map_or(want.len(), |i| i + 1);
+            want.splice(at..at, ["dst-network-id", "disconnect-code"]);
+            assert_eq!(names(breakdown), want, "{breakdown:?}");
+            let column = for_endpoint(breakdown)
+                .find(|f| f.param == "disconnect-code")
+                .map(|f| f.column);
+            assert_eq!(column, Some(code));
         }
         let outgoing = names(Endpoint::OutgoingActiveCalls);
         assert_eq!(outgoing.len(), 4 + 5 * 4, "{outgoing:?}");

@@ -2,6 +2,7 @@
 //! Each response family (`quality`, `totals`, `active`, `outgoing`) implements
 //! `answer::Family` over these parts.
 pub mod active;
+pub mod breakdown;
 pub mod document;
 pub mod filters;
 pub mod listing;

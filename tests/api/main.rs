@@ -2,6 +2,7 @@
 //! Each test gets a fresh database named after it.
 
 mod auth;
+mod breakdown;
 mod caching;
 mod data_layer;
 mod engine;
