@@ -12,6 +12,9 @@
     from: $('from'), to: $('to'), sampling: $('sampling'), load: $('load'),
     status: $('status'), totals: $('totals'), charts: $('charts'),
     loadOutgoing: $('load-outgoing'), outgoing: $('outgoing'), outgoingStatus: $('outgoing-status'),
+    bdForm: $('breakdown-form'), bdSide: $('bd-side'), bdBy: $('bd-by'), bdMetric: $('bd-metric'),
+    bdLimit: $('bd-limit'), bdCompare: $('bd-compare'), bdLoad: $('load-breakdown'),
+    bdStatus: $('breakdown-status'), bdBars: $('breakdown-bars'), breakdown: $('breakdown'),
   };
 
   const METRICS = {
@@ -329,6 +332,185 @@
     }
   }
 
+  // --- destinations (breakdown) ------------------------------------------------------------
+
+  // The key columns each dimension answers with, in the API's order.
+  const BREAKDOWN_KEYS = {
+    'dst-country': ['dst_country_id'], 'dst-network': ['dst_network_id'],
+    'dst-prefix': ['dst_prefix_routing'], 'src-country': ['src_country_id'],
+    'src-prefix': ['src_prefix_routing'], 'disconnect-code': ['disconnect_code', 'disconnect_reason'],
+  };
+  const BREAKDOWN_METRICS = ['total_calls', 'successful_calls', 'failed_calls', 'total_duration', 'acd', 'asr',
+    'total_price', 'pdd'];
+  let breakdownRows = [];
+  let breakdownSort = { column: null, descending: true };
+
+  function sayBreakdown(text, kind) {
+    el.bdStatus.textContent = text;
+    el.bdStatus.className = kind || '';
+  }
+
+  // The view's state in the address (`#breakdown?side=…&by=…`), so a view can be shared.
+  function breakdownState() {
+    const state = new URLSearchParams({
+      side: el.bdSide.value, by: el.bdBy.value, metric: el.bdMetric.value, limit: el.bdLimit.value,
+      compare: el.bdCompare.checked ? '1' : '0', range: el.range.value,
+    });
+    const account = el.accountId.value.trim() || el.account.value;
+    if (account) state.set('account', account);
+    if (el.range.value === 'custom') {
+      state.set('from', el.from.value);
+      if (el.to.value) state.set('to', el.to.value);
+    }
+    return state;
+  }
+
+  function restoreBreakdown() {
+    if (!location.hash.startsWith('#breakdown?')) return false;
+    const state = new URLSearchParams(location.hash.slice('#breakdown?'.length));
+    const set = (select, value) => {
+      if (value !== null && [...select.options].some((o) => o.value === value)) select.value = value;
+    };
+    set(el.bdSide, state.get('side'));
+    set(el.bdBy, state.get('by'));
+    set(el.bdMetric, state.get('metric'));
+    set(el.bdLimit, state.get('limit'));
+    set(el.range, state.get('range'));
+    el.bdCompare.checked = state.get('compare') !== '0';
+    if (state.get('account')) el.accountId.value = state.get('account');
+    if (el.range.value === 'custom') {
+      el.from.value = state.get('from') || '';
+      el.to.value = state.get('to') || '';
+    }
+    toggleCustom();
+    return true;
+  }
+
+  // Exact decimal strings compare as numbers; null sorts last whichever the direction.
+  function compareCells(a, b, descending) {
+    if (a === null || a === undefined) return b === null || b === undefined ? 0 : 1;
+    if (b === null || b === undefined) return -1;
+    const x = typeof a === 'number' || /^-?\d+(\.\d+)?$/.test(a) ? Number(a) : a;
+    const y = typeof b === 'number' || /^-?\d+(\.\d+)?$/.test(b) ? Number(b) : b;
+    const order = x < y ? -1 : x > y ? 1 : 0;
+    return descending ? -order : order;
+  }
+
+  function keyText(row, keys) {
+    if (row.other) return 'Other';
+    return keys.map((k) => (row[k] === null || row[k] === undefined ? '–' : String(row[k]))).join(' ');
+  }
+
+  // Bars of the chosen metric, built with textContent and inline widths only.
+  function drawBars(rows, keys, metric, compare) {
+    const value = (r, m) => (r[m] === null || r[m] === undefined ? null : Number(r[m]));
+    const max = Math.max(0, ...rows.flatMap((r) => [value(r, metric), compare ? value(r, 'previous_' + metric) : null])
+      .filter((v) => v !== null));
+    el.bdBars.replaceChildren(...rows.flatMap((r) => {
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = keyText(r, keys);
+      const track = document.createElement('span');
+      track.className = 'track';
+      const pct = (v) => (max > 0 && v !== null ? (100 * v) / max : 0) + '%';
+      if (compare) {
+        const ghost = document.createElement('span');
+        ghost.className = 'ghost';
+        ghost.style.width = pct(value(r, 'previous_' + metric));
+        ghost.title = 'previous period: ' + (r['previous_' + metric] ?? '–');
+        track.append(ghost);
+      }
+      const bar = document.createElement('span');
+      bar.className = 'bar' + (r.other ? ' other' : '');
+      bar.style.width = pct(value(r, metric));
+      track.append(bar);
+      const shown = document.createElement('span');
+      shown.className = 'value';
+      shown.textContent = (r[metric] ?? '–') + (compare ? ' (was ' + (r['previous_' + metric] ?? '–') + ')' : '');
+      return [label, track, shown];
+    }));
+    el.bdBars.hidden = false;
+  }
+
+  function drawBreakdownTable(keys, compare) {
+    const columns = [...keys, ...BREAKDOWN_METRICS, ...(compare ? BREAKDOWN_METRICS.map((m) => 'previous_' + m) : [])];
+    const head = el.breakdown.tHead.rows[0];
+    head.replaceChildren(...columns.map((c) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      if (c === breakdownSort.column) th.setAttribute('aria-sort', breakdownSort.descending ? 'descending' : 'ascending');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = c.replace(/_/g, ' ');
+      button.addEventListener('click', () => {
+        breakdownSort = { column: c, descending: breakdownSort.column === c ? !breakdownSort.descending : true };
+        drawBreakdownTable(keys, compare);
+      });
+      th.append(button);
+      return th;
+    }));
+    // "Other" stays last: it is not a key.
+    const rows = breakdownRows.filter((r) => !r.other);
+    if (breakdownSort.column) rows.sort((a, b) => compareCells(a[breakdownSort.column], b[breakdownSort.column], breakdownSort.descending));
+    rows.push(...breakdownRows.filter((r) => r.other));
+    el.breakdown.tBodies[0].replaceChildren(...rows.map((r) => {
+      const tr = document.createElement('tr');
+      if (r.other) tr.className = 'other';
+      for (const c of columns) {
+        const td = document.createElement('td');
+        const v = r.other && keys.includes(c) ? (c === keys[0] ? 'Other' : '') : r[c];
+        td.textContent = v === null || v === undefined ? '–' : String(v);
+        if (v === null || v === undefined) td.className = 'null';
+        else if (!keys.includes(c)) td.className = 'number';
+        tr.append(td);
+      }
+      return tr;
+    }));
+    el.breakdown.hidden = false;
+  }
+
+  async function loadBreakdown(ev) {
+    if (ev) ev.preventDefault();
+    const account = el.accountId.value.trim() || el.account.value;
+    if (!account) return sayBreakdown('Choose an account (load accounts) or paste an account id.', 'error');
+    let range;
+    try {
+      range = timeRange();
+    } catch (err) {
+      return sayBreakdown(err.message, 'error');
+    }
+    history.replaceState(null, '', '#breakdown?' + breakdownState());
+    const metric = el.bdMetric.value;
+    const compare = el.bdCompare.checked;
+    const keys = BREAKDOWN_KEYS[el.bdBy.value];
+    sayBreakdown('Loading…', 'busy');
+    el.bdLoad.disabled = true;
+    try {
+      const body = await api(el.bdSide.value + '-breakdown', {
+        'account-id': account, 'from-time': range.from, 'to-time': range.to, by: el.bdBy.value,
+        sort: '-' + metric, limit: el.bdLimit.value, compare: compare ? 'previous-period' : '',
+      });
+      el.bdBars.hidden = true;
+      el.breakdown.hidden = true;
+      if (Array.isArray(body)) return sayBreakdown('No data: the range starts in the future.', 'warn');
+      const data = body.data || {};
+      breakdownRows = Array.from({ length: body.rows || 0 }, (_, i) =>
+        Object.fromEntries(Object.keys(data).map((c) => [c, data[c][i]])));
+      if (body.other) breakdownRows.push({ ...body.other, other: true });
+      if (!body.rows) return sayBreakdown('No calls in this range for this account.', 'warn');
+      breakdownSort = { column: metric, descending: true };
+      drawBars(breakdownRows, keys, metric, compare);
+      drawBreakdownTable(keys, compare);
+      const t = body.totals || {};
+      sayBreakdown(body.rows + (body.rows === 1 ? ' row' : ' rows') + (body.other ? ' and Other' : '') + '; ' +
+        t.total_calls + ' calls in all' + (compare ? ' (previous period ' + t.previous_total_calls + ')' : '') + '.', 'ok');
+    } catch (err) {
+      sayBreakdown(err instanceof ApiError ? err.message : 'Unexpected error: ' + err, 'error');
+    } finally {
+      el.bdLoad.disabled = false;
+    }
+  }
+
   function toggleSampling() {
     const report = reportOf(el.endpoint.value);
     el.sampling.closest('.field').hidden = !REPORTS[report].sampling;
@@ -357,6 +539,12 @@
   el.loadOutgoing.addEventListener('click', loadOutgoing);
   toggleSampling();
   el.form.addEventListener('submit', loadStats);
+  el.bdForm.addEventListener('submit', loadBreakdown);
+  // A shared address opens the view it names (loaded at once when a token is at hand).
+  if (restoreBreakdown()) {
+    $('breakdown-section').scrollIntoView();
+    if (el.token.value.trim()) loadBreakdown();
+  }
 
   let resizeTimer;
   window.addEventListener('resize', () => {

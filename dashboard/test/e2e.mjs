@@ -16,6 +16,7 @@ if (!url || !token) {
 }
 const screenshot = fileURLToPath(new URL('../screenshot.png', import.meta.url));
 const familyScreenshot = fileURLToPath(new URL('../screenshot-family.png', import.meta.url));
+const destinationsScreenshot = fileURLToPath(new URL('../screenshot-destinations.png', import.meta.url));
 const TIMEOUT = 30_000;
 
 let passed = 0;
@@ -166,6 +167,53 @@ try {
     await page.selectOption('#range', '86400');
     await page.selectOption('#endpoint', 'termination-statistics-quality');
     await page.selectOption('#sampling', 'hour');
+  });
+
+  await check('destinations: top-N bars with ghost bars of the previous period and a sortable table', async () => {
+    await page.selectOption('#bd-side', 'termination');
+    await page.selectOption('#bd-by', 'dst-country');
+    await page.selectOption('#bd-metric', 'total_calls');
+    await page.selectOption('#bd-limit', '5');
+    await page.check('#bd-compare');
+    const st = await press(page, '#load-breakdown', '#breakdown-status');
+    assert(st.kind === 'ok', `status: ${st.text}`);
+    const bars = await page.locator('#breakdown-bars .bar').count();
+    const ghosts = await page.locator('#breakdown-bars .ghost').count();
+    const rows = await page.locator('#breakdown tbody tr').count();
+    assert(bars > 0 && bars <= 6 && ghosts === bars && rows === bars, `${bars} bars, ${ghosts} ghosts, ${rows} rows`);
+    const calls = async () => page.$$eval('#breakdown tbody tr:not(.other) td:nth-child(2)', (tds) => tds.map((t) => Number(t.textContent)));
+    const before = await calls();
+    assert(before.every((v, i) => i === 0 || before[i - 1] >= v), `not descending: ${before}`);
+    await page.click('#breakdown thead th:nth-child(2) button'); // total calls: same column again → ascending
+    const after = await calls();
+    assert(after.every((v, i) => i === 0 || after[i - 1] <= v), `not ascending after a click: ${after}`);
+    assert(/^#breakdown\?.*by=dst-country/.test(await page.evaluate(() => location.hash)), 'state not in the address');
+    await page.waitForTimeout(200);
+    await page.screenshot({ path: destinationsScreenshot, fullPage: true });
+  });
+
+  await check('destinations deep link: the address reopens the view and loads it', async () => {
+    await page.selectOption('#bd-by', 'disconnect-code');
+    await page.selectOption('#bd-metric', 'failed_calls');
+    await press(page, '#load-breakdown', '#breakdown-status');
+    const link = await page.evaluate(() => location.href);
+    await page.goto('about:blank');
+    await page.goto(link, { waitUntil: 'load' });
+    await page.waitForFunction(() => {
+      const s = document.querySelector('#breakdown-status');
+      return s.textContent !== '' && s.className !== 'busy';
+    });
+    assert((await page.inputValue('#bd-by')) === 'disconnect-code', 'dimension not restored');
+    assert((await page.inputValue('#bd-metric')) === 'failed_calls', 'metric not restored');
+    const st = await page.$eval('#breakdown-status', (s) => ({ kind: s.className, text: s.textContent }));
+    assert(st.kind === 'ok', `status: ${st.text}`);
+    const head = await page.$$eval('#breakdown thead th', (ths) => ths.map((t) => t.textContent));
+    assert(head[0].startsWith('disconnect code') && head[1].startsWith('disconnect reason'), `head: ${head}`);
+    // Back to the page as the later checks expect it: no view in the address, accounts loaded.
+    await page.fill('#account-id', '');
+    await page.evaluate(() => history.replaceState(null, '', location.pathname));
+    await press(page, '#load-accounts');
+    await page.selectOption('#account', { index: 0 });
   });
 
   await check('400 shows the gateway error text', async () => {
