@@ -30,6 +30,8 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .map(|(f, v)| match v {
                 Value::Text(_) => (*f, Value::Text("x".into())),
+                Value::UInt8(_) => (*f, Value::UInt8(0)),
+                Value::UInt16(_) => (*f, Value::UInt16(0)),
                 Value::UInt32(_) => (*f, Value::UInt32(0)),
                 Value::Int32(_) => (*f, Value::Int32(0)),
                 Value::Price(_) => (*f, Value::Price(0.0)),
