@@ -98,22 +98,6 @@ fn query(from: i64, to: i64, extra: &str) -> String {
     )
 }
 
-/// `x` rounded half away from zero to `dp` places, in the contract's text form.
-fn decimal_text(x: Decimal, dp: u32) -> String {
-    let s = x
-        .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
-        .normalize()
-        .to_string();
-    if s.contains('.') { s } else { format!("{s}.0") }
-}
-
-/// A price as the switch wrote it (the shortest text of the float), rounded to 6 places.
-fn price6(p: f64) -> Decimal {
-    Decimal::from_str(&p.to_string())
-        .expect("decimal")
-        .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
-}
-
 /// A stored PDD's exact value (every f32 is a finite binary fraction), rounded to milliseconds.
 fn pdd_ms(p: f32) -> Decimal {
     Decimal::from_f64_retain(f64::from(p))

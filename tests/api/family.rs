@@ -4,10 +4,9 @@
 use crate::helpers::*;
 use chrono::{Datelike, NaiveDate, TimeZone};
 use clickhouse::Row;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::str::FromStr;
 
 const T_STATS: &str = "/api/rest/customer/v1/termination-statistics";
 const O_STATS: &str = "/api/rest/customer/v1/origination-statistics";
@@ -20,22 +19,6 @@ async fn ok_json(resp: reqwest::Response) -> Value {
     let body = resp.text().await.expect("body");
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).expect("json")
-}
-
-/// `x` rounded half away from zero to `dp` places, in the contract's text form.
-fn decimal_text(x: Decimal, dp: u32) -> String {
-    let s = x
-        .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
-        .normalize()
-        .to_string();
-    if s.contains('.') { s } else { format!("{s}.0") }
-}
-
-/// A price as the switch wrote it (the shortest text of the float), rounded to 6 places.
-fn price6(p: f64) -> Decimal {
-    Decimal::from_str(&p.to_string())
-        .expect("decimal")
-        .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// A CDR with billed durations (the columns the statistics endpoints may sum).

@@ -334,3 +334,19 @@ pub fn expected_document(rows: &[&Cdr], first: i64, last: i64, step: i64) -> ser
         }
     })
 }
+
+/// `x` rounded half away from zero to `dp` places, in the contract's text form.
+pub fn decimal_text(x: Decimal, dp: u32) -> String {
+    let s = x
+        .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+        .normalize()
+        .to_string();
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
+/// A price as the switch wrote it (the shortest text of the float), rounded to 6 places.
+pub fn price6(p: f64) -> Decimal {
+    <Decimal as std::str::FromStr>::from_str(&p.to_string())
+        .expect("decimal")
+        .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+}
