@@ -121,6 +121,22 @@ pub struct Settings {
     /// every query); see `stats::listing` for why a short reuse keeps answers exact.
     #[serde(default = "defaults::rollup_listing_ttl_secs")]
     pub rollup_listing_ttl_secs: u64,
+    /// Seconds an INSERT may take from the server filling `cdrs.inserted_at` to its commit: a
+    /// listing waits this long before backfilling what the views did not roll up.
+    #[serde(default = "defaults::rollup_insert_settle_secs")]
+    pub rollup_insert_settle_secs: u64,
+    /// Seconds a listing change is given to commit (and, on a cluster, reach every replica)
+    /// before it takes effect; a change that took longer is refused and retried.
+    #[serde(default = "defaults::rollup_commit_margin_secs")]
+    pub rollup_commit_margin_secs: u64,
+    /// Seconds the switch's clock may run ahead of ClickHouse's: a listed account-side's rollups
+    /// are read before its backfill ends only from this far past the listing.
+    #[serde(default = "defaults::rollup_clock_skew_secs")]
+    pub rollup_clock_skew_secs: u64,
+    /// `rollups rebuild` swaps a month of `cdrs_by_customer` only when no CDR of that month was
+    /// inserted for this many seconds (a swap drops what the view writes meanwhile).
+    #[serde(default = "defaults::rollup_rebuild_quiet_secs")]
+    pub rollup_rebuild_quiet_secs: u64,
     // --- the endpoint family (issue 11) ---
     /// Most rows `outgoing-active-calls` answers (SPEC §6.3); more set `x-cdrstats-truncated`.
     #[serde(default = "defaults::max_active_calls")]
@@ -171,6 +187,10 @@ impl fmt::Debug for Settings {
             .field("rollup_retention_days", &self.rollup_retention_days)
             .field("settled_revalidate_secs", &self.settled_revalidate_secs)
             .field("rollup_listing_ttl_secs", &self.rollup_listing_ttl_secs)
+            .field("rollup_insert_settle_secs", &self.rollup_insert_settle_secs)
+            .field("rollup_commit_margin_secs", &self.rollup_commit_margin_secs)
+            .field("rollup_clock_skew_secs", &self.rollup_clock_skew_secs)
+            .field("rollup_rebuild_quiet_secs", &self.rollup_rebuild_quiet_secs)
             .field("max_active_calls", &self.max_active_calls)
             .field(
                 "termination_duration_column",
@@ -247,6 +267,18 @@ mod defaults {
     }
     pub fn rollup_listing_ttl_secs() -> u64 {
         5
+    }
+    pub fn rollup_insert_settle_secs() -> u64 {
+        10
+    }
+    pub fn rollup_commit_margin_secs() -> u64 {
+        2
+    }
+    pub fn rollup_clock_skew_secs() -> u64 {
+        60
+    }
+    pub fn rollup_rebuild_quiet_secs() -> u64 {
+        600
     }
 }
 

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("005_rollup_accounts.sql"),
     migration!("010_family.sql"),
     migration!("011_family_rollups.sql"),
+    migration!("012_live_rollups.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -51,6 +52,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("005_rollup_accounts.sql"),
     cluster_migration!("010_family.sql"),
     cluster_migration!("011_family_rollups.sql"),
+    cluster_migration!("012_live_rollups.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];

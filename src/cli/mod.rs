@@ -1,6 +1,7 @@
 //! The `cdrstats` subcommands besides `serve`.
 pub mod check;
 pub mod demo;
+pub mod listing;
 pub mod migrate;
 pub mod rollups;
 pub mod schema_parity;

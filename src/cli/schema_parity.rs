@@ -147,14 +147,44 @@ fn parse(statement: &str) -> Option<Object> {
     })
 }
 
+/// `ALTER TABLE view MODIFY QUERY select` as (view, select), whitespace-normalized.
+fn modified_query(statement: &str) -> Option<(String, String)> {
+    let s = statement
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" ON CLUSTER '{cluster}'", "");
+    let rest = s.strip_prefix("ALTER TABLE ")?;
+    let (name, rest) = first_word(rest);
+    let select = rest.strip_prefix("MODIFY QUERY ")?;
+    Some((name.to_owned(), select.to_owned()))
+}
+
 /// The objects the files leave behind, in order: a later definition of a name (a view dropped
 /// and created again by a later file) replaces the earlier one.
 fn objects(files: &[(&str, &str)]) -> Vec<Object> {
-    let all: Vec<Object> = files
+    let mut all: Vec<Object> = Vec::new();
+    for statement in files
         .iter()
         .flat_map(|(_, text)| super::migrate::statements(text))
-        .filter_map(|s| parse(&s))
-        .collect();
+    {
+        if let Some((view, select)) = modified_query(&statement) {
+            // `ALTER TABLE v MODIFY QUERY select`: the view keeps its target, a new SELECT.
+            let target = all.iter().rev().find_map(|o| match o {
+                Object::View { name, target, .. } if *name == view => Some(target.clone()),
+                _ => None,
+            });
+            if let Some(target) = target {
+                all.push(Object::View {
+                    name: view,
+                    target,
+                    select,
+                });
+            }
+        } else if let Some(object) = parse(&statement) {
+            all.push(object);
+        }
+    }
     all.iter()
         .enumerate()
         .filter(|(i, o)| !all[i + 1..].iter().any(|later| later.name() == o.name()))

@@ -1249,7 +1249,7 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
     let since = BASE + SPAN / 2 + 17;
     let listed_from = (since + 59) / 60 * 60;
     let mut statements = vec![format!(
-        "INSERT INTO rollup_accounts SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
+        "INSERT INTO rollup_accounts (side, account_id, since) SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
     )];
     for table in [
         "rollup_minute",
