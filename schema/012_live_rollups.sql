@@ -89,3 +89,15 @@ ARRAY JOIN [0, 1] AS side
 INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, writes_until FROM rollup_accounts FINAL WHERE writes_from < writes_until) AS l ON l.listed_side = side AND l.listed_account = account_id
 WHERE (side = 0 OR is_last_cdr) AND inserted_at >= l.writes_from AND inserted_at < l.writes_until
 GROUP BY side, account_id, dst_prefix_routing, minute;
+
+-- The lease of `cdrstats rollups maintain` (src/cli/maintain.rs): one row, the newest `taken`
+-- wins, so of two processes only one lists and unlists at a time.
+CREATE TABLE IF NOT EXISTS rollup_lease
+(
+    name    String,
+    holder  String,
+    expires DateTime('UTC'),
+    taken   DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(taken)
+ORDER BY name;

@@ -113,6 +113,10 @@ pub struct Settings {
     /// Days of rollups kept (a TTL set by `migrate`); 0 keeps them forever.
     #[serde(default)]
     pub rollup_retention_days: u32,
+    /// Days of active-call snapshots kept: the TTL of `active_calls` (7 in
+    /// schema/010_family.sql); older windows answer 400. Raise it with the TTL; 0 = no limit.
+    #[serde(default = "defaults::active_calls_retention_days")]
+    pub active_calls_retention_days: u32,
     /// Cached settled buckets are trusted this long, then re-checked against ClickHouse, so a
     /// CDR arriving later than the settle lag still shows within this time.
     #[serde(default = "defaults::settled_revalidate_secs")]
@@ -137,6 +141,19 @@ pub struct Settings {
     /// inserted for this many seconds (a swap drops what the view writes meanwhile).
     #[serde(default = "defaults::rollup_rebuild_quiet_secs")]
     pub rollup_rebuild_quiet_secs: u64,
+    /// `rollups maintain` lists account-sides averaging at least this many CDRs a minute...
+    #[serde(default = "defaults::rollup_dense_per_minute")]
+    pub rollup_dense_per_minute: f64,
+    /// ...and unlists listed ones below this many (lower: a side near the threshold keeps its
+    /// listing).
+    #[serde(default = "defaults::rollup_unlist_per_minute")]
+    pub rollup_unlist_per_minute: f64,
+    /// Days of CDRs the averages are taken over, ending at the newest CDR.
+    #[serde(default = "defaults::rollup_dense_days")]
+    pub rollup_dense_days: u32,
+    /// Seconds between two rounds of `rollups maintain`.
+    #[serde(default = "defaults::rollup_maintain_interval_secs")]
+    pub rollup_maintain_interval_secs: u64,
     // --- the endpoint family (issue 11) ---
     /// Most rows `outgoing-active-calls` answers (SPEC §6.3); more set `x-cdrstats-truncated`.
     #[serde(default = "defaults::max_active_calls")]
@@ -185,12 +202,23 @@ impl fmt::Debug for Settings {
             .field("jwt_keys", &self.jwt_keys)
             .field("raw_retention_days", &self.raw_retention_days)
             .field("rollup_retention_days", &self.rollup_retention_days)
+            .field(
+                "active_calls_retention_days",
+                &self.active_calls_retention_days,
+            )
             .field("settled_revalidate_secs", &self.settled_revalidate_secs)
             .field("rollup_listing_ttl_secs", &self.rollup_listing_ttl_secs)
             .field("rollup_insert_settle_secs", &self.rollup_insert_settle_secs)
             .field("rollup_commit_margin_secs", &self.rollup_commit_margin_secs)
             .field("rollup_clock_skew_secs", &self.rollup_clock_skew_secs)
             .field("rollup_rebuild_quiet_secs", &self.rollup_rebuild_quiet_secs)
+            .field("rollup_dense_per_minute", &self.rollup_dense_per_minute)
+            .field("rollup_unlist_per_minute", &self.rollup_unlist_per_minute)
+            .field("rollup_dense_days", &self.rollup_dense_days)
+            .field(
+                "rollup_maintain_interval_secs",
+                &self.rollup_maintain_interval_secs,
+            )
             .field("max_active_calls", &self.max_active_calls)
             .field(
                 "termination_duration_column",
@@ -268,6 +296,9 @@ mod defaults {
     pub fn rollup_listing_ttl_secs() -> u64 {
         5
     }
+    pub fn active_calls_retention_days() -> u32 {
+        7
+    }
     pub fn rollup_insert_settle_secs() -> u64 {
         10
     }
@@ -279,6 +310,18 @@ mod defaults {
     }
     pub fn rollup_rebuild_quiet_secs() -> u64 {
         600
+    }
+    pub fn rollup_dense_per_minute() -> f64 {
+        10.0
+    }
+    pub fn rollup_unlist_per_minute() -> f64 {
+        2.0
+    }
+    pub fn rollup_dense_days() -> u32 {
+        7
+    }
+    pub fn rollup_maintain_interval_secs() -> u64 {
+        300
     }
 }
 

@@ -58,3 +58,14 @@ ARRAY JOIN [0, 1] AS side
 INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, writes_until FROM rollup_accounts FINAL WHERE writes_from < writes_until) AS l ON l.listed_side = side AND l.listed_account = account_id
 WHERE (side = 0 OR is_last_cdr) AND inserted_at >= l.writes_from AND inserted_at < l.writes_until
 GROUP BY side, account_id, dst_prefix_routing, minute;
+
+-- The lease of `cdrstats rollups maintain`, replicated in full on every node like the listing.
+CREATE TABLE IF NOT EXISTS rollup_lease ON CLUSTER '{cluster}'
+(
+    name    String,
+    holder  String,
+    expires DateTime('UTC'),
+    taken   DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/rollup_lease', '{replica}', taken)
+ORDER BY name;

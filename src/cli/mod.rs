@@ -2,6 +2,7 @@
 pub mod check;
 pub mod demo;
 pub mod listing;
+pub mod maintain;
 pub mod migrate;
 pub mod rollups;
 pub mod schema_parity;

@@ -260,6 +260,19 @@ pub enum RollupsCommand {
     /// Print every listed account-side: state, since when it is read, its rows, the last
     /// backfill.
     Status,
+    /// Keep the listing current by itself: list account-sides as they become dense (and
+    /// backfill them), unlist those that stop being dense, finish interrupted runs. Run one per
+    /// deployment (a lease in ClickHouse keeps a second one idle); --once for one round.
+    Maintain(MaintainArgs),
+}
+
+/// `rollups maintain` options (thresholds and interval are settings: ROLLUP_DENSE_PER_MINUTE,
+/// ROLLUP_UNLIST_PER_MINUTE, ROLLUP_DENSE_DAYS, ROLLUP_MAINTAIN_INTERVAL_SECS).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MaintainArgs {
+    /// One round, then exit.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Which account-sides `rollups dense` lists.
@@ -370,6 +383,10 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
             dense(settings, &client, args).await
         }
         RollupsCommand::Status => status(&client).await,
+        RollupsCommand::Maintain(args) => {
+            refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
+            crate::cli::maintain::run(settings, &client, args.once).await
+        }
         RollupsCommand::Verify(range) => {
             let report = verify(&client, range).await?;
             if report.differing.is_empty() {

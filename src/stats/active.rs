@@ -61,6 +61,18 @@ impl ActiveRequest {
     }
 }
 
+/// A window starting before the oldest snapshot still kept (`keep_secs`, 0 = forever) would
+/// answer zeros for snapshots the TTL deleted: a clear 400 instead, as for raw CDRs.
+pub fn check_retention(window: Window, now: i64, keep_secs: i64) -> Result<(), ApiError> {
+    if keep_secs > 0 && window.from < now - keep_secs {
+        return Err(ApiError::BadRequest(format!(
+            "active-call snapshots are kept {} days: from-time is older than that",
+            keep_secs / 86_400
+        )));
+    }
+    Ok(())
+}
+
 /// The SQL for `request` over `window` for `account`.
 pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
@@ -141,6 +153,20 @@ impl Tabular for ActiveDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_older_than_the_snapshots_ttl_is_refused() {
+        let now = 1_800_000_000;
+        let week = 7 * 86_400;
+        let window = |from| Window { from, to: now };
+        assert!(check_retention(window(now - week), now, week).is_ok());
+        let err = check_retention(window(now - week - 1), now, week).expect_err("refused");
+        assert!(
+            matches!(&err, ApiError::BadRequest(m) if m.contains("kept 7 days")),
+            "{err:?}"
+        );
+        assert!(check_retention(window(0), now, 0).is_ok());
+    }
 
     #[test]
     fn minutes_without_a_snapshot_are_zero() {

@@ -175,6 +175,8 @@ pub struct Family {
     /// read raw CDRs and rollups, and refuse windows needing what either has deleted.
     raw_retention: i64,
     rollup_retention: i64,
+    /// `ACTIVE_CALLS_RETENTION_DAYS` in seconds: the snapshots' TTL.
+    active_retention: i64,
     termination_duration: &'static str,
     origination_duration: &'static str,
 }
@@ -203,6 +205,7 @@ impl Family {
             max_active_calls: settings.max_active_calls,
             raw_retention: i64::from(settings.raw_retention_days) * 86_400,
             rollup_retention: i64::from(settings.rollup_retention_days) * 86_400,
+            active_retention: i64::from(settings.active_calls_retention_days) * 86_400,
             termination_duration: settings.duration_column(Side::Termination)?,
             origination_duration: settings.duration_column(Side::Origination)?,
         })
@@ -310,6 +313,7 @@ impl Family {
                 (json(&doc)?, FamilyDocument::Totals(Box::new(doc)), false)
             }
             FamilyRequest::Active(r) => {
+                active::check_retention(r.window(ask.now), ask.now, self.active_retention)?;
                 let plan = active::plan(r, ask.account, r.window(ask.now));
                 let rows = exec.rows::<MinuteRow>(&plan).await?;
                 let (first, last) = r.buckets(ask.now);

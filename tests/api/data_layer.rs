@@ -548,3 +548,98 @@ async fn cdrs_inserted_with_the_pipeline_settings_answer_the_same_from_every_rol
         .await
         .expect("the rollups agree with raw CDRs");
 }
+
+/// A pipeline INSERT retried after a timeout (same rows, same `insert_deduplication_token`)
+/// counts once in `cdrs` and in every table the views derive from it; the same rows under a new
+/// token are a new batch. A single-server MergeTree deduplicates only with
+/// `non_replicated_deduplication_window` set (docs: guides/developer/
+/// deduplicating-inserts-on-retries), on `cdrs` and on every view's target table.
+#[tokio::test]
+async fn a_retried_pipeline_insert_counts_once_in_raw_and_every_derived_table() {
+    let app = spawn_app("retried_insert").await;
+    let day = 1_764_201_600; // 2025-11-27 00:00 UTC
+    let rows: Vec<Cdr> = (0..30i64)
+        .map(|i| {
+            let mut r = cdr(day + i * 7, (i % 4) as i32 * 10);
+            r.is_last_cdr = i % 3 != 0;
+            r
+        })
+        .collect();
+    let insert = |token: &'static str| {
+        let ch = cdrstats::db::pipeline_client(&app.ch)
+            .with_setting("insert_deduplication_token", token);
+        let rows = rows.clone();
+        async move {
+            let mut insert = ch.insert::<Cdr>("cdrs").await.expect("insert");
+            for row in &rows {
+                insert.write(row).await.expect("write");
+            }
+            insert.end().await.expect("end");
+        }
+    };
+    insert("batch-1").await;
+    insert("batch-1").await; // the retry
+    let count = |sql: &'static str| {
+        let ch = app.ch.clone();
+        async move { ch.query(sql).fetch_one::<u64>().await.expect(sql) }
+    };
+    assert_eq!(count("SELECT count() FROM cdrs").await, 30);
+    assert_eq!(count("SELECT count() FROM cdrs_by_customer").await, 20);
+    for table in [
+        "rollup_minute",
+        "rollup_minute_country",
+        "rollup_minute_dst_prefix",
+    ] {
+        let calls: u64 = app
+            .ch
+            .query(&format!(
+                "SELECT sum(total_calls) FROM {table} WHERE side = 0 AND account_id = ?"
+            ))
+            .bind(ACCOUNT)
+            .fetch_one()
+            .await
+            .expect("sum");
+        assert_eq!(calls, 30, "{table}");
+    }
+    let (_, body) = total_calls(
+        &app,
+        TERMINATION,
+        &window_query(day, day + 3599, "hour", ""),
+    )
+    .await;
+    assert_eq!(body["totals"]["total_calls"], 30, "{body}");
+    // The same rows in a new batch are new CDRs.
+    insert("batch-2").await;
+    assert_eq!(count("SELECT count() FROM cdrs").await, 60);
+    let range = Range {
+        from: "2025-11-27".parse().expect("date"),
+        to: "2025-11-27".parse().expect("date"),
+    };
+    let settings = settings_of(&app, &[]).await;
+    rollups::run(&settings, &RollupsCommand::Verify(range))
+        .await
+        .expect("every derived table agrees with raw CDRs");
+}
+
+/// Active-call snapshots live 7 days (the TTL of `active_calls`): an older window is a 400,
+/// never a row of zeros for snapshots the TTL deleted.
+#[tokio::test]
+async fn an_active_calls_window_older_than_the_snapshots_ttl_is_a_400() {
+    let app = spawn_app("active_retention").await;
+    let path = "/api/rest/customer/v1/termination-active-calls";
+    let recent = format!(
+        "account-id={ACCOUNT_UUID}&from-time={}",
+        iso(now() - 6 * 86_400)
+    );
+    let (status, body) = total_calls(&app, path, &recent).await;
+    assert_eq!(status, 200, "{body}");
+    let old = format!(
+        "account-id={ACCOUNT_UUID}&from-time={}&to-time={}",
+        iso(now() - 8 * 86_400),
+        iso(now() - 8 * 86_400 + 600)
+    );
+    let (status, body) = total_calls(&app, path, &old).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"].as_str().expect("error message");
+    assert!(message.contains("snapshots are kept 7 days"), "{message}");
+}

@@ -367,3 +367,82 @@ async fn stream_minute(app: &TestApp) -> i64 {
         .expect("first minute");
     i64::from(t)
 }
+
+/// `rollups maintain` lists ACCOUNT as it becomes dense and unlists it once it is not, while
+/// the stream runs; every answer and `verify` match raw CDRs afterwards, and a second process
+/// does nothing while the first holds the lease.
+#[tokio::test]
+async fn maintain_lists_and_unlists_under_a_live_stream_and_one_process_works_at_a_time() {
+    let app = spawn_app_with("live_maintain", FAST).await;
+    unlist_everything(&app).await;
+    insert_history(&app, 200_000).await;
+    let listing: Vec<(&str, &str)> = FAST
+        .iter()
+        .copied()
+        .chain([
+            ("ROLLUP_DENSE_PER_MINUTE", "0.02"),
+            ("ROLLUP_UNLIST_PER_MINUTE", "0.01"),
+        ])
+        .collect();
+    let settings = settings_of(&app, &listing).await;
+    let once = RollupsCommand::Maintain(rollups::MaintainArgs { once: true });
+    let stream = start_stream(&app);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let report = rollups::run(&settings, &once).await.expect("maintain");
+    assert!(report.contains("listed 2 account-side(s)"), "{report}");
+    assert!(report.contains("unlisted 0"), "{report}");
+    // Restart-safe and idempotent: the next round changes nothing.
+    let again = rollups::run(&settings, &once)
+        .await
+        .expect("maintain again");
+    assert!(again.contains("listed 0 account-side(s)"), "{again}");
+    // The lease: held by one process, refused to another until it expires or is released.
+    use cdrstats::cli::maintain::{release_lease, take_lease};
+    assert!(take_lease(&app.ch, "process-a", 600).await.expect("lease"));
+    assert!(!take_lease(&app.ch, "process-b", 600).await.expect("lease"));
+    let blocked = rollups::run(&settings, &once).await.expect("blocked round");
+    assert!(
+        blocked.contains("another process holds the lease"),
+        "{blocked}"
+    );
+    assert!(
+        take_lease(&app.ch, "process-a", 600)
+            .await
+            .expect("renewed")
+    );
+    release_lease(&app.ch, "process-a").await.expect("release");
+    // ACCOUNT stops being dense by these thresholds: unlisted while CDRs keep arriving.
+    let sparse: Vec<(&str, &str)> = FAST
+        .iter()
+        .copied()
+        .chain([
+            ("ROLLUP_DENSE_PER_MINUTE", "1000000"),
+            ("ROLLUP_UNLIST_PER_MINUTE", "1000000"),
+        ])
+        .collect();
+    let unlisting = settings_of(&app, &sparse).await;
+    let report = rollups::run(&unlisting, &once).await.expect("unlist");
+    assert!(report.contains("unlisted 2"), "{report}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stream.stop().await;
+    let end = whole_minutes_end().await;
+    let from = stream_minute(&app).await;
+    // Unlisted: `since` is never, so every minute is read from raw CDRs.
+    assert_endpoints_match_raw(&app, from, end).await;
+    let left: u64 = app
+        .ch
+        .query("SELECT count() FROM rollup_minute WHERE account_id = {a:UInt32}")
+        .param("a", ACCOUNT)
+        .fetch_one()
+        .await
+        .expect("rows");
+    assert_eq!(left, 0, "the unlisted rows are dropped");
+    let states: Vec<String> = app
+        .ch
+        .query("SELECT DISTINCT state FROM rollup_accounts FINAL")
+        .fetch_all()
+        .await
+        .expect("states");
+    assert_eq!(states, ["unlisted"]);
+    verify(&settings, from, end).await.expect("verify");
+}
