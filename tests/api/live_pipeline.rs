@@ -446,3 +446,36 @@ async fn maintain_lists_and_unlists_under_a_live_stream_and_one_process_works_at
     assert_eq!(states, ["unlisted"]);
     verify(&settings, from, end).await.expect("verify");
 }
+
+/// A migration that changes the rollup views (as 012_live_rollups.sql does) swaps each view's
+/// SELECT with `ALTER TABLE ... MODIFY QUERY`: no insert falls between a DROP and a CREATE.
+#[tokio::test]
+async fn a_migration_that_changes_the_views_loses_no_cdr_of_the_live_stream() {
+    let app = spawn_app_with("live_migration", FAST).await;
+    let (_, text) = cdrstats::cli::migrate::MIGRATIONS
+        .iter()
+        .find(|(name, _)| *name == "012_live_rollups.sql")
+        .expect("012");
+    let swaps: Vec<String> = cdrstats::cli::migrate::statements(text)
+        .into_iter()
+        .filter(|s| s.contains("MODIFY QUERY"))
+        .collect();
+    assert_eq!(swaps.len(), 2);
+    let settings = settings_of(&app, FAST).await;
+    let stream = start_stream(&app);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for _ in 0..5 {
+        for swap in &swaps {
+            app.ch.query(swap).execute().await.expect("swap a view");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    cdrstats::cli::migrate::run(&settings)
+        .await
+        .expect("migrate again (nothing to apply)");
+    stream.stop().await;
+    let end = whole_minutes_end().await;
+    let from = stream_minute(&app).await;
+    assert_endpoints_match_raw(&app, from, end).await;
+    verify(&settings, from, end).await.expect("verify");
+}
