@@ -11,7 +11,7 @@
 -- A column added by ALTER is computed on read for the parts written before it (docs:
 -- sql-reference/statements/alter/column, "MATERIALIZE COLUMN"), which for now() would be the
 -- time of the read: MATERIALIZE COLUMN writes the migration's time into them, once.
-ALTER TABLE cdrs ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') MATERIALIZED now() CODEC(Delta, ZSTD(1));
+ALTER TABLE cdrs ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') MATERIALIZED now() CODEC(DoubleDelta, ZSTD(1));
 
 ALTER TABLE cdrs MATERIALIZE COLUMN inserted_at SETTINGS mutations_sync = 2;
 

@@ -8,7 +8,7 @@
 -- so no window is set here; the pipeline's insert_deduplication_token applies as on one server.
 -- rollup_accounts is replicated in full on every node: a listing change is made visible to
 -- every replica with SYSTEM SYNC REPLICA before it takes effect (src/cli/listing.rs).
-ALTER TABLE cdrs_local ON CLUSTER '{cluster}' ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') MATERIALIZED now() CODEC(Delta, ZSTD(1));
+ALTER TABLE cdrs_local ON CLUSTER '{cluster}' ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') MATERIALIZED now() CODEC(DoubleDelta, ZSTD(1));
 
 ALTER TABLE cdrs_local ON CLUSTER '{cluster}' MATERIALIZE COLUMN inserted_at SETTINGS mutations_sync = 2;
 

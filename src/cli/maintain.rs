@@ -32,7 +32,7 @@ use std::time::Duration;
 const LEASE_SETTLE: Duration = Duration::from_secs(1);
 
 /// This process's name in the lease: host and process id, plus a random part.
-fn holder() -> String {
+pub fn holder() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{host}:{}:{}", std::process::id(), &random[..8])
@@ -89,6 +89,25 @@ pub async fn release_lease(client: &clickhouse::Client, me: &str) -> anyhow::Res
         .execute()
         .await
         .context("releasing rollup_lease")
+}
+
+/// Runs `work` (a manual `dense` or `rebuild`) under the lease, so that it never interleaves
+/// with a `maintain` round or another command re-listing the same account-sides.
+pub async fn exclusively<T>(
+    client: &clickhouse::Client,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let me = holder();
+    // Long enough for any listing run; released as soon as it ends.
+    if !take_lease(client, &me, 6 * 3600).await? {
+        anyhow::bail!(
+            "another process (`rollups maintain`, or another command) holds the rollup lease \
+             (rollup_lease): nothing changed; run again when it is done"
+        );
+    }
+    let result = work.await;
+    release_lease(client, &me).await?;
+    result
 }
 
 /// What one round did.

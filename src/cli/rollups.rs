@@ -24,7 +24,7 @@
 //! cluster runs in this project's tests); `dense` and `rebuild` refuse, see
 //! [`refuse_rebuild_on_cluster`] and docs/rollups.md.
 
-use crate::cli::listing;
+use crate::cli::{listing, maintain};
 use crate::config::Settings;
 use crate::db;
 use anyhow::{Context, bail};
@@ -361,9 +361,10 @@ pub fn refuse_rebuild_on_cluster(cluster: bool) -> anyhow::Result<()> {
     if cluster {
         bail!(
             "cdrs is a Distributed table (a cluster migrated with `migrate --cluster`): \
-             `rollups rebuild` works on a single server only and changed nothing. Rebuild on a \
-             cluster as schema/cluster/README.md (\"Rebuilding derived tables\") describes, then \
-             run `cdrstats rollups verify`, which works on a cluster"
+             `rollups dense`, `rebuild` and `maintain` work on a single server only and changed \
+             nothing. List and repair on a cluster as schema/cluster/README.md (\"Rebuilding \
+             derived tables\") describes, then run `cdrstats rollups verify`, which works on a \
+             cluster"
         );
     }
     Ok(())
@@ -376,11 +377,11 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
     match command {
         RollupsCommand::Rebuild(range) => {
             refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
-            rebuild(settings, &client, range).await
+            maintain::exclusively(&client, rebuild(settings, &client, range)).await
         }
         RollupsCommand::Dense(args) => {
             refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
-            dense(settings, &client, args).await
+            maintain::exclusively(&client, dense(settings, &client, args)).await
         }
         RollupsCommand::Status => status(&client).await,
         RollupsCommand::Maintain(args) => {

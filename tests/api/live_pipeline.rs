@@ -410,6 +410,17 @@ async fn maintain_lists_and_unlists_under_a_live_stream_and_one_process_works_at
             .await
             .expect("renewed")
     );
+    let dense = RollupsCommand::Dense(rollups::DenseArgs {
+        min_per_minute: 0.02,
+        days: 7,
+    });
+    let refused = rollups::run(&settings, &dense)
+        .await
+        .expect_err("a manual listing waits for the lease too");
+    assert!(
+        refused.to_string().contains("holds the rollup lease"),
+        "{refused}"
+    );
     release_lease(&app.ch, "process-a").await.expect("release");
     // ACCOUNT stops being dense by these thresholds: unlisted while CDRs keep arriving.
     let sparse: Vec<(&str, &str)> = FAST
