@@ -54,7 +54,13 @@ pub fn start_stream(app: &TestApp) -> Stream {
                 .expect("insert");
             for i in 0..BATCH {
                 let n = batch_id * BATCH + i;
-                let mut row = cdr(now, i32::try_from(n % 7).expect("small") * 13);
+                // The last two of each batch are late: a call of yesterday reported now.
+                let t = if i + 2 >= BATCH {
+                    late_minute() + i64::try_from(n % 60).expect("small")
+                } else {
+                    now
+                };
+                let mut row = cdr(t, i32::try_from(n % 7).expect("small") * 13);
                 row.is_last_cdr = !n.is_multiple_of(3);
                 row.dst_country_id = u32::try_from(40 + n % 5).expect("small");
                 row.dst_prefix_routing = format!("44{}", n % 4);
@@ -69,6 +75,21 @@ pub fn start_stream(app: &TestApp) -> Stream {
         inserted
     });
     Stream { stop, handle }
+}
+
+/// The minute the stream's late CDRs start in: an hour start a day ago (settled, and in the
+/// current month but on the first of a month).
+pub fn late_minute() -> i64 {
+    (chrono::Utc::now().timestamp() - 86_400) / 3600 * 3600
+}
+
+/// Compares the late CDRs' minute like the stream's window, and `verify` of its day.
+pub async fn assert_late_cdrs_match_raw(app: &TestApp, settings: &Settings) {
+    let late = late_minute();
+    assert_endpoints_match_raw(app, late, late + 59).await;
+    verify(settings, late, late)
+        .await
+        .expect("verify agrees on the late CDRs' day");
 }
 
 impl Stream {
@@ -310,6 +331,7 @@ async fn dense_started_in_the_last_second_of_a_minute_loses_no_cdr_of_the_live_s
     verify(&settings, from, end)
         .await
         .expect("verify agrees with raw CDRs");
+    assert_late_cdrs_match_raw(&app, &settings).await;
 }
 
 #[tokio::test]
@@ -339,6 +361,7 @@ async fn rebuild_of_the_current_month_under_a_live_stream_loses_no_cdr() {
     verify(&settings, from, end)
         .await
         .expect("verify agrees with raw CDRs");
+    assert_late_cdrs_match_raw(&app, &settings).await;
 }
 
 use chrono::Datelike;
@@ -353,13 +376,13 @@ async fn whole_minutes_end() -> i64 {
     end
 }
 
-/// The minute of the stream's first CDR.
+/// The minute of the stream's first CDR stamped now (not a late one).
 async fn stream_minute(app: &TestApp) -> i64 {
     let t: u32 = app
         .ch
         .query(
             "SELECT toUInt32(toStartOfMinute(min(time_start))) FROM cdrs \
-             WHERE vendor_acc_id = {a:UInt32}",
+             WHERE vendor_acc_id = {a:UInt32} AND time_start > now() - 3600",
         )
         .param("a", ACCOUNT)
         .fetch_one()
@@ -456,6 +479,7 @@ async fn maintain_lists_and_unlists_under_a_live_stream_and_one_process_works_at
         .expect("states");
     assert_eq!(states, ["unlisted"]);
     verify(&settings, from, end).await.expect("verify");
+    assert_late_cdrs_match_raw(&app, &settings).await;
 }
 
 /// A migration that changes the rollup views (as 012_live_rollups.sql does) swaps each view's
@@ -489,4 +513,5 @@ async fn a_migration_that_changes_the_views_loses_no_cdr_of_the_live_stream() {
     let from = stream_minute(&app).await;
     assert_endpoints_match_raw(&app, from, end).await;
     verify(&settings, from, end).await.expect("verify");
+    assert_late_cdrs_match_raw(&app, &settings).await;
 }
