@@ -401,7 +401,8 @@ pub fn statements(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn checksum(text: &str) -> String {
+/// The checksum `schema_migrations` records for a file's text.
+pub fn checksum(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -515,3 +515,58 @@ async fn a_migration_that_changes_the_views_loses_no_cdr_of_the_live_stream() {
     verify(&settings, from, end).await.expect("verify");
     assert_late_cdrs_match_raw(&app, &settings).await;
 }
+
+/// A deployment at the previous schema (CDRs, listed account-sides, the IN-based views) is
+/// migrated to `012_live_rollups.sql` while the pipeline inserts: the column is added and
+/// materialized for the old parts, the views are swapped in place. Nothing is lost or
+/// doubled: the old CDRs, the stream's and the late ones all answer as raw SQL says.
+#[tokio::test]
+async fn upgrading_a_live_database_to_insertion_ranges_loses_no_cdr() {
+    let app = spawn_app_before("live_upgrade", FAST, "012_live_rollups.sql").await;
+    let before_upgrade = (chrono::Utc::now().timestamp() - 7_200) / 60 * 60;
+    let old: Vec<Cdr> = (0..300u32)
+        .map(|i| {
+            let mut r = cdr(before_upgrade + i64::from(i) * 11, (i % 5) as i32 * 9);
+            r.is_last_cdr = !i.is_multiple_of(4);
+            r
+        })
+        .collect();
+    app.insert_cdrs(&old).await;
+    let settings = settings_of(&app, FAST).await;
+    let stream = start_stream(&app);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let applied = cdrstats::cli::migrate::run(&settings)
+        .await
+        .expect("migrate to 012 under the stream");
+    assert_eq!(applied, ["012_live_rollups.sql"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stream.stop().await;
+    // The parts written before the migration read as inserted then, not at read time.
+    let stamped: u64 = app
+        .ch
+        .query("SELECT countIf(inserted_at > now() - 600) FROM cdrs WHERE time_start >= {f:UInt32} AND time_start < {t:UInt32}")
+        .param("f", before_upgrade)
+        .param("t", before_upgrade + 3_600)
+        .fetch_one()
+        .await
+        .expect("inserted_at");
+    assert_eq!(stamped, 300, "the migration stamped the old rows once");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again: u64 = app
+        .ch
+        .query("SELECT count() FROM cdrs WHERE time_start >= {f:UInt32} AND time_start < {t:UInt32} AND inserted_at > now() - 2")
+        .param("f", before_upgrade)
+        .param("t", before_upgrade + 3_600)
+        .fetch_one()
+        .await
+        .expect("inserted_at");
+    assert_eq!(again, 0, "not now() at each read");
+    let end = whole_minutes_end().await;
+    let from = stream_minute(&app).await;
+    assert_endpoints_match_raw(&app, from, end).await;
+    assert_endpoints_match_raw(&app, before_upgrade, before_upgrade + 3_599).await;
+    verify(&settings, before_upgrade, end)
+        .await
+        .expect("verify agrees after the upgrade");
+    assert_late_cdrs_match_raw(&app, &settings).await;
+}
