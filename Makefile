@@ -66,10 +66,9 @@ engine-stop: ## Stop the local engine(s) started from LOCAL_ENGINE_DIR
 migrate: build engine ## Apply schema/ to CLICKHOUSE_URL
 	$(BIN) migrate
 
-seed: migrate ## Seed demo data if the cdrs table is empty; roll up its dense accounts
+seed: migrate ## Seed demo data if the cdrs table is empty; list its dense accounts (backfilled)
 	$(BIN) seed --rows $(DEMO_ROWS) --days $(DEMO_DAYS) --if-empty
 	$(BIN) rollups dense
-	$(BIN) rollups rebuild --from $$(date -u -d '-$(DEMO_DAYS) days' +%F) --to $$(date -u +%F)
 
 demo: build ## Print a curl line with a demo token
 	@$(BIN) demo

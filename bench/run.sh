@@ -104,11 +104,9 @@ if [ "${BENCH_RESEED:-0}" = 1 ] || [ "$count" -lt "$BENCH_ROWS" ]; then
   note "seed took $((SECONDS - seed_t0)) s"
   count=$(ch "SELECT count() FROM cdrs")
   # Rollups are kept only for listed dense account-sides (schema/005_rollup_accounts.sql):
-  # list them, then roll up their past, as an operator would after a bulk load.
-  step "list dense account-sides and rebuild their rollups"
+  # `rollups dense` lists them and backfills their past, as `rollups maintain` would.
+  step "list dense account-sides and backfill their rollups"
   "$BIN" rollups dense 2>&1 | tail -1
-  read -r first_day last_day < <(ch "SELECT toDate(min(time_start)), toDate(max(time_start)) FROM cdrs FORMAT TSV")
-  "$BIN" rollups rebuild --from "$first_day" --to "$last_day" 2>&1 | tr '\r' '\n' | grep -v '^\s*$' | tail -1
 fi
 
 step "dataset check"

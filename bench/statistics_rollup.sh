@@ -19,7 +19,7 @@ export LIMITS_CUSTOMER="rps=0,concurrency=0"
 curl -fsS --max-time 2 "$ENGINE/ping" >/dev/null || { echo "no engine at $ENGINE" >&2; exit 1; }
 $BIN migrate >/dev/null
 $BIN seed --rows "$ROWS" --days 1 --seed 7 --hot-share 0.4 --if-empty
-curl -fsS "$ENGINE/?database=$DB" --data-binary "INSERT INTO rollup_accounts VALUES (0, 1, 0)"
+curl -fsS "$ENGINE/?database=$DB" --data-binary "INSERT INTO rollup_accounts (side, account_id, since) VALUES (0, 1, 0)"
 $BIN rollups rebuild --from "$(date -u -d '2 days ago' +%F)" --to "$(date -u +%F)" >/dev/null
 LISTEN_ADDR="$ADDR" $BIN serve 2> target/statistics-rollup-gateway.log &
 pid=$!

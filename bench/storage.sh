@@ -71,7 +71,7 @@ echo "    $dense_line"
 
 # The baseline schema rolls up the same account-sides (when it has a listing at all).
 if [ "$(ch "EXISTS TABLE rollup_accounts" "$OLD")" = 1 ]; then
-  ch "INSERT INTO rollup_accounts SELECT * FROM $DB.rollup_accounts" "$OLD"
+  ch "INSERT INTO rollup_accounts (side, account_id, since) SELECT side, account_id, since FROM $DB.rollup_accounts FINAL" "$OLD"
 fi
 
 echo "==> bare MergeTree of the same columns (no codecs, no views, no projection)"
@@ -91,9 +91,11 @@ for i in $(seq 1 "$REPEAT"); do
   ch "TRUNCATE TABLE bare"
   bare_s+=("$(timed "INSERT INTO bare SELECT * FROM source")")
   for t in cdrs $derived; do ch "TRUNCATE TABLE $t"; done
-  plain_s+=("$(timed "INSERT INTO cdrs SELECT * FROM source")")
+  # A token per run, as the pipeline sends per batch: the tables deduplicate retried inserts,
+  # and the same rows inserted again in the next run must not be taken for a retry.
+  plain_s+=("$(timed "INSERT INTO cdrs SETTINGS insert_deduplication_token = 'plain-$i' SELECT * FROM source")")
   for t in cdrs $derived; do ch "TRUNCATE TABLE $t"; done
-  schema_s+=("$(timed "INSERT INTO cdrs SETTINGS $PIPELINE SELECT * FROM source")")
+  schema_s+=("$(timed "INSERT INTO cdrs SETTINGS $PIPELINE, insert_deduplication_token = 'pipeline-$i' SELECT * FROM source")")
   for t in $old_tables; do ch "TRUNCATE TABLE $t" "$OLD"; done
   old_s+=("$(timed "INSERT INTO cdrs ($cols) SETTINGS $PIPELINE SELECT * FROM $DB.source" "$OLD")")
   echo "    run $i: bare ${bare_s[-1]} s, this schema ${plain_s[-1]} s (server defaults), ${schema_s[-1]} s (pipeline settings), $REV schema ${old_s[-1]} s"

@@ -131,6 +131,10 @@ pub struct Settings {
     /// Days of rollups kept (a TTL set by `migrate`); 0 keeps them forever.
     #[serde(default)]
     pub rollup_retention_days: u32,
+    /// Days of active-call snapshots kept: the TTL of `active_calls` (7 in
+    /// schema/010_family.sql); older windows answer 400. Raise it with the TTL; 0 = no limit.
+    #[serde(default = "defaults::active_calls_retention_days")]
+    pub active_calls_retention_days: u32,
     /// Cached settled buckets are trusted this long, then re-checked against ClickHouse, so a
     /// CDR arriving later than the settle lag still shows within this time.
     #[serde(default = "defaults::settled_revalidate_secs")]
@@ -139,6 +143,35 @@ pub struct Settings {
     /// every query); see `stats::listing` for why a short reuse keeps answers exact.
     #[serde(default = "defaults::rollup_listing_ttl_secs")]
     pub rollup_listing_ttl_secs: u64,
+    /// Seconds an INSERT may take from the server filling `cdrs.inserted_at` to its commit: a
+    /// listing waits this long before backfilling what the views did not roll up.
+    #[serde(default = "defaults::rollup_insert_settle_secs")]
+    pub rollup_insert_settle_secs: u64,
+    /// Seconds a listing change is given to commit (and, on a cluster, reach every replica)
+    /// before it takes effect; a change that took longer is refused and retried.
+    #[serde(default = "defaults::rollup_commit_margin_secs")]
+    pub rollup_commit_margin_secs: u64,
+    /// Seconds the switch's clock may run ahead of ClickHouse's: a listed account-side's rollups
+    /// are read before its backfill ends only from this far past the listing.
+    #[serde(default = "defaults::rollup_clock_skew_secs")]
+    pub rollup_clock_skew_secs: u64,
+    /// `rollups rebuild` swaps a month of `cdrs_by_customer` only when no CDR of that month was
+    /// inserted for this many seconds (a swap drops what the view writes meanwhile).
+    #[serde(default = "defaults::rollup_rebuild_quiet_secs")]
+    pub rollup_rebuild_quiet_secs: u64,
+    /// `rollups maintain` lists account-sides averaging at least this many CDRs a minute...
+    #[serde(default = "defaults::rollup_dense_per_minute")]
+    pub rollup_dense_per_minute: f64,
+    /// ...and unlists listed ones below this many (lower: a side near the threshold keeps its
+    /// listing).
+    #[serde(default = "defaults::rollup_unlist_per_minute")]
+    pub rollup_unlist_per_minute: f64,
+    /// Days of CDRs the averages are taken over, ending at the newest CDR.
+    #[serde(default = "defaults::rollup_dense_days")]
+    pub rollup_dense_days: u32,
+    /// Seconds between two rounds of `rollups maintain`.
+    #[serde(default = "defaults::rollup_maintain_interval_secs")]
+    pub rollup_maintain_interval_secs: u64,
     // --- the endpoint family ---
     /// Most rows `outgoing-active-calls` answers; more set `x-cdrstats-truncated`.
     #[serde(default = "defaults::max_active_calls")]
@@ -232,6 +265,33 @@ mod defaults {
     }
     pub fn rollup_listing_ttl_secs() -> u64 {
         5
+    }
+    pub fn active_calls_retention_days() -> u32 {
+        7
+    }
+    pub fn rollup_insert_settle_secs() -> u64 {
+        10
+    }
+    pub fn rollup_commit_margin_secs() -> u64 {
+        2
+    }
+    pub fn rollup_clock_skew_secs() -> u64 {
+        60
+    }
+    pub fn rollup_rebuild_quiet_secs() -> u64 {
+        600
+    }
+    pub fn rollup_dense_per_minute() -> f64 {
+        10.0
+    }
+    pub fn rollup_unlist_per_minute() -> f64 {
+        2.0
+    }
+    pub fn rollup_dense_days() -> u32 {
+        7
+    }
+    pub fn rollup_maintain_interval_secs() -> u64 {
+        300
     }
 }
 

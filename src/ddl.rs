@@ -470,11 +470,11 @@ mod tests {
     /// Every file of `schema/` and `schema/cluster/` (checked against the folders below).
     const SINGLE: &[(&str, &str)] = schema_files!("": "001_cdrs.sql", "002_accounts.sql",
         "003_api_access.sql", "004_rollups.sql", "005_rollup_accounts.sql", "010_family.sql",
-        "011_family_rollups.sql", "020_breakdown.sql");
+        "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql");
     const CLUSTER: &[(&str, &str)] = schema_files!("cluster/": "001_cdrs.sql",
         "002_directory.sql", "003_rollups.sql", "005_rollup_accounts.sql", "010_family.sql",
-        "011_family_rollups.sql", "020_breakdown.sql", "900_gateway_user.sql",
-        "901_pipeline_insert_speed.sql");
+        "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql",
+        "900_gateway_user.sql", "901_pipeline_insert_speed.sql");
 
     fn sql_files(dir: &str) -> Vec<String> {
         let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));

@@ -629,7 +629,7 @@ mod tests {
             // Small tables every node keeps a full replicated copy of (no Distributed table).
             if !matches!(
                 table.as_str(),
-                "accounts" | "api_access" | "rollup_accounts"
+                "accounts" | "api_access" | "rollup_accounts" | "rollup_lease"
             ) {
                 let local = cluster.iter().find(|(t, _)| *t == format!("{table}_local"));
                 assert_eq!(local.map(|(_, c)| c), Some(columns), "{table}_local");

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("005_rollup_accounts.sql"),
     migration!("010_family.sql"),
     migration!("011_family_rollups.sql"),
+    migration!("012_live_rollups.sql"),
     migration!("020_breakdown.sql"),
 ];
 
@@ -53,6 +54,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("005_rollup_accounts.sql"),
     cluster_migration!("010_family.sql"),
     cluster_migration!("011_family_rollups.sql"),
+    cluster_migration!("012_live_rollups.sql"),
     cluster_migration!("020_breakdown.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
@@ -386,7 +388,8 @@ pub mod retention {
     }
 }
 
-fn checksum(text: &str) -> String {
+/// The checksum `schema_migrations` records for a file's text.
+pub fn checksum(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -1,6 +1,8 @@
 //! The `cdrstats` subcommands besides `serve`.
 pub mod check;
 pub mod demo;
+pub mod listing;
+pub mod maintain;
 pub mod migrate;
 pub mod rollups;
 pub mod schema_parity;

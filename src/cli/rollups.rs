@@ -1,31 +1,36 @@
-//! `cdrstats rollups rebuild | verify`: the tables derived from `cdrs` (the origination copy and
-//! the rollups) treated as managed data.
+//! `cdrstats rollups dense | rebuild | verify | status`: the tables derived from `cdrs` (the
+//! origination copy and the rollups) treated as managed data, safe while the pipeline inserts.
 //!
-//! - `rebuild --from D --to D` recomputes every derived table one partition (a month, widened
-//!   to whole months) at a time: the month is built aside in `<table>__rebuild` one day at a
-//!   time (one day's GROUP BY, spilling to disk past [`GROUP_BY_SPILL_BYTES`]: bounded memory),
-//!   then swapped in with `ALTER TABLE ... REPLACE PARTITION`, atomic per partition (docs:
-//!   sql-reference/statements/alter/partition, "REPLACE PARTITION"). Re-running gives the same
-//!   result (idempotent); an interrupted run of the same range skips the months it already
-//!   swapped (resumable, progress in `rollup_rebuild_progress`).
+//! - `dense` lists the busy account-sides and backfills their history; `rebuild --from D --to D`
+//!   lists every listed account-side again from `D` (its rollups from `D` dropped and
+//!   backfilled). Both follow the protocol of [`crate::cli::listing`]: the views and the backfill
+//!   count disjoint sets of CDRs (split by `cdrs.inserted_at`), and no partition the views
+//!   write is ever replaced. A rebuild from before raw retention is refused.
+//! - The origination copy (`cdrs_by_customer`, written by its view for every CDR) is rebuilt
+//!   only for the months of the range where it differs from raw CDRs: built aside one day's
+//!   GROUP BY at a time (spilling to disk past [`GROUP_BY_SPILL_BYTES`]), swapped in with
+//!   `ALTER TABLE ... REPLACE PARTITION` (docs: sql-reference/statements/alter/partition),
+//!   and compared again. A swap drops what the view wrote between the build and the swap, so a
+//!   month with an insert in the last `ROLLUP_REBUILD_QUIET_SECS` is refused, and a month that
+//!   still differs afterwards is reported (run again).
 //! - `verify --from D --to D` compares, per day and side, the sums of raw CDRs with those of
 //!   every derived table (calls, answered, duration, and calls weighted by account and by minute,
-//!   so rows counted under the wrong account or minute show too). Differences → exit 1.
+//!   so rows counted under the wrong account or minute show too). Differences → exit 1. Run
+//!   while CDRs stream in, the newest minutes may differ by the CDRs inserted between its
+//!   queries: run it again.
 //!
 //! On a cluster (`cdrs` is Distributed) `verify` reads the Distributed tables, whose sums are
 //! global, so it runs unchanged (checked against the local engine's single server only: no
-//! cluster runs in this project's tests); `rebuild` refuses, see [`refuse_rebuild_on_cluster`].
-//!
-//! Caveat: CDRs inserted for a month *while that month is being rebuilt* reach the live table
-//! through the views and are then replaced by the aside copy; rebuild months the pipeline no
-//! longer writes (or `verify` the last days afterwards and rebuild again).
+//! cluster runs in this project's tests); `dense` and `rebuild` refuse, see
+//! [`refuse_rebuild_on_cluster`] and docs/rollups.md.
 
+use crate::cli::{listing, maintain};
 use crate::config::Settings;
 use crate::db;
 use anyhow::{Context, bail};
 use chrono::{Datelike, NaiveDate};
 use clickhouse::Row;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -44,6 +49,8 @@ pub struct Derived {
     pub time_column: &'static str,
     /// `SELECT ... FROM cdrs [ARRAY JOIN ...]`.
     head: &'static str,
+    /// The view's JOIN to the listing, for the rollups.
+    join: Option<&'static str>,
     /// The view's own WHERE condition, if any.
     condition: Option<&'static str>,
     /// `GROUP BY ...` or empty.
@@ -71,6 +78,7 @@ pub static DERIVED: &[Derived] = &[
        src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price,
        dst_network_id, lega_disconnect_code, lega_disconnect_reason, pdd
 FROM cdrs",
+        join: None,
         condition: Some("is_last_cdr"),
         tail: "",
         check: [
@@ -86,6 +94,7 @@ FROM cdrs",
         table: "rollup_minute_country",
         time_column: "minute",
         head: ROLLUP_COUNTRY_HEAD,
+        join: Some(VIEW_JOIN),
         condition: Some(LISTED),
         tail: "GROUP BY side, account_id, dst_country_id, src_country_id, minute",
         check: ROLLUP_CHECK,
@@ -104,6 +113,7 @@ FROM cdrs",
        sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
+        join: Some(VIEW_JOIN),
         condition: Some(LISTED),
         tail: "GROUP BY side, account_id, minute",
         check: ROLLUP_CHECK,
@@ -123,15 +133,48 @@ ARRAY JOIN [0, 1] AS side",
        sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
 FROM cdrs
 ARRAY JOIN [0, 1] AS side",
+        join: Some(VIEW_JOIN),
         condition: Some(LISTED),
         tail: "GROUP BY side, account_id, dst_prefix_routing, minute",
         check: ROLLUP_CHECK,
     },
 ];
 
-/// The rollup views' condition: both sides, only the listed account-sides
-/// (`schema/005_rollup_accounts.sql`).
-const LISTED: &str = "(side = 0 OR is_last_cdr) AND (side, account_id) IN (SELECT side, account_id FROM rollup_accounts)";
+/// The rollup views' JOIN to the listing: the insertion range each listed account-side is
+/// rolled up for (`schema/012_live_rollups.sql`, `cli::listing`).
+const VIEW_JOIN: &str = "INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, writes_until FROM rollup_accounts FINAL WHERE writes_from < writes_until) AS l ON l.listed_side = side AND l.listed_account = account_id";
+
+/// The rollup views' condition: both sides, CDRs inserted within the listing's range.
+const LISTED: &str =
+    "(side = 0 OR is_last_cdr) AND inserted_at >= l.writes_from AND inserted_at < l.writes_until";
+
+/// A backfill's JOIN: the account-sides a listing run started writing at `{w}`, and what the
+/// views did not write for them (`cli::listing`).
+const BACKFILL_JOIN: &str = "INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, backfill_from, gap_from FROM rollup_accounts FINAL WHERE state = 'backfilling' AND writes_from = toDateTime({w:UInt32}, 'UTC')) AS l ON l.listed_side = side AND l.listed_account = if(side = 0, vendor_acc_id, customer_acc_id)";
+
+/// The complement of [`LISTED`] for those sides, within one month of `time_start`.
+const BACKFILL_CONDITION: &str = "(side = 0 OR is_last_cdr) AND inserted_at < l.writes_from \
+     AND (time_start >= l.backfill_from OR inserted_at >= l.gap_from) \
+     AND time_start >= toDateTime({month_from:UInt32}, 'UTC') \
+     AND time_start < toDateTime({month_to:UInt32}, 'UTC')";
+
+/// How many CDRs (counted per side) a backfill rolls up in one month.
+pub fn backfill_count() -> String {
+    format!(
+        "SELECT count() FROM cdrs\nARRAY JOIN [0, 1] AS side\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}"
+    )
+}
+
+/// The backfill SELECT of a rollup table (`None` for a table the backfill does not write).
+pub fn backfill_select(table: &str) -> Option<String> {
+    let derived = DERIVED
+        .iter()
+        .find(|d| d.table == table && d.listed_only())?;
+    Some(format!(
+        "{}\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}\n{}",
+        derived.head, derived.tail
+    ))
+}
 
 /// Joins `r` (with `side`, `account_id`) to its account-side's listing `l` (`l.since` rounded
 /// up to a minute, as the gateway reads it).
@@ -167,6 +210,10 @@ impl Derived {
     /// The view's SELECT over every CDR, as in `schema/`.
     pub fn view_select(&self) -> String {
         let mut sql = self.head.to_owned();
+        if let Some(j) = self.join {
+            sql.push('\n');
+            sql.push_str(j);
+        }
         if let Some(c) = self.condition {
             sql.push_str("\nWHERE ");
             sql.push_str(c);
@@ -201,13 +248,33 @@ impl Derived {
 /// `cdrstats rollups ...`
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum RollupsCommand {
-    /// Recompute every derived table from raw CDRs, day by day (atomic per day, resumable).
+    /// Recompute the derived tables from raw CDRs, safely while CDRs stream in: every listed
+    /// account-side is listed again from --from on (its rollups from then dropped and
+    /// backfilled, never a partition the views write), and each month of the origination
+    /// copy that differs from raw CDRs is rebuilt aside and swapped in (a month the pipeline
+    /// still writes is refused). Re-running is safe; an interrupted run is redone by the next.
     Rebuild(Range),
     /// Compare raw CDRs with every derived table per day; exit 1 listing the differing days.
     Verify(Range),
-    /// List the account-sides busy enough to roll up (rollups from the next minute on; run
-    /// `rebuild` afterwards for their past).
+    /// List the account-sides busy enough to roll up, and backfill their history (within raw
+    /// retention): answers come from their rollups once this returns.
     Dense(DenseArgs),
+    /// Print every listed account-side: state, since when it is read, its rows, the last
+    /// backfill.
+    Status,
+    /// Keep the listing current by itself: list account-sides as they become dense (and
+    /// backfill them), unlist those that stop being dense, finish interrupted runs. Run one per
+    /// deployment (a lease in ClickHouse keeps a second one idle); --once for one round.
+    Maintain(MaintainArgs),
+}
+
+/// `rollups maintain` options (thresholds and interval are settings: ROLLUP_DENSE_PER_MINUTE,
+/// ROLLUP_UNLIST_PER_MINUTE, ROLLUP_DENSE_DAYS, ROLLUP_MAINTAIN_INTERVAL_SECS).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MaintainArgs {
+    /// One round, then exit.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Which account-sides `rollups dense` lists.
@@ -224,12 +291,26 @@ pub struct DenseArgs {
 /// An inclusive range of UTC days.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Range {
-    /// First day, YYYY-MM-DD (UTC).
-    #[arg(long)]
+    /// First day (UTC): any of the API's time forms (2026-11-19, 2026-11-19 00:00:00,
+    /// 2026-11-19T00:00:00Z, with an offset or a fraction); a time names the day holding it.
+    #[arg(long, value_parser = parse_day)]
     pub from: NaiveDate,
-    /// Last day, YYYY-MM-DD (UTC), inclusive.
-    #[arg(long)]
+    /// Last day (UTC), inclusive, in the same forms.
+    #[arg(long, value_parser = parse_day)]
     pub to: NaiveDate,
+}
+
+/// A day given in any of the API's time forms: the UTC day holding that instant.
+pub fn parse_day(raw: &str) -> Result<NaiveDate, String> {
+    crate::stats::time::parse_instant(raw)
+        .and_then(|i| chrono::DateTime::from_timestamp(i.secs, 0))
+        .map(|t| t.date_naive())
+        .ok_or_else(|| {
+            format!(
+                "{raw:?} is not a time: use 2026-11-19, 2026-11-19 00:00:00 or \
+                 2026-11-19T00:00:00Z (UTC unless an offset is given)"
+            )
+        })
 }
 
 impl Range {
@@ -275,17 +356,17 @@ pub async fn is_cluster(client: &clickhouse::Client) -> anyhow::Result<bool> {
     Ok(engine.as_deref() == Some("Distributed"))
 }
 
-/// `rebuild` refuses a cluster. It swaps partitions of single-server tables; on a cluster a
-/// derived row lives on its account's shard and draws on CDRs of every shard (origination rows
-/// follow the customer, raw CDRs the vendor), so no shard can rebuild its partition alone and
-/// REPLACE PARTITION does not apply to the Distributed tables.
+/// `dense` and `rebuild` refuse a cluster: their mutations and swaps address single-server
+/// tables (on a cluster they would name the `_local` tables `ON CLUSTER`), and the listing
+/// protocol there is documented (docs/rollups.md), not run by this project's tests.
 pub fn refuse_rebuild_on_cluster(cluster: bool) -> anyhow::Result<()> {
     if cluster {
         bail!(
             "cdrs is a Distributed table (a cluster migrated with `migrate --cluster`): \
-             `rollups rebuild` works on a single server only and changed nothing. Rebuild on a \
-             cluster as schema/cluster/README.md (\"Rebuilding derived tables\") describes, then \
-             run `cdrstats rollups verify`, which works on a cluster"
+             `rollups dense`, `rebuild` and `maintain` work on a single server only and changed \
+             nothing. List and repair on a cluster as schema/cluster/README.md (\"Rebuilding \
+             derived tables\") describes, then run `cdrstats rollups verify`, which works on a \
+             cluster"
         );
     }
     Ok(())
@@ -298,9 +379,17 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
     match command {
         RollupsCommand::Rebuild(range) => {
             refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
-            rebuild(&client, range).await
+            maintain::exclusively(&client, rebuild(settings, &client, range)).await
         }
-        RollupsCommand::Dense(args) => dense(&client, args).await,
+        RollupsCommand::Dense(args) => {
+            refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
+            maintain::exclusively(&client, dense(settings, &client, args)).await
+        }
+        RollupsCommand::Status => status(&client).await,
+        RollupsCommand::Maintain(args) => {
+            refuse_rebuild_on_cluster(is_cluster(&client).await?)?;
+            crate::cli::maintain::run(settings, &client, args.once).await
+        }
         RollupsCommand::Verify(range) => {
             let report = verify(&client, range).await?;
             if report.differing.is_empty() {
@@ -313,14 +402,309 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
     }
 }
 
-const PROGRESS_TABLE: &str = "CREATE TABLE IF NOT EXISTS rollup_rebuild_progress \
-     (run String, tbl String, day Date, rows UInt64, done_at DateTime('UTC') DEFAULT now()) \
-     ENGINE = ReplacingMergeTree ORDER BY (run, tbl, day)";
+/// Unix seconds of a day's first second.
+fn day_start(day: NaiveDate) -> u32 {
+    u32::try_from(
+        day.and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp(),
+    )
+    .unwrap_or(0)
+}
 
-#[derive(Row, Deserialize)]
-struct Done {
-    tbl: String,
-    day: String,
+/// The first day whose raw CDRs are all still kept (`RAW_RETENTION_DAYS`), if limited.
+fn first_kept_day(settings: &Settings, today: NaiveDate) -> Option<NaiveDate> {
+    (settings.raw_retention_days > 0)
+        .then(|| today - chrono::Days::new(u64::from(settings.raw_retention_days) - 1))
+}
+
+/// A rebuild from `from` recomputes rollups from raw CDRs: refused when raw retention already
+/// removed some of them (the rollups, kept longer, would lose what only they still hold).
+fn refuse_past_retention(
+    settings: &Settings,
+    today: NaiveDate,
+    from: NaiveDate,
+) -> anyhow::Result<()> {
+    match first_kept_day(settings, today) {
+        Some(first) if from < first => bail!(
+            "raw CDRs are kept {} days (RAW_RETENTION_DAYS): the oldest day a rebuild can \
+             recompute is {first}; --from {from} would replace rollups that raw CDRs no longer \
+             back. Nothing changed",
+            settings.raw_retention_days
+        ),
+        _ => Ok(()),
+    }
+}
+
+async fn today(client: &clickhouse::Client) -> anyhow::Result<NaiveDate> {
+    let now = listing::server_now(client).await?;
+    Ok(chrono::DateTime::from_timestamp(i64::from(now), 0)
+        .unwrap_or_default()
+        .date_naive())
+}
+
+async fn rebuild(
+    settings: &Settings,
+    client: &clickhouse::Client,
+    range: &Range,
+) -> anyhow::Result<String> {
+    let months = range.months()?;
+    let today = today(client).await?;
+    refuse_past_retention(settings, today, range.from)?;
+    let started = Instant::now();
+    // The rollups: every listed account-side (a snapshot taken now) listed again from --from.
+    let sides: Vec<(u8, u32)> = listing::read_all(client)
+        .await?
+        .into_iter()
+        .filter(listing::Listing::is_listed)
+        .map(|l| (l.side, l.account_id))
+        .collect();
+    let listed = listing::relist(settings, client, false, &sides, day_start(range.from)).await?;
+    // The origination copy: the months that differ from raw CDRs.
+    let copy = &DERIVED[0];
+    let mut repaired = Vec::new();
+    for month in months.iter().filter(|m| m[0] <= today) {
+        let first = month[0];
+        if !copy_differs(client, first, settings.rollup_insert_settle_secs).await? {
+            continue;
+        }
+        if copy_recently_written(client, first, settings.rollup_rebuild_quiet_secs).await? {
+            bail!(
+                "cdrs_by_customer differs from raw CDRs in {} but the pipeline still writes \
+                 that month: swapping it now could drop CDRs inserted meanwhile. Run the \
+                 rebuild again once the month has had no insert for \
+                 ROLLUP_REBUILD_QUIET_SECS ({} s) (rollups done: {} account-side(s) listed \
+                 again)",
+                partition_id(first),
+                settings.rollup_rebuild_quiet_secs,
+                listed.sides
+            );
+        }
+        let bar = ProgressBar::hidden();
+        rebuild_partition(client, copy, month, &bar)
+            .await
+            .with_context(|| format!("rebuilding cdrs_by_customer for {first}"))?;
+        // A CDR of the month inserted between the build and the swap would be missing: the
+        // whole month is compared again, live minutes included.
+        if copy_differs(client, first, 0).await? {
+            bail!(
+                "cdrs_by_customer {} differs from raw CDRs after its rebuild: CDRs arrived for \
+                 it meanwhile; run the rebuild again",
+                partition_id(first)
+            );
+        }
+        repaired.push(partition_id(first));
+    }
+    client
+        .query(&format!("DROP TABLE IF EXISTS {}", copy.aside()))
+        .execute()
+        .await
+        .context("dropping the aside table")?;
+    Ok(format!(
+        "rebuilt the rollups of {} listed account-side(s) from {} ({} CDRs backfilled) and \
+         {} month(s) of cdrs_by_customer that differed{} in {:.1} s",
+        listed.sides,
+        range.from,
+        listed.cdrs,
+        repaired.len(),
+        if repaired.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", repaired.join(", "))
+        },
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// Whether the origination copy of the month holding `first` differs from raw CDRs, over the
+/// CDRs that started before `settle_secs` ago (a live minute would differ for as long as one
+/// query of the pair ran before an insert and the other after it).
+async fn copy_differs(
+    client: &clickhouse::Client,
+    first: NaiveDate,
+    settle_secs: u64,
+) -> anyhow::Result<bool> {
+    let (from, _) = day_bounds(first);
+    let sums = |table: &str, condition: &str| {
+        format!(
+            "(SELECT tuple(count(), sum(toInt64(duration)), sum(toUInt64(customer_acc_id)), \
+             sum(toUInt64(toUnixTimestamp(time_start)) % 1000003)) FROM {table} \
+             WHERE toYYYYMM(time_start) = toYYYYMM(toDateTime({{from:String}}, 'UTC')) \
+             AND time_start < now() - {{settle:UInt64}}{condition})"
+        )
+    };
+    let same: u8 = client
+        .query(&format!(
+            "SELECT toUInt8(ifNull({} = {}, 0))",
+            sums("cdrs", " AND is_last_cdr"),
+            sums("cdrs_by_customer", "")
+        ))
+        .param("from", &from)
+        .param("settle", settle_secs)
+        .fetch_one()
+        .await
+        .context("comparing cdrs_by_customer with raw CDRs")?;
+    Ok(same == 0)
+}
+
+/// Whether CDRs of the month holding `first` were inserted in the last `quiet_secs`.
+async fn copy_recently_written(
+    client: &clickhouse::Client,
+    first: NaiveDate,
+    quiet_secs: u64,
+) -> anyhow::Result<bool> {
+    let (from, _) = day_bounds(first);
+    let recent: u64 = client
+        .query(
+            "SELECT count() FROM cdrs \
+             WHERE toYYYYMM(time_start) = toYYYYMM(toDateTime({from:String}, 'UTC')) \
+             AND inserted_at >= now() - {quiet:UInt64}",
+        )
+        .param("from", &from)
+        .param("quiet", quiet_secs)
+        .fetch_one()
+        .await
+        .context("reading the month's last inserts")?;
+    Ok(recent > 0)
+}
+
+/// Lists the account-sides averaging at least `min_per_minute` CDRs over the last `days` of
+/// data (or all of it, when shorter) that are not listed yet, and backfills their history from
+/// the oldest raw CDR kept (`cli::listing`): their rollups answer exactly once this returns.
+async fn dense(
+    settings: &Settings,
+    client: &clickhouse::Client,
+    args: &DenseArgs,
+) -> anyhow::Result<String> {
+    if !(args.min_per_minute.is_finite() && args.min_per_minute > 0.0) || args.days == 0 {
+        bail!("--min-per-minute must be positive and --days at least 1");
+    }
+    let listed = listing::read_all(client).await?;
+    let candidates: Vec<(u8, u32)> = client
+        .query(
+            "SELECT side, account_id FROM \
+             (SELECT side, if(side = 0, vendor_acc_id, customer_acc_id) AS account_id, \
+                     count() AS calls \
+              FROM cdrs ARRAY JOIN [0, 1] AS side \
+              WHERE (side = 0 OR is_last_cdr) \
+                AND time_start > (SELECT max(time_start) FROM cdrs) - {secs:UInt32} \
+              GROUP BY side, account_id \
+              HAVING calls >= {min:Float64} / 60 * least({secs:UInt32}, \
+                 dateDiff('second', (SELECT min(time_start) FROM cdrs), \
+                          (SELECT max(time_start) FROM cdrs)) + 1)) \
+             ORDER BY side, account_id",
+        )
+        .param("secs", args.days * 86_400)
+        .param("min", args.min_per_minute)
+        .fetch_all::<(u8, u32)>()
+        .await
+        .context("finding dense account-sides")?;
+    let new: Vec<(u8, u32)> = candidates
+        .into_iter()
+        .filter(|(side, account)| {
+            !listed
+                .iter()
+                .any(|l| l.side == *side && l.account_id == *account && l.is_listed())
+        })
+        .collect();
+    let from = backfill_start(settings, client).await?;
+    let done = listing::relist(settings, client, false, &new, from).await?;
+    let in_all = listing::read_all(client)
+        .await?
+        .iter()
+        .filter(|l| l.is_listed())
+        .count();
+    Ok(format!(
+        "listed {} account-side(s) averaging >= {} CDRs/minute over {} day(s) ({in_all} listed \
+         in all); backfilled {} CDRs in {:.1} s",
+        done.sides, args.min_per_minute, args.days, done.cdrs, done.seconds
+    ))
+}
+
+/// Where a new listing's backfill starts: the day of the oldest raw CDR, or the first day raw
+/// retention still keeps whole, whichever is later.
+pub async fn backfill_start(
+    settings: &Settings,
+    client: &clickhouse::Client,
+) -> anyhow::Result<u32> {
+    let oldest: u32 = client
+        .query("SELECT toUInt32(toStartOfDay(min(time_start))) FROM cdrs")
+        .fetch_one()
+        .await
+        .context("reading the oldest CDR")?;
+    let kept = first_kept_day(settings, today(client).await?).map_or(0, day_start);
+    Ok(oldest.max(kept))
+}
+
+/// What `rollups status` prints per account-side.
+async fn status(client: &clickhouse::Client) -> anyhow::Result<String> {
+    #[derive(Row, Deserialize)]
+    struct Rows {
+        side: u8,
+        account_id: u32,
+        rows: u64,
+    }
+    let rows: Vec<Rows> = client
+        .query(
+            "SELECT side, account_id, count() AS rows FROM rollup_minute \
+             GROUP BY side, account_id",
+        )
+        .fetch_all()
+        .await
+        .context("counting rollup rows")?;
+    let time = |t: u32| {
+        if t == listing::NEVER {
+            "-".to_owned()
+        } else if t == 0 {
+            "always".to_owned()
+        } else {
+            crate::stats::time::rfc3339(i64::from(t))
+        }
+    };
+    let mut lines = vec![format!(
+        "{:<11} {:>10} {:<11} {:<20} {:<20} {:>10} {:<20} {}",
+        "side",
+        "account",
+        "state",
+        "read since",
+        "views write from",
+        "rows",
+        "backfilled from",
+        "last backfill"
+    )];
+    let all = listing::read_all(client).await?;
+    for l in &all {
+        let n = rows
+            .iter()
+            .find(|r| r.side == l.side && r.account_id == l.account_id)
+            .map_or(0, |r| r.rows);
+        lines.push(format!(
+            "{:<11} {:>10} {:<11} {:<20} {:<20} {:>10} {:<20} {}",
+            if l.side == 0 {
+                "termination"
+            } else {
+                "origination"
+            },
+            l.account_id,
+            l.state,
+            time(l.since),
+            time(l.writes_from),
+            n,
+            time(l.backfill_from),
+            if l.backfilled_at == 0 {
+                "-".to_owned()
+            } else {
+                time(l.backfilled_at)
+            }
+        ));
+    }
+    lines.push(format!(
+        "{} listed account-side(s) of {} known",
+        all.iter().filter(|l| l.is_listed()).count(),
+        all.len()
+    ));
+    Ok(lines.join("\n"))
 }
 
 /// The partition id of the month holding `day` (`toYYYYMM`).
@@ -338,176 +722,6 @@ fn day_bounds(day: NaiveDate) -> (String, String) {
     (format!("{day} 00:00:00"), format!("{next} 00:00:00"))
 }
 
-async fn rebuild(client: &clickhouse::Client, range: &Range) -> anyhow::Result<String> {
-    let months = range.months()?;
-    let run_key = format!("{}..{}", range.from, range.to);
-    client
-        .query(PROGRESS_TABLE)
-        .execute()
-        .await
-        .context("creating rollup_rebuild_progress")?;
-    let done: Vec<(String, NaiveDate)> = client
-        .query(
-            "SELECT tbl, toString(day) AS day FROM rollup_rebuild_progress FINAL \
-             WHERE run = {run:String}",
-        )
-        .param("run", &run_key)
-        .fetch_all::<Done>()
-        .await
-        .context("reading rebuild progress")?
-        .into_iter()
-        .filter_map(|d| Some((d.tbl, d.day.parse().ok()?)))
-        .collect();
-    if !done.is_empty() {
-        eprintln!(
-            "resuming {run_key}: {} of {} table-months already swapped",
-            done.len(),
-            months.len() * DERIVED.len()
-        );
-    }
-    for derived in DERIVED {
-        // Same columns, engine, partitioning and order: REPLACE PARTITION requires it.
-        let aside = derived.aside();
-        client
-            .query(&format!(
-                "CREATE TABLE IF NOT EXISTS {aside} AS {}",
-                derived.table
-            ))
-            .execute()
-            .await
-            .with_context(|| format!("creating {aside}"))?;
-    }
-
-    let days_total: usize = months.iter().map(Vec::len).sum();
-    let bar = ProgressBar::new((days_total * DERIVED.len()) as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} table-days ({msg}, eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let started = Instant::now();
-    let mut rows_total = 0u64;
-    for month in &months {
-        let first = month[0];
-        for derived in DERIVED {
-            if done.iter().any(|(t, d)| t == derived.table && *d == first) {
-                bar.inc(month.len() as u64);
-                continue;
-            }
-            let rows = rebuild_partition(client, derived, month, &bar)
-                .await
-                .with_context(|| format!("rebuilding {} for {first}", derived.table))?;
-            rows_total += rows;
-            client
-                .query(
-                    "INSERT INTO rollup_rebuild_progress (run, tbl, day, rows) \
-                     SELECT {run:String}, {tbl:String}, {day:Date}, {rows:UInt64}",
-                )
-                .param("run", &run_key)
-                .param("tbl", derived.table)
-                .param("day", first.to_string())
-                .param("rows", rows)
-                .execute()
-                .await
-                .context("recording rebuild progress")?;
-        }
-    }
-    bar.finish_and_clear();
-    // A finished run forgets its progress: running it again rebuilds again (idempotent).
-    client
-        .query("ALTER TABLE rollup_rebuild_progress DELETE WHERE run = {run:String}")
-        .param("run", &run_key)
-        .execute()
-        .await
-        .context("clearing rebuild progress")?;
-    // The listed account-sides whose rollups now hold every month rebuilt up to their
-    // `since` are complete from the first rebuilt day on.
-    if let (Some(first), Some(last)) = (
-        months.first().and_then(|m| m.first()),
-        months.last().and_then(|m| m.last()),
-    ) {
-        let (from, _) = day_bounds(*first);
-        let (_, end) = day_bounds(*last);
-        client
-            .query(
-                "INSERT INTO rollup_accounts (side, account_id, since) \
-                 SELECT side, account_id, {from:DateTime('UTC')} FROM rollup_accounts FINAL \
-                 WHERE since > {from:DateTime('UTC')} AND since <= {end:DateTime('UTC')}",
-            )
-            .param("from", &from)
-            .param("end", &end)
-            .execute()
-            .await
-            .context("moving rollup_accounts.since back to the rebuilt range")?;
-    }
-    for derived in DERIVED {
-        client
-            .query(&format!("DROP TABLE IF EXISTS {}", derived.aside()))
-            .execute()
-            .await
-            .with_context(|| format!("dropping {}", derived.aside()))?;
-    }
-    let (first, last) = (
-        months.first().and_then(|m| m.first()),
-        months.last().and_then(|m| m.last()),
-    );
-    Ok(format!(
-        "rebuilt {} table(s) for {} month(s) ({} .. {}): {rows_total} rows written in {:.1} s",
-        DERIVED.len(),
-        months.len(),
-        first.map(ToString::to_string).unwrap_or_default(),
-        last.map(ToString::to_string).unwrap_or_default(),
-        started.elapsed().as_secs_f64()
-    ))
-}
-
-/// Lists the account-sides averaging at least `min_per_minute` CDRs over the last `days` of
-/// data (or all of it, when shorter) that are not listed yet, with `since` = the next minute: the views roll them up from
-/// then on, and the gateway reads their rollups from then on.
-async fn dense(client: &clickhouse::Client, args: &DenseArgs) -> anyhow::Result<String> {
-    if !(args.min_per_minute.is_finite() && args.min_per_minute > 0.0) || args.days == 0 {
-        bail!("--min-per-minute must be positive and --days at least 1");
-    }
-    let listed_before: u64 = client
-        .query("SELECT count() FROM rollup_accounts FINAL")
-        .fetch_one()
-        .await
-        .context("counting rollup_accounts")?;
-    client
-        .query(
-            "INSERT INTO rollup_accounts (side, account_id, since) \
-             SELECT side, account_id, toStartOfMinute(now()) + 60 FROM \
-             (SELECT side, if(side = 0, vendor_acc_id, customer_acc_id) AS account_id, \
-                     count() AS calls \
-              FROM cdrs ARRAY JOIN [0, 1] AS side \
-              WHERE (side = 0 OR is_last_cdr) \
-                AND time_start > (SELECT max(time_start) FROM cdrs) - {secs:UInt32} \
-              GROUP BY side, account_id \
-              HAVING calls >= {min:Float64} / 60 * least({secs:UInt32}, \
-                 dateDiff('second', (SELECT min(time_start) FROM cdrs), \
-                          (SELECT max(time_start) FROM cdrs)) + 1)) \
-             WHERE (side, account_id) NOT IN (SELECT side, account_id FROM rollup_accounts)",
-        )
-        .param("secs", args.days * 86_400)
-        .param("min", args.min_per_minute)
-        .execute()
-        .await
-        .context("listing dense account-sides")?;
-    let listed: u64 = client
-        .query("SELECT count() FROM rollup_accounts FINAL")
-        .fetch_one()
-        .await
-        .context("counting rollup_accounts")?;
-    Ok(format!(
-        "listed {} account-side(s) averaging >= {} CDRs/minute over {} day(s) ({listed} listed \
-         in all); run `cdrstats rollups rebuild` to roll up their past",
-        listed - listed_before,
-        args.min_per_minute,
-        args.days
-    ))
-}
-
 /// Builds one month (partition) of `derived` aside, a day at a time, and swaps it in; returns
 /// the rows built.
 async fn rebuild_partition(
@@ -517,6 +731,14 @@ async fn rebuild_partition(
     bar: &ProgressBar,
 ) -> anyhow::Result<u64> {
     let aside = derived.aside();
+    // Same columns, engine, partitioning and order: REPLACE PARTITION requires it.
+    client
+        .query(&format!(
+            "CREATE TABLE IF NOT EXISTS {aside} AS {}",
+            derived.table
+        ))
+        .execute()
+        .await?;
     client
         .query(&format!("TRUNCATE TABLE {aside}"))
         .execute()
@@ -529,6 +751,7 @@ async fn rebuild_partition(
             .param("from", &from)
             .param("to", &to)
             .with_setting("max_bytes_before_external_group_by", GROUP_BY_SPILL_BYTES)
+            .with_setting("insert_deduplicate", "0")
             .execute()
             .await?;
         bar.inc(1);
@@ -859,38 +1082,39 @@ mod tests {
             include_str!("../../schema/004_rollups.sql"),
             include_str!("../../schema/005_rollup_accounts.sql"),
             include_str!("../../schema/011_family_rollups.sql"),
+            include_str!("../../schema/012_live_rollups.sql"),
             include_str!("../../schema/020_breakdown.sql")
         ));
         for derived in DERIVED {
-            let view = format!(
-                "MATERIALIZED VIEW IF NOT EXISTS {}_mv TO {} AS {};",
-                derived.table,
-                derived.table,
-                normalized(&derived.view_select())
-            );
-            // A view whose query a later migration replaced in place.
-            let modified = format!(
-                "ALTER TABLE {}_mv MODIFY QUERY {};",
-                derived.table,
-                normalized(&derived.view_select())
-            );
-            if schema.contains(&modified) {
-                continue;
-            }
             if derived.table == "rollup_minute" {
                 // Fed from rollup_minute_country in the schema (same sums, fewer rows).
                 assert!(schema.contains("TO rollup_minute AS SELECT side, account_id, minute"));
                 continue;
             }
+            // Every derived table's view was last changed in place: the rollups' by
+            // 012_live_rollups.sql, the origination copy's by 020_breakdown.sql.
+            let view = if derived.listed_only() || derived.table == "cdrs_by_customer" {
+                format!(
+                    "ALTER TABLE {}_mv MODIFY QUERY {};",
+                    derived.table,
+                    normalized(&derived.view_select())
+                )
+            } else {
+                format!(
+                    "MATERIALIZED VIEW IF NOT EXISTS {}_mv TO {} AS {};",
+                    derived.table,
+                    derived.table,
+                    normalized(&derived.view_select())
+                )
+            };
             assert!(schema.contains(&view), "{view}");
         }
     }
 
     #[test]
     fn a_day_select_keeps_the_view_condition_and_bounds_the_day() {
-        let sql = DERIVED[1].day_select();
-        assert!(sql.contains("WHERE ((side = 0 OR is_last_cdr) AND (side, account_id) IN (SELECT side, account_id FROM rollup_accounts)) AND time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')}"), "{sql}");
-        assert!(sql.ends_with("GROUP BY side, account_id, dst_country_id, src_country_id, minute"));
+        let sql = DERIVED[0].day_select();
+        assert!(sql.contains("WHERE (is_last_cdr) AND time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')}"), "{sql}");
         assert!(!sql.contains('?'));
         let day = NaiveDate::from_ymd_opt(2026, 2, 28).expect("date");
         assert_eq!(
@@ -899,6 +1123,59 @@ mod tests {
         );
         assert_eq!(partition_id(day), "202602");
         assert_eq!(day_id(day), 20_260_228);
+    }
+
+    /// The views roll up `inserted_at` in [writes_from, writes_until); a backfill reads
+    /// `inserted_at < writes_from` (and the gap a re-listing left): complementary predicates.
+    #[test]
+    fn a_backfill_reads_exactly_what_the_views_do_not_write() {
+        let country = backfill_select("rollup_minute_country").expect("backfilled");
+        let view = DERIVED[1].view_select();
+        assert!(view.contains("inserted_at >= l.writes_from AND inserted_at < l.writes_until"));
+        assert!(country.contains("inserted_at < l.writes_from"), "{country}");
+        assert!(country.contains("(time_start >= l.backfill_from OR inserted_at >= l.gap_from)"));
+        assert!(
+            country
+                .contains("state = 'backfilling' AND writes_from = toDateTime({w:UInt32}, 'UTC')")
+        );
+        assert!(country.ends_with(DERIVED[1].tail), "{country}");
+        assert!(backfill_select("rollup_minute").is_some());
+        assert!(backfill_select("cdrs_by_customer").is_none());
+        assert!(!country.contains('?') && !backfill_count().contains('?'));
+    }
+
+    #[test]
+    fn rollups_days_accept_the_apis_time_forms() {
+        let d = |s: &str| parse_day(s).expect(s);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 19).expect("date");
+        for form in [
+            "2026-11-19",
+            "2026-11-19 00:00:00",
+            "2026-11-19T00:00:00Z",
+            "2026-11-19T12:30:00.5+02:00",
+        ] {
+            assert_eq!(d(form), day, "{form}");
+        }
+        let err = parse_day("2026-11-19x").expect_err("not a time");
+        assert!(err.contains("2026-11-19T00:00:00Z"), "{err}");
+    }
+
+    #[test]
+    fn a_rebuild_before_raw_retention_is_refused() {
+        let mut settings: Settings =
+            envy::from_iter([("RAW_RETENTION_DAYS".to_owned(), "30".to_owned())])
+                .expect("settings");
+        settings.raw_retention_days = 30;
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).expect("date");
+        let first = NaiveDate::from_ymd_opt(2026, 11, 6).expect("date");
+        assert!(refuse_past_retention(&settings, today, first).is_ok());
+        let err = refuse_past_retention(&settings, today, first.pred_opt().expect("day"))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("raw CDRs are kept 30 days"), "{err}");
+        assert!(err.contains("2026-11-06"), "{err}");
+        settings.raw_retention_days = 0;
+        assert!(refuse_past_retention(&settings, today, first.pred_opt().expect("day")).is_ok());
     }
 
     /// Judged without a server: the local engine cannot create a Distributed table (it has no

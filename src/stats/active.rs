@@ -22,6 +22,8 @@ use crate::error::ApiError;
 pub struct ActiveCalls {
     settle_lag: i64,
     max_buckets: u64,
+    /// `ACTIVE_CALLS_RETENTION_DAYS` in seconds: the snapshots' TTL.
+    retention: i64,
 }
 
 impl ActiveCalls {
@@ -29,6 +31,7 @@ impl ActiveCalls {
         Self {
             settle_lag: settings.settle_lag_secs,
             max_buckets: settings.max_buckets,
+            retention: i64::from(settings.active_calls_retention_days) * 86_400,
         }
     }
 }
@@ -69,6 +72,7 @@ impl Family for ActiveCalls {
     ) -> Result<Computed<ActiveDocument>, ApiError> {
         let r = ask.request;
         let window = r.window(ask.now);
+        check_retention(window, ask.now, self.retention)?;
         let rows = exec
             .rows::<MinuteRow>(&plan(r, ask.account, window))
             .await?;
@@ -140,6 +144,18 @@ impl ActiveRequest {
             Sampling::Minute.floor(self.window(now).to),
         )
     }
+}
+
+/// A window starting before the oldest snapshot still kept (`keep_secs`, 0 = forever) would
+/// answer zeros for snapshots the TTL deleted: a clear 400 instead, as for raw CDRs.
+pub fn check_retention(window: Window, now: i64, keep_secs: i64) -> Result<(), ApiError> {
+    if keep_secs > 0 && window.from < now - keep_secs {
+        return Err(ApiError::BadRequest(format!(
+            "active-call snapshots are kept {} days: from-time is older than that",
+            keep_secs / 86_400
+        )));
+    }
+    Ok(())
 }
 
 /// The SQL for `request` over `window` for `account`.
@@ -223,6 +239,20 @@ impl Tabular for ActiveDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_older_than_the_snapshots_ttl_is_refused() {
+        let now = 1_800_000_000;
+        let week = 7 * 86_400;
+        let window = |from| Window { from, to: now };
+        assert!(check_retention(window(now - week), now, week).is_ok());
+        let err = check_retention(window(now - week - 1), now, week).expect_err("refused");
+        assert!(
+            matches!(&err, ApiError::BadRequest(m) if m.contains("kept 7 days")),
+            "{err:?}"
+        );
+        assert!(check_retention(window(0), now, 0).is_ok());
+    }
 
     #[test]
     fn minutes_without_a_snapshot_are_zero() {

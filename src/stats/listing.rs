@@ -5,16 +5,17 @@
 //!
 //! Why a reused value keeps answers exact. A rollup is complete for an account-side from its
 //! `since` on, and the listing changes in two directions:
-//! - Towards more raw reads: `rollups dense` lists an account-side from the next minute on, a
-//!   rebuild moves `since` back. A reused older value (unlisted, or a later `since`) reads raw
-//!   CDRs for minutes the rollup could serve: the same sums, just slower.
-//! - Towards fewer rollup writes: deleting a row stops the views writing that account-side, and a
-//!   migration that empties the rollups moves `since` to the next minute. A reused value then
-//!   reads the rollup for at most `ROLLUP_LISTING_TTL_SECS` longer: only the minutes after the
-//!   change miss CDRs, and those are live buckets (settled ones are older than
-//!   `SETTLE_LAG_SECS`), which the response cache already reuses for `CACHE_LIVE_TTL_SECS`.
-//!   Settled sums are never built from them. A migration that empties the rollups was wrong
-//!   for the minutes of its own run already: stop the gateways for it, or wait this TTL.
+//! - Towards more raw reads: a listing or a rebuild moves `since` back, or to "never" while it
+//!   works. A reused older value reads raw CDRs for minutes the rollup could serve: the same
+//!   sums, just slower — except while a re-listing has just dropped the rollup rows it
+//!   recomputes, which is why `cdrstats` (src/cli/listing.rs) first sets `since` to never and
+//!   keeps the views writing for this TTL plus a margin before it drops anything.
+//! - Towards fewer rollup writes: `cdrstats` unlists the same way (gateways stop reading, then
+//!   the views stop, then the rows go), so no reused value reads a rollup the views stopped
+//!   feeding. Deleting a listing row by hand does not: the views stop at once, and for up to
+//!   this TTL a gateway still reads the rollup, missing every CDR inserted since — late CDRs for
+//!   settled minutes included, which then enter the settled caches until
+//!   `SETTLED_REVALIDATE_SECS` re-reads them. Unlist with `cdrstats`, never by hand.
 //!
 //! It was looked up inside every query before (a scalar subquery): on the local engine that
 //! read cost 2.7 ms of a 10.2 ms rollup query at 100M CDRs (README, scale curve).

@@ -27,6 +27,13 @@ async fn settings_of(app: &TestApp, extra: &[(&str, &str)]) -> Settings {
         ("CLICKHOUSE_URL".to_owned(), engine_url()),
         ("CLICKHOUSE_DATABASE".to_owned(), database),
     ];
+    // Short waits of the listing protocol (the gateway's listing TTL stays 5 s: these tests
+    // read nothing while a command runs).
+    vars.extend(
+        crate::live_pipeline::FAST
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     vars.extend(
         extra
             .iter()
@@ -151,7 +158,11 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
 
     let report = rollups::run(&settings, &rebuild).await.expect("rebuild");
     assert!(
-        report.starts_with("rebuilt 4 table(s) for 1 month(s) (2025-11-01 .. 2025-11-30)"),
+        report.starts_with("rebuilt the rollups of 4 listed account-side(s) from 2025-11-26"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 month(s) of cdrs_by_customer that differed (202511)"),
         "{report}"
     );
     rollups::run(&settings, &verify)
@@ -261,8 +272,12 @@ async fn migrate_refuses_a_database_whose_applied_schema_file_changed() {
     );
 }
 
+/// A run interrupted mid-listing leaves its account-sides `backfilling` (their rollups read
+/// only from the views' start); the next run lists them again and is exact. Running a
+/// rebuild again at once rebuilds again: no progress is kept that an asynchronous mutation
+/// could clear late.
 #[tokio::test]
-async fn an_interrupted_rebuild_resumes_after_the_partitions_it_already_swapped() {
+async fn a_rebuild_run_again_at_once_or_after_an_interruption_is_exact() {
     let app = spawn_app("rollups_resume").await;
     app.insert_cdrs(&[cdr(1_764_201_600 + 60, 10)]).await; // 2025-11-27
     let settings = settings_of(&app, &[]).await;
@@ -272,29 +287,41 @@ async fn an_interrupted_rebuild_resumes_after_the_partitions_it_already_swapped(
     };
     let verify = RollupsCommand::Verify(range.clone());
     let rebuild = RollupsCommand::Rebuild(range.clone());
+    rollups::run(&settings, &rebuild).await.expect("rebuild");
     rollups::run(&settings, &rebuild)
         .await
-        .expect("first rebuild creates the progress table");
-    // A run that stopped after swapping rollup_minute for November 2025; rollup_minute is then
-    // damaged behind its back, so a resumed run that skips it leaves the damage visible.
+        .expect("at once again");
+    rollups::run(&settings, &verify).await.expect("agree");
+    // Interrupted after the backfill wrote (doubled rows) but before it finished.
     for sql in [
-        "INSERT INTO rollup_rebuild_progress (run, tbl, day, rows) VALUES ('2025-11-27..2025-11-27', 'rollup_minute', '2025-11-01', 1)",
+        "INSERT INTO rollup_accounts (side, account_id, since, writes_from, state, backfill_from) \
+         SELECT side, account_id, toDateTime('2106-01-01 00:00:00', 'UTC'), writes_from, \
+                'backfilling', backfill_from FROM rollup_accounts FINAL WHERE account_id = 101",
         "INSERT INTO rollup_minute SELECT * FROM rollup_minute",
     ] {
         app.ch.query(sql).execute().await.expect(sql);
     }
+    rollups::run(&settings, &verify)
+        .await
+        .expect("a side that is not read is not compared");
     rollups::run(&settings, &rebuild)
         .await
-        .expect("resumed rebuild");
-    assert!(
-        rollups::run(&settings, &verify).await.is_err(),
-        "the skipped partition was not rebuilt"
-    );
-    // The finished run forgot its progress: the next run rebuilds everything.
-    rollups::run(&settings, &rebuild)
+        .expect("the next run lists it again");
+    let states: Vec<String> = app
+        .ch
+        .query("SELECT DISTINCT state FROM rollup_accounts FINAL")
+        .fetch_all()
         .await
-        .expect("full rebuild");
+        .expect("states");
+    assert_eq!(states, ["listed"]);
     rollups::run(&settings, &verify).await.expect("agree");
+    let calls: u64 = app
+        .ch
+        .query("SELECT sum(total_calls) FROM rollup_minute WHERE side = 0 AND account_id = 101 AND minute >= '2025-11-27 00:00:00'")
+        .fetch_one()
+        .await
+        .expect("sum");
+    assert_eq!(calls, 1);
 }
 
 /// Termination totals of `account` for the two hours from `day`, fresh (no cache).
@@ -338,7 +365,7 @@ async fn rollups_are_read_only_for_listed_accounts_from_since_on() {
     // not at all; their rollup rows outside that are made wrong (doubled), as rows left by a
     // listing that ended, or by late CDRs before `since`, could be.
     for sql in [
-        "INSERT INTO rollup_accounts VALUES (0, 101, '2025-11-27 00:59:30')",
+        "INSERT INTO rollup_accounts (side, account_id, since) VALUES (0, 101, '2025-11-27 00:59:30')",
         "ALTER TABLE rollup_accounts DELETE WHERE side = 0 AND account_id = 102 SETTINGS mutations_sync = 2",
         "INSERT INTO rollup_minute SELECT * FROM rollup_minute WHERE side = 0 AND (account_id = 102 OR minute < '2025-11-27 01:00:00')",
         "INSERT INTO rollup_minute_country SELECT * FROM rollup_minute_country WHERE side = 0 AND (account_id = 102 OR minute < '2025-11-27 01:00:00')",
@@ -389,7 +416,9 @@ async fn rollups_are_read_only_for_listed_accounts_from_since_on() {
         .fetch_one()
         .await
         .expect("since");
-    assert_eq!(since, "2025-11-01 00:00:00");
+    // Rebuilt from the range's first day (the rows before it were not complete: `since` was
+    // later).
+    assert_eq!(since, "2025-11-27 00:00:00");
     assert_eq!(two_hours(&app, ACCOUNT_UUID, day, "").await.0, 120);
     rollups::run(&settings, &RollupsCommand::Verify(range))
         .await
@@ -397,13 +426,16 @@ async fn rollups_are_read_only_for_listed_accounts_from_since_on() {
 }
 
 #[tokio::test]
-async fn rollups_dense_lists_busy_account_sides_from_the_next_minute() {
+async fn rollups_dense_lists_busy_account_sides_and_backfills_their_history() {
     let app = spawn_app("rollups_dense").await;
-    app.ch
-        .query("TRUNCATE TABLE rollup_accounts")
-        .execute()
-        .await
-        .expect("unlist the fixtures");
+    for sql in [
+        "TRUNCATE TABLE rollup_accounts",
+        "TRUNCATE TABLE rollup_minute",
+        "TRUNCATE TABLE rollup_minute_country",
+        "TRUNCATE TABLE rollup_minute_dst_prefix",
+    ] {
+        app.ch.query(sql).execute().await.expect(sql);
+    }
     // 10 minutes of data: ACCOUNT 12 CDRs a minute on both sides, SECOND_ACCOUNT 0.5.
     let mut rows: Vec<Cdr> = (0..120).map(|i| cdr(T0 + i * 5, 10)).collect();
     for i in 0..5 {
@@ -418,12 +450,12 @@ async fn rollups_dense_lists_busy_account_sides_from_the_next_minute() {
         min_per_minute: 10.0,
         days: 7,
     });
-    let before = now();
     let report = rollups::run(&settings, &dense).await.expect("dense");
     assert!(report.starts_with("listed 2 account-side(s)"), "{report}");
+    assert!(report.contains("backfilled 240 CDRs"), "{report}");
     let listed: Vec<(u8, u32, u32)> = app
         .ch
-        .query("SELECT side, account_id, toUnixTimestamp(since) FROM rollup_accounts FINAL ORDER BY side")
+        .query("SELECT side, account_id, toUnixTimestamp(since) FROM rollup_accounts FINAL WHERE state = 'listed' ORDER BY side")
         .fetch_all()
         .await
         .expect("listing");
@@ -431,16 +463,36 @@ async fn rollups_dense_lists_busy_account_sides_from_the_next_minute() {
         listed.iter().map(|l| (l.0, l.1)).collect::<Vec<_>>(),
         [(0, ACCOUNT), (1, ACCOUNT)]
     );
+    // Read from the day of the oldest CDR: the history was backfilled.
+    let day = T0 / 86_400 * 86_400;
     for (_, _, since) in &listed {
-        let since = i64::from(*since);
-        assert!(
-            since % 60 == 0 && since > before && since <= before + 61,
-            "{since}"
-        );
+        assert_eq!(i64::from(*since), day);
     }
+    let answer = window_query(T0, T0 + 599, "minute", "");
+    let (status, body) = total_calls(&app, TERMINATION, &answer).await;
+    assert_eq!(
+        (status, body["totals"]["total_calls"].clone()),
+        (200, 120.into())
+    );
+    let verify_range = Range {
+        from: rollups::parse_day(&iso(T0)).expect("day"),
+        to: rollups::parse_day(&iso(T0)).expect("day"),
+    };
+    rollups::run(&settings, &RollupsCommand::Verify(verify_range))
+        .await
+        .expect("the backfilled rollups agree with raw CDRs");
     // Listing again adds nothing.
     let again = rollups::run(&settings, &dense).await.expect("dense again");
     assert!(again.starts_with("listed 0 account-side(s)"), "{again}");
+    // `rollups status` shows the listing.
+    let status = rollups::run(&settings, &RollupsCommand::Status)
+        .await
+        .expect("status");
+    assert!(status.contains("termination"), "{status}");
+    assert!(
+        status.contains("2 listed account-side(s) of 2 known"),
+        "{status}"
+    );
 }
 
 /// The pipeline's insert settings (`db::PIPELINE_INSERT_SETTINGS`: no summing pass on insert,
@@ -495,4 +547,99 @@ async fn cdrs_inserted_with_the_pipeline_settings_answer_the_same_from_every_rol
     rollups::run(&settings, &RollupsCommand::Verify(range))
         .await
         .expect("the rollups agree with raw CDRs");
+}
+
+/// A pipeline INSERT retried after a timeout (same rows, same `insert_deduplication_token`)
+/// counts once in `cdrs` and in every table the views derive from it; the same rows under a new
+/// token are a new batch. A single-server MergeTree deduplicates only with
+/// `non_replicated_deduplication_window` set (docs: guides/developer/
+/// deduplicating-inserts-on-retries), on `cdrs` and on every view's target table.
+#[tokio::test]
+async fn a_retried_pipeline_insert_counts_once_in_raw_and_every_derived_table() {
+    let app = spawn_app("retried_insert").await;
+    let day = 1_764_201_600; // 2025-11-27 00:00 UTC
+    let rows: Vec<Cdr> = (0..30i64)
+        .map(|i| {
+            let mut r = cdr(day + i * 7, (i % 4) as i32 * 10);
+            r.is_last_cdr = i % 3 != 0;
+            r
+        })
+        .collect();
+    let insert = |token: &'static str| {
+        let ch = cdrstats::db::pipeline_client(&app.ch)
+            .with_setting("insert_deduplication_token", token);
+        let rows = rows.clone();
+        async move {
+            let mut insert = ch.insert::<Cdr>("cdrs").await.expect("insert");
+            for row in &rows {
+                insert.write(row).await.expect("write");
+            }
+            insert.end().await.expect("end");
+        }
+    };
+    insert("batch-1").await;
+    insert("batch-1").await; // the retry
+    let count = |sql: &'static str| {
+        let ch = app.ch.clone();
+        async move { ch.query(sql).fetch_one::<u64>().await.expect(sql) }
+    };
+    assert_eq!(count("SELECT count() FROM cdrs").await, 30);
+    assert_eq!(count("SELECT count() FROM cdrs_by_customer").await, 20);
+    for table in [
+        "rollup_minute",
+        "rollup_minute_country",
+        "rollup_minute_dst_prefix",
+    ] {
+        let calls: u64 = app
+            .ch
+            .query(&format!(
+                "SELECT sum(total_calls) FROM {table} WHERE side = 0 AND account_id = ?"
+            ))
+            .bind(ACCOUNT)
+            .fetch_one()
+            .await
+            .expect("sum");
+        assert_eq!(calls, 30, "{table}");
+    }
+    let (_, body) = total_calls(
+        &app,
+        TERMINATION,
+        &window_query(day, day + 3599, "hour", ""),
+    )
+    .await;
+    assert_eq!(body["totals"]["total_calls"], 30, "{body}");
+    // The same rows in a new batch are new CDRs.
+    insert("batch-2").await;
+    assert_eq!(count("SELECT count() FROM cdrs").await, 60);
+    let range = Range {
+        from: "2025-11-27".parse().expect("date"),
+        to: "2025-11-27".parse().expect("date"),
+    };
+    let settings = settings_of(&app, &[]).await;
+    rollups::run(&settings, &RollupsCommand::Verify(range))
+        .await
+        .expect("every derived table agrees with raw CDRs");
+}
+
+/// Active-call snapshots live 7 days (the TTL of `active_calls`): an older window is a 400,
+/// never a row of zeros for snapshots the TTL deleted.
+#[tokio::test]
+async fn an_active_calls_window_older_than_the_snapshots_ttl_is_a_400() {
+    let app = spawn_app("active_retention").await;
+    let path = "/api/rest/customer/v1/termination-active-calls";
+    let recent = format!(
+        "account-id={ACCOUNT_UUID}&from-time={}",
+        iso(now() - 6 * 86_400)
+    );
+    let (status, body) = total_calls(&app, path, &recent).await;
+    assert_eq!(status, 200, "{body}");
+    let old = format!(
+        "account-id={ACCOUNT_UUID}&from-time={}&to-time={}",
+        iso(now() - 8 * 86_400),
+        iso(now() - 8 * 86_400 + 600)
+    );
+    let (status, body) = total_calls(&app, path, &old).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"].as_str().expect("error message");
+    assert!(message.contains("snapshots are kept 7 days"), "{message}");
 }

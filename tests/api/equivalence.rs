@@ -364,7 +364,7 @@ async fn every_path_gives_the_same_document() {
     let since = T0 + SPAN / 2 + 17;
     let listed_from = (since + 59) / 60 * 60;
     let mut statements = vec![format!(
-        "INSERT INTO rollup_accounts SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
+        "INSERT INTO rollup_accounts (side, account_id, since) SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
     )];
     for table in [
         "rollup_minute",

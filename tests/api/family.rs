@@ -511,7 +511,12 @@ async fn active_calls_count_the_latest_snapshot_of_each_minute() {
 
 #[tokio::test]
 async fn active_calls_windows_are_capped_like_every_bucketed_answer() {
-    let app = spawn_app_with("family_active_cap", &[("MAX_BUCKETS", "10")]).await;
+    // A window in 2024: the snapshots' retention (7 days) is lifted to test the cap alone.
+    let app = spawn_app_with(
+        "family_active_cap",
+        &[("MAX_BUCKETS", "10"), ("ACTIVE_CALLS_RETENTION_DAYS", "0")],
+    )
+    .await;
     let q = |to: i64| {
         format!(
             "account-id={ACCOUNT_UUID}&from-time={}&to-time={}",
@@ -764,7 +769,8 @@ async fn outgoing_active_calls_stop_at_the_row_cap_and_say_so() {
 
 #[tokio::test]
 async fn family_endpoints_share_auth_validation_csv_and_caching() {
-    let app = spawn_app("family_shared").await;
+    // Some requests ask for 2024 (T0): the snapshots' retention is lifted for them.
+    let app = spawn_app_with("family_shared", &[("ACTIVE_CALLS_RETENTION_DAYS", "0")]).await;
     insert_active(&app, &outgoing_rows(recent_minute())).await;
     insert_billed(&app, &[billed(T0, 10, 0.5)]).await;
 
@@ -1238,7 +1244,7 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
     let since = BASE + SPAN / 2 + 17;
     let listed_from = (since + 59) / 60 * 60;
     let mut statements = vec![format!(
-        "INSERT INTO rollup_accounts SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
+        "INSERT INTO rollup_accounts (side, account_id, since) SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
     )];
     for table in [
         "rollup_minute",

@@ -55,6 +55,51 @@ pub async fn spawn_app(test: &str) -> TestApp {
 
 /// Like [`spawn_app`] with extra environment settings (`("TRUSTED_PROXIES", "127.0.0.1")`).
 pub async fn spawn_app_with(test: &str, extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_at(test, extra, None).await
+}
+
+/// Like [`spawn_app_with`] over a database migrated only up to the schema file before
+/// `first_pending` (a deployment that has not applied it yet); `migrate::run` applies the rest.
+pub async fn spawn_app_before(test: &str, extra: &[(&str, &str)], first_pending: &str) -> TestApp {
+    spawn_app_at(test, extra, Some(first_pending)).await
+}
+
+/// Applies the schema files before `first_pending` and records them as `migrate` does.
+async fn migrate_before(settings: &Settings, first_pending: &str) {
+    use cdrstats::cli::migrate::{MIGRATIONS, checksum};
+    use cdrstats::ddl::statements;
+    let server = clickhouse::Client::default().with_url(engine_url());
+    let database = &settings.clickhouse_database;
+    server
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {database}"))
+        .execute()
+        .await
+        .expect("create database");
+    let ch = server.with_database(database);
+    ch.query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name String, checksum String, \
+         applied_at DateTime('UTC') DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY name",
+    )
+    .execute()
+    .await
+    .expect("schema_migrations");
+    for (name, text) in MIGRATIONS
+        .iter()
+        .take_while(|(name, _)| *name < first_pending)
+    {
+        for statement in statements(text) {
+            ch.query(&statement).execute().await.expect(name);
+        }
+        ch.query("INSERT INTO schema_migrations (name, checksum) SELECT {n:String}, {c:String}")
+            .param("n", *name)
+            .param("c", checksum(text))
+            .execute()
+            .await
+            .expect("record");
+    }
+}
+
+async fn spawn_app_at(test: &str, extra: &[(&str, &str)], before: Option<&str>) -> TestApp {
     // `TEST_LOG=1 cargo test ...` shows the gateway's logs.
     static LOGS: std::sync::Once = std::sync::Once::new();
     if std::env::var_os("TEST_LOG").is_some() {
@@ -75,9 +120,14 @@ pub async fn spawn_app_with(test: &str, extra: &[(&str, &str)]) -> TestApp {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     let settings = Settings::from_vars(vars).expect("test settings");
-    cdrstats::cli::migrate::run(&settings)
-        .await
-        .expect("migrate the test database (is the engine running? `make test-engine`)");
+    match before {
+        None => {
+            cdrstats::cli::migrate::run(&settings)
+                .await
+                .expect("migrate the test database (is the engine running? `make test-engine`)");
+        }
+        Some(first_pending) => migrate_before(&settings, first_pending).await,
+    }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::with_listener(settings.clone(), listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -11,6 +11,7 @@ mod error_shapes;
 mod family;
 mod formats;
 mod helpers;
+mod live_pipeline;
 mod preflight;
 mod robustness;
 mod schema;
