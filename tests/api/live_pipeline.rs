@@ -538,7 +538,15 @@ async fn upgrading_a_live_database_to_insertion_ranges_loses_no_cdr() {
     let applied = cdrstats::cli::migrate::run(&settings)
         .await
         .expect("migrate to 012 under the stream");
-    assert_eq!(applied, ["012_live_rollups.sql"]);
+    // 012 and the migrations after it (the breakdown columns of 020 change no rollup).
+    assert_eq!(
+        applied.first().map(String::as_str),
+        Some("012_live_rollups.sql")
+    );
+    assert!(
+        applied.iter().all(|name| name.as_str() >= "012"),
+        "{applied:?}"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     stream.stop().await;
     // The parts written before the migration read as inserted then, not at read time.
