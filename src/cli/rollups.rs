@@ -15,9 +15,9 @@
 //!   still differs afterwards is reported (run again).
 //! - `verify --from D --to D` compares, per day and side, the sums of raw CDRs with those of
 //!   every derived table (calls, answered, duration, and calls weighted by account and by minute,
-//!   so rows counted under the wrong account or minute show too). Differences → exit 1. Run
-//!   while CDRs stream in, the newest minutes may differ by the CDRs inserted between its
-//!   queries: run it again.
+//!   so rows counted under the wrong account or minute show too), up to the minute
+//!   `ROLLUP_INSERT_SETTLE_SECS` ago, so CDRs arriving while it runs do not show as
+//!   differences (a late CDR for an older minute still can: run it again). Differences → exit 1.
 //!
 //! On a cluster (`cdrs` is Distributed) `verify` reads the Distributed tables, whose sums are
 //! global, so it runs unchanged (checked against the local engine's single server only: no
@@ -389,7 +389,7 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
             crate::cli::maintain::run(settings, &client, args.once).await
         }
         RollupsCommand::Verify(range) => {
-            let report = verify(&client, range).await?;
+            let report = verify(&client, range, settings.rollup_insert_settle_secs).await?;
             if report.differing.is_empty() {
                 Ok(report.text)
             } else {
@@ -850,9 +850,16 @@ async fn per_day_side<R: PerDaySide>(
     client: &clickhouse::Client,
     sql: &str,
     range: &Range,
+    until: &str,
 ) -> anyhow::Result<BTreeMap<(u32, u8), R>> {
     let (from, _) = day_bounds(range.from);
-    let (_, to) = day_bounds(range.to);
+    let (_, end) = day_bounds(range.to);
+    // Both texts are `YYYY-MM-DD hh:mm:ss`: ordered as text as in time.
+    let to = if until < end.as_str() {
+        until.to_owned()
+    } else {
+        end
+    };
     Ok(client
         .query(sql)
         .param("from", &from)
@@ -896,9 +903,22 @@ fn family_query(source: &str, time: &str, e: &[&str; 3]) -> String {
     )
 }
 
-async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<VerifyReport> {
+async fn verify(
+    client: &clickhouse::Client,
+    range: &Range,
+    settle_secs: u64,
+) -> anyhow::Result<VerifyReport> {
     let days = range.days()?;
     let started = Instant::now();
+    // CDRs inserted while the queries below run would show on one side of a comparison and
+    // not the other: compare what started before the minute `settle_secs` ago (the newest
+    // minutes are compared by the next run).
+    let until: String = client
+        .query("SELECT toString(toStartOfMinute(now() - {settle:UInt64}))")
+        .param("settle", settle_secs)
+        .fetch_one()
+        .await
+        .context("reading the server's clock")?;
     // Both sides from one scan, as the views do: every CDR for the origination copy, the
     // listed account-sides from their `since` on for the rollups (only that is ever read).
     let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start, \
@@ -913,7 +933,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
         false,
         Some("side = 0 OR is_last_cdr"),
     );
-    let raw = per_day_side::<DaySums>(client, &raw_sql, range)
+    let raw = per_day_side::<DaySums>(client, &raw_sql, range, &until)
         .await
         .context("summing raw cdrs")?;
     let listed_raw = format!(
@@ -926,7 +946,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
          WHERE r.time_start >= l.since)"
     );
     let listed_raw_sql = check_query(&listed_raw, "time_start", &RAW_CHECK, false, None);
-    let listed = per_day_side::<DaySums>(client, &listed_raw_sql, range)
+    let listed = per_day_side::<DaySums>(client, &listed_raw_sql, range, &until)
         .await
         .context("summing raw cdrs of the listed accounts")?;
     let mut differing = std::collections::BTreeSet::new();
@@ -948,7 +968,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
             (derived.table.to_owned(), &raw)
         };
         let sql = check_query(&source, derived.time_column, &derived.check, weighted, None);
-        let got = per_day_side::<DaySums>(client, &sql, range)
+        let got = per_day_side::<DaySums>(client, &sql, range, &until)
             .await
             .with_context(|| format!("summing {}", derived.table))?;
         for day in &days {
@@ -998,6 +1018,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
         client,
         &family_query(&listed_raw, "time_start", &RAW_FAMILY),
         range,
+        &until,
     )
     .await
     .context("summing durations and prices of raw cdrs of the listed accounts")?;
@@ -1012,6 +1033,7 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
             client,
             &family_query(&source, "minute", &ROLLUP_FAMILY),
             range,
+            &until,
         )
         .await
         .with_context(|| format!("summing durations and prices of {}", derived.table))?;
@@ -1044,7 +1066,8 @@ async fn verify(client: &clickhouse::Client, range: &Range) -> anyhow::Result<Ve
     }
     let text = if differing.is_empty() {
         format!(
-            "verified {} day(s) ({} .. {}): raw CDRs and {} derived table(s) agree ({:.1} s)",
+            "verified {} day(s) ({} .. {}, CDRs started before {until} UTC): raw CDRs and {} \
+             derived table(s) agree ({:.1} s)",
             days.len(),
             range.from,
             range.to,

@@ -351,6 +351,11 @@ async fn rebuild_of_the_current_month_under_a_live_stream_loses_no_cdr() {
         }),
     )
     .await;
+    // verify while CDRs keep arriving: it compares what started before the settle time.
+    let today_start = chrono::Utc::now().timestamp() / 86_400 * 86_400;
+    verify(&settings, today_start, today_start)
+        .await
+        .expect("verify under the live stream");
     tokio::time::sleep(Duration::from_secs(1)).await;
     stream.stop().await;
     let report = result.expect("rebuild");
