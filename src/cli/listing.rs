@@ -529,7 +529,11 @@ mod tests {
         for table in rollups {
             assert!(backfill_select(table).is_some(), "{table}");
             // rollup_minute is fed by its view on rollup_minute_country.
-            assert_eq!(BACKFILLED.contains(&table), table != "rollup_minute", "{table}");
+            assert_eq!(
+                BACKFILLED.contains(&table),
+                table != "rollup_minute",
+                "{table}"
+            );
         }
     }
 
