@@ -318,7 +318,9 @@ pub async fn relist(
 
     // 4. Backfill what the views did not write, once every insert before `w` committed.
     wait_until(client, w + timing.settle).await?;
-    let rows_written = backfill(client, w, from).await?;
+    // Months before `from` hold only the CDRs inserted while kept sides' views were stopped.
+    let any_gap = rows.iter().any(|r| r.gap_from < w);
+    let rows_written = backfill(client, w, from, any_gap).await?;
 
     // 5. Read the rollups from `from` (or the older, still complete `since`).
     let now = server_now(client).await?;
@@ -344,8 +346,14 @@ pub async fn relist(
 }
 
 /// The backfill of the sides this run started writing at `w`: for every rollup table, the
-/// CDRs the views did not roll up, a month at a time.
-async fn backfill(client: &clickhouse::Client, w: u32, from: u32) -> anyhow::Result<u64> {
+/// CDRs the views did not roll up, a month at a time, from the month of `from` (or of the
+/// oldest CDR, when `before_from`: a kept side's stopped gap may hold older minutes).
+async fn backfill(
+    client: &clickhouse::Client,
+    w: u32,
+    from: u32,
+    before_from: bool,
+) -> anyhow::Result<u64> {
     #[derive(Row, Deserialize)]
     struct Span {
         first: u32,
@@ -359,7 +367,11 @@ async fn backfill(client: &clickhouse::Client, w: u32, from: u32) -> anyhow::Res
         .fetch_one()
         .await
         .context("reading the span of cdrs")?;
-    let mut month = month_start(span.first.min(from));
+    let mut month = month_start(if before_from {
+        span.first.min(from)
+    } else {
+        from
+    });
     let end = span.last.max(from);
     let mut rows = 0;
     while month <= end {
