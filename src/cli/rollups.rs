@@ -1179,6 +1179,45 @@ mod tests {
         assert!(err.contains("2026-11-19T00:00:00Z"), "{err}");
     }
 
+    /// The command line as an operator types it: the API's time forms, and a help text that
+    /// says what the command does now.
+    #[test]
+    fn the_command_line_takes_api_times_and_its_help_describes_the_live_safe_rebuild() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            rollups: RollupsCommand,
+        }
+        let cli = Cli::try_parse_from([
+            "rollups",
+            "rebuild",
+            "--from",
+            "2026-11-19T00:00:00Z",
+            "--to",
+            "2026-11-20 12:00:00",
+        ])
+        .expect("parses");
+        let RollupsCommand::Rebuild(range) = cli.rollups else {
+            panic!("rebuild")
+        };
+        assert_eq!(range.from.to_string(), "2026-11-19");
+        assert_eq!(range.to.to_string(), "2026-11-20");
+        let err = Cli::try_parse_from(["rollups", "verify", "--from", "19/11/2026", "--to", "x"])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("2026-11-19T00:00:00Z"), "{err}");
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("rebuild")
+            .expect("rebuild")
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("atomic per day"), "{help}");
+        assert!(help.contains("never a partition the views"), "{help}");
+    }
+
     #[test]
     fn a_rebuild_before_raw_retention_is_refused() {
         let mut settings: Settings =
