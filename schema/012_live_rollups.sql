@@ -10,7 +10,8 @@
 -- per row (measured in docs/rollups.md).
 -- A column added by ALTER is computed on read for the parts written before it (docs:
 -- sql-reference/statements/alter/column, "MATERIALIZE COLUMN"), which for now() would be the
--- time of the read: MATERIALIZE COLUMN writes the migration's time into them, once.
+-- time of the read: MATERIALIZE COLUMN writes the migration's time into them, once (checked on
+-- the local engine by live_pipeline::upgrading_a_live_database_to_insertion_ranges_loses_no_cdr).
 ALTER TABLE cdrs ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') MATERIALIZED now() CODEC(DoubleDelta, ZSTD(1));
 
 ALTER TABLE cdrs MATERIALIZE COLUMN inserted_at SETTINGS mutations_sync = 2;
@@ -51,9 +52,10 @@ ALTER TABLE rollup_accounts
     ADD COLUMN IF NOT EXISTS backfilled_at DateTime('UTC') DEFAULT toDateTime(0, 'UTC'),
     ADD COLUMN IF NOT EXISTS changed_at DateTime('UTC') DEFAULT now();
 
--- The views read the listing's insertion range. MODIFY QUERY swaps a view's SELECT in one
--- step (docs: sql-reference/statements/alter/view, "ALTER TABLE ... MODIFY QUERY"), so no
--- insert falls between a DROP and a CREATE. The listing is read with FINAL (its latest row per
+-- The views read the listing's insertion range. MODIFY QUERY changes the SELECT of a view
+-- created with TO "without interrupting ingestion process" (docs: sql-reference/statements/
+-- alter/view.md), so no insert falls between a DROP and a CREATE (tested under a stream of
+-- inserts: live_pipeline::a_migration_that_changes_the_views_loses_no_cdr_of_the_live_stream). The listing is read with FINAL (its latest row per
 -- account-side) once per inserted block; the JOIN is a hash join on the small listing.
 ALTER TABLE rollup_minute_country_mv MODIFY QUERY
 SELECT side,

@@ -143,7 +143,52 @@ async fn check_server(settings: &Settings, url: &str) -> Vec<Finding> {
         findings.push(check_sharding(&plain).await);
     }
     findings.push(spot_check(&plain).await);
+    findings.push(check_listing(&plain).await);
     findings
+}
+
+/// A listing change older than this that has not finished was interrupted.
+const STUCK_SECS: u32 = 3600;
+
+/// The rollup listing: how many account-sides are listed, and whether a run was interrupted
+/// (sides left `stopping`, `backfilling` or `unlisting`: answered from raw CDRs until a
+/// `rollups maintain` round or a `dense` / `rebuild` completes them).
+async fn check_listing(plain: &clickhouse::Client) -> Finding {
+    let listing = crate::cli::listing::read_all(plain).await;
+    let now = crate::cli::listing::server_now(plain).await;
+    match (listing, now) {
+        (Ok(listing), Ok(now)) => judge_listing(&listing, now),
+        (Err(e), _) | (_, Err(e)) => finding("rollup listing", Status::Fail, format!("{e:#}")),
+    }
+}
+
+fn judge_listing(listing: &[crate::cli::listing::Listing], now: u32) -> Finding {
+    let listed = listing.iter().filter(|l| l.state == "listed").count();
+    let stuck: Vec<String> = listing
+        .iter()
+        .filter(|l| {
+            matches!(l.state.as_str(), "stopping" | "backfilling" | "unlisting")
+                && l.changed_at + STUCK_SECS < now
+        })
+        .map(|l| format!("{}/{} {}", l.side, l.account_id, l.state))
+        .collect();
+    if stuck.is_empty() {
+        finding(
+            "rollup listing",
+            Status::Ok,
+            format!("{listed} account-side(s) listed"),
+        )
+    } else {
+        finding(
+            "rollup listing",
+            Status::Warn,
+            format!(
+                "{listed} listed; interrupted for over an hour (answered from raw CDRs): {}; \
+                 is `cdrstats rollups maintain` running?",
+                stuck.join(", ")
+            ),
+        )
+    }
 }
 
 fn judge_version(version: &str) -> Finding {
@@ -615,6 +660,30 @@ mod tests {
             .expect("copy")
             .1;
         assert!(copy.contains(&("lega_disconnect_code".into(), "Int32".into())));
+    }
+
+    #[test]
+    fn a_listing_interrupted_for_over_an_hour_is_a_warning() {
+        use crate::cli::listing::{Listing, NEVER};
+        let side = |state: &str, changed_at: u32| Listing {
+            side: 0,
+            account_id: 7,
+            since: NEVER,
+            writes_from: NEVER,
+            writes_until: NEVER,
+            state: state.into(),
+            backfill_from: 0,
+            gap_from: 0,
+            resume_since: 0,
+            backfilled_at: 0,
+            changed_at,
+        };
+        let now = 100_000;
+        let ok = judge_listing(&[side("listed", 0), side("backfilling", now - 60)], now);
+        assert_eq!(ok.status, Status::Ok, "{}", ok.detail);
+        let stuck = judge_listing(&[side("backfilling", now - 7200)], now);
+        assert_eq!(stuck.status, Status::Warn);
+        assert!(stuck.detail.contains("0/7 backfilling"), "{}", stuck.detail);
     }
 
     /// Static: no cluster runs here.

@@ -16,10 +16,10 @@
 //!
 //! Two processes: the lease is one row of `rollup_lease` (ReplacingMergeTree, the newest
 //! `taken` wins). A process takes it when it is free, expired or its own, reads it back after
-//! a pause, and works only when the row read back names it; it renews the lease before each
-//! step and every round. Two processes that both found it free both read back the same newest
-//! row, so one works. The lease lasts three intervals: a process that died hands over after
-//! that.
+//! a pause, and works only when the row read back names it; while it works it renews the
+//! lease every 100 s (it lasts 300 s), so a long backfill keeps it and a process that died
+//! hands over within 300 s. Two processes that both found it free both read back the same
+//! newest row, so one works. `rollups dense` and `rebuild` take the same lease.
 
 use crate::cli::listing;
 use crate::config::Settings;
@@ -91,6 +91,33 @@ pub async fn release_lease(client: &clickhouse::Client, me: &str) -> anyhow::Res
         .context("releasing rollup_lease")
 }
 
+/// Seconds a lease lasts unless renewed; a holder renews it every third of that while it works.
+const LEASE_SECS: u32 = 300;
+
+/// Runs `work` while renewing `me`'s lease in the background (a backfill can outlast any fixed
+/// lease); the renewal stops with the work.
+async fn renewing<T>(
+    client: &clickhouse::Client,
+    me: &str,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let renew = {
+        let client = client.clone();
+        let me = me.to_owned();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(u64::from(LEASE_SECS / 3))).await;
+                if let Err(e) = take_lease(&client, &me, LEASE_SECS).await {
+                    tracing::warn!(error = %e, "renewing the rollup lease");
+                }
+            }
+        })
+    };
+    let result = work.await;
+    renew.abort();
+    result
+}
+
 /// Runs `work` (a manual `dense` or `rebuild`) under the lease, so that it never interleaves
 /// with a `maintain` round or another command re-listing the same account-sides.
 pub async fn exclusively<T>(
@@ -98,14 +125,13 @@ pub async fn exclusively<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     let me = holder();
-    // Long enough for any listing run; released as soon as it ends.
-    if !take_lease(client, &me, 6 * 3600).await? {
+    if !take_lease(client, &me, LEASE_SECS).await? {
         anyhow::bail!(
             "another process (`rollups maintain`, or another command) holds the rollup lease \
              (rollup_lease): nothing changed; run again when it is done"
         );
     }
-    let result = work.await;
+    let result = renewing(client, &me, work).await;
     release_lease(client, &me).await?;
     result
 }
@@ -153,14 +179,18 @@ pub async fn round(
     client: &clickhouse::Client,
     me: &str,
 ) -> anyhow::Result<Round> {
-    let lease_secs = u32::try_from(settings.rollup_maintain_interval_secs.saturating_mul(3))
-        .unwrap_or(u32::MAX / 2)
-        .max(60);
-    let mut done = Round::default();
-    if !take_lease(client, me, lease_secs).await? {
-        return Ok(done);
+    if !take_lease(client, me, LEASE_SECS).await? {
+        return Ok(Round::default());
     }
-    done.leased = true;
+    renewing(client, me, round_leased(settings, client)).await
+}
+
+/// A round once the lease is held (renewed in the background meanwhile).
+async fn round_leased(settings: &Settings, client: &clickhouse::Client) -> anyhow::Result<Round> {
+    let mut done = Round {
+        leased: true,
+        ..Round::default()
+    };
     let days = settings.rollup_dense_days.max(1);
     let current = listing::read_all(client).await?;
     let dense = busy_sides(client, settings.rollup_dense_per_minute, days).await?;
@@ -191,9 +221,6 @@ pub async fn round(
         let listed = listing::relist(settings, client, false, &list, from).await?;
         done.listed = listed.sides;
         done.backfilled_cdrs = listed.cdrs;
-    }
-    if !take_lease(client, me, lease_secs).await? {
-        return Ok(done);
     }
     let keep = busy_sides(client, settings.rollup_unlist_per_minute, days).await?;
     let current = listing::read_all(client).await?;

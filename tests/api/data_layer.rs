@@ -643,3 +643,63 @@ async fn an_active_calls_window_older_than_the_snapshots_ttl_is_a_400() {
     let message = body["error"].as_str().expect("error message");
     assert!(message.contains("snapshots are kept 7 days"), "{message}");
 }
+
+/// Two `rollups maintain` processes started together: one takes the lease and works, the other
+/// does nothing; a side an interrupted run left half-listed is listed again by the next round.
+#[tokio::test]
+async fn of_two_maintain_processes_one_works_and_an_interrupted_listing_is_completed() {
+    use cdrstats::cli::maintain::round;
+    let app = spawn_app("maintain_two").await;
+    app.insert_cdrs(&(0..120).map(|i| cdr(T0 + i * 5, 10)).collect::<Vec<_>>())
+        .await;
+    // Left by a run that stopped mid-backfill: not read, not complete.
+    app.ch
+        .query(
+            "INSERT INTO rollup_accounts (side, account_id, since, writes_from, state, backfill_from) \
+             SELECT side, account_id, toDateTime('2106-01-01 00:00:00', 'UTC'), now(), \
+                    'backfilling', toDateTime(0, 'UTC') \
+             FROM rollup_accounts FINAL WHERE account_id = 101 AND side = 0",
+        )
+        .execute()
+        .await
+        .expect("half-listed");
+    let settings = settings_of(
+        &app,
+        &[
+            ("ROLLUP_DENSE_PER_MINUTE", "1"),
+            ("ROLLUP_UNLIST_PER_MINUTE", "0.5"),
+        ],
+    )
+    .await;
+    let (a, b) = tokio::join!(
+        round(&settings, &app.ch, "process-a"),
+        round(&settings, &app.ch, "process-b")
+    );
+    let (a, b) = (a.expect("round a"), b.expect("round b"));
+    assert!(a.leased != b.leased, "exactly one works: {a:?} {b:?}");
+    let worked = if a.leased { &a } else { &b };
+    assert_eq!(worked.listed, 1, "the half-listed side: {worked:?}");
+    let states: Vec<(u8, u32, String)> = app
+        .ch
+        .query(
+            "SELECT side, account_id, state FROM rollup_accounts FINAL ORDER BY side, account_id",
+        )
+        .fetch_all()
+        .await
+        .expect("states");
+    assert!(
+        states
+            .iter()
+            .all(|(_, account, state)| *account != ACCOUNT || state == "listed"),
+        "{states:?}"
+    );
+    let range = Range {
+        from: rollups::parse_day(&iso(T0)).expect("day"),
+        to: rollups::parse_day(&iso(T0)).expect("day"),
+    };
+    rollups::run(&settings, &RollupsCommand::Verify(range))
+        .await
+        .expect("the re-listed side agrees with raw CDRs");
+    let (_, body) = total_calls(&app, TERMINATION, &window_query(T0, T0 + 599, "minute", "")).await;
+    assert_eq!(body["totals"]["total_calls"], 120, "{body}");
+}

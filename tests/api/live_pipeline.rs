@@ -79,8 +79,10 @@ pub fn start_stream(app: &TestApp) -> Stream {
 
 /// The minute the stream's late CDRs start in: an hour start a day ago (settled, and in the
 /// current month but on the first of a month).
+/// Fixed once per test run, so that a test crossing an hour compares the minute it wrote.
 pub fn late_minute() -> i64 {
-    (chrono::Utc::now().timestamp() - 86_400) / 3600 * 3600
+    static LATE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *LATE.get_or_init(|| (chrono::Utc::now().timestamp() - 86_400) / 3600 * 3600)
 }
 
 /// Compares the late CDRs' minute like the stream's window, and `verify` of its day.
@@ -351,6 +353,11 @@ async fn rebuild_of_the_current_month_under_a_live_stream_loses_no_cdr() {
         }),
     )
     .await;
+    // verify while CDRs keep arriving: it compares what started before the settle time.
+    let today_start = chrono::Utc::now().timestamp() / 86_400 * 86_400;
+    verify(&settings, today_start, today_start)
+        .await
+        .expect("verify under the live stream");
     tokio::time::sleep(Duration::from_secs(1)).await;
     stream.stop().await;
     let report = result.expect("rebuild");
