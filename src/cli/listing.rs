@@ -378,7 +378,7 @@ async fn backfill(
         let next = next_month(month);
         rows += count_backfilled(client, w, month, next).await?;
         for table in BACKFILLED {
-            let sql = crate::cli::rollups::backfill_select(table)
+            let sql = crate::cli::derived::backfill_select(table)
                 .with_context(|| format!("no backfill for {table}"))?;
             client
                 .query(&format!("INSERT INTO {table} {sql}"))
@@ -404,7 +404,7 @@ async fn count_backfilled(
     next: u32,
 ) -> anyhow::Result<u64> {
     client
-        .query(&crate::cli::rollups::backfill_count())
+        .query(&crate::cli::derived::backfill_count())
         .param("w", w)
         .param("month_from", month)
         .param("month_to", next)
@@ -507,6 +507,46 @@ pub async fn unlist(
     Ok(rows.len())
 }
 
+/// Unix seconds of a day's first second.
+pub fn day_start(day: chrono::NaiveDate) -> u32 {
+    u32::try_from(
+        day.and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp(),
+    )
+    .unwrap_or(0)
+}
+
+/// The first day whose raw CDRs are all still kept (`RAW_RETENTION_DAYS`), if limited.
+pub fn first_kept_day(settings: &Settings, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    (settings.raw_retention_days > 0)
+        .then(|| today - chrono::Days::new(u64::from(settings.raw_retention_days) - 1))
+}
+
+/// Today by the server's clock.
+pub async fn today(client: &clickhouse::Client) -> anyhow::Result<chrono::NaiveDate> {
+    let now = server_now(client).await?;
+    Ok(chrono::DateTime::from_timestamp(i64::from(now), 0)
+        .unwrap_or_default()
+        .date_naive())
+}
+
+/// Where a new listing's backfill starts: the day of the oldest raw CDR, or the first day raw
+/// retention still keeps whole, whichever is later.
+pub async fn backfill_start(
+    settings: &Settings,
+    client: &clickhouse::Client,
+) -> anyhow::Result<u32> {
+    let oldest: u32 = client
+        .query("SELECT toUInt32(toStartOfDay(min(time_start))) FROM cdrs")
+        .fetch_one()
+        .await
+        .context("reading the oldest CDR")?;
+    let kept = first_kept_day(settings, today(client).await?).map_or(0, day_start);
+    Ok(oldest.max(kept))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,10 +564,10 @@ mod tests {
     }
 
     /// A rollup added later (the breakdown's) is dropped and backfilled like the others: the
-    /// lists here follow `rollups::DERIVED`.
+    /// lists here follow `derived::DERIVED`.
     #[test]
     fn every_rollup_is_dropped_and_every_rollup_read_from_cdrs_is_backfilled() {
-        use crate::cli::rollups::{DERIVED, backfill_select};
+        use crate::cli::derived::{DERIVED, backfill_select};
         let rollups: Vec<&str> = DERIVED
             .iter()
             .filter(|d| d.listed_only())

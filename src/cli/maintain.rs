@@ -217,7 +217,7 @@ async fn round_leased(settings: &Settings, client: &clickhouse::Client) -> anyho
         }
     }
     if !list.is_empty() {
-        let from = crate::cli::rollups::backfill_start(settings, client).await?;
+        let from = crate::cli::listing::backfill_start(settings, client).await?;
         let listed = listing::relist(settings, client, false, &list, from).await?;
         done.listed = listed.sides;
         done.backfilled_cdrs = listed.cdrs;

@@ -245,7 +245,7 @@ async fn migrate(settings: &Settings, url: &str, target: &Target) -> anyhow::Res
 /// and the rebuild notice.
 pub mod retention {
     use super::Target;
-    use crate::cli::rollups::DERIVED;
+    use crate::cli::derived::DERIVED;
     use crate::config::Settings;
     use anyhow::Context;
 

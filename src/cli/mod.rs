@@ -1,6 +1,7 @@
 //! The `cdrstats` subcommands besides `serve`.
 pub mod check;
 pub mod demo;
+pub mod derived;
 pub mod listing;
 pub mod maintain;
 pub mod migrate;

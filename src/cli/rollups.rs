@@ -24,7 +24,9 @@
 //! cluster runs in this project's tests); `dense` and `rebuild` refuse, see
 //! [`refuse_rebuild_on_cluster`] and docs/rollups.md.
 
-use crate::cli::{listing, maintain};
+use crate::cli::derived::{DERIVED, Derived, LISTED_JOIN, RAW_CHECK};
+use crate::cli::listing::{self, backfill_start, day_start, first_kept_day, today};
+use crate::cli::maintain;
 use crate::config::Settings;
 use crate::db;
 use anyhow::{Context, bail};
@@ -38,212 +40,6 @@ use std::time::Instant;
 /// A day's GROUP BY spills to disk beyond this many bytes, so a rebuild's memory stays bounded
 /// whatever the day's volume.
 const GROUP_BY_SPILL_BYTES: &str = "2000000000";
-
-/// A table derived from `cdrs`: how to compute it for a set of CDRs. The materialized view in
-/// `schema/` computes the same (a unit test compares the text); `rollup_minute` is fed by a view
-/// of `rollup_minute_country` there, and from raw CDRs here (the same sums).
-#[derive(Debug)]
-pub struct Derived {
-    pub table: &'static str,
-    /// The time column, partitioned by month (`toYYYYMM`).
-    pub time_column: &'static str,
-    /// `SELECT ... FROM cdrs [ARRAY JOIN ...]`.
-    head: &'static str,
-    /// The view's JOIN to the listing, for the rollups.
-    join: Option<&'static str>,
-    /// The view's own WHERE condition, if any.
-    condition: Option<&'static str>,
-    /// `GROUP BY ...` or empty.
-    tail: &'static str,
-    /// Per-day checksum expressions: side, calls, answered, duration, account, minute.
-    check: [&'static str; 6],
-}
-
-const ROLLUP_CHECK: [&str; 6] = [
-    "side",
-    "total_calls",
-    "answered",
-    "duration_sum",
-    "account_id",
-    "minute",
-];
-
-/// Every derived table, in rebuild order.
-pub static DERIVED: &[Derived] = &[
-    Derived {
-        table: "cdrs_by_customer",
-        time_column: "time_start",
-        // The view's SELECT as schema/020_breakdown.sql left it (MODIFY QUERY).
-        head: "SELECT time_start, customer_acc_id, duration, src_country_id, dst_country_id,
-       src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price,
-       dst_network_id, lega_disconnect_code, lega_disconnect_reason, pdd
-FROM cdrs",
-        join: None,
-        condition: Some("is_last_cdr"),
-        tail: "",
-        check: [
-            "toUInt8(1)",
-            "toUInt64(1)",
-            "toUInt64(duration > 0)",
-            "if(duration > 0, toInt64(duration), 0)",
-            "customer_acc_id",
-            "toStartOfMinute(time_start)",
-        ],
-    },
-    Derived {
-        table: "rollup_minute_country",
-        time_column: "minute",
-        head: ROLLUP_COUNTRY_HEAD,
-        join: Some(VIEW_JOIN),
-        condition: Some(LISTED),
-        tail: "GROUP BY side, account_id, dst_country_id, src_country_id, minute",
-        check: ROLLUP_CHECK,
-    },
-    Derived {
-        table: "rollup_minute",
-        time_column: "minute",
-        head: "SELECT side,
-       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
-       toStartOfMinute(time_start) AS minute,
-       count() AS total_calls,
-       countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
-       sum(toInt64(duration)) AS full_duration_sum,
-       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
-FROM cdrs
-ARRAY JOIN [0, 1] AS side",
-        join: Some(VIEW_JOIN),
-        condition: Some(LISTED),
-        tail: "GROUP BY side, account_id, minute",
-        check: ROLLUP_CHECK,
-    },
-    Derived {
-        table: "rollup_minute_dst_prefix",
-        time_column: "minute",
-        head: "SELECT side,
-       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
-       dst_prefix_routing,
-       toStartOfMinute(time_start) AS minute,
-       count() AS total_calls,
-       countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
-       sum(toInt64(duration)) AS full_duration_sum,
-       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
-FROM cdrs
-ARRAY JOIN [0, 1] AS side",
-        join: Some(VIEW_JOIN),
-        condition: Some(LISTED),
-        tail: "GROUP BY side, account_id, dst_prefix_routing, minute",
-        check: ROLLUP_CHECK,
-    },
-];
-
-/// The rollup views' JOIN to the listing: the insertion range each listed account-side is
-/// rolled up for (`schema/012_live_rollups.sql`, `cli::listing`).
-const VIEW_JOIN: &str = "INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, writes_until FROM rollup_accounts FINAL WHERE writes_from < writes_until) AS l ON l.listed_side = side AND l.listed_account = account_id";
-
-/// The rollup views' condition: both sides, CDRs inserted within the listing's range.
-const LISTED: &str =
-    "(side = 0 OR is_last_cdr) AND inserted_at >= l.writes_from AND inserted_at < l.writes_until";
-
-/// A backfill's JOIN: the account-sides a listing run started writing at `{w}`, and what the
-/// views did not write for them (`cli::listing`).
-const BACKFILL_JOIN: &str = "INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, backfill_from, gap_from FROM rollup_accounts FINAL WHERE state = 'backfilling' AND writes_from = toDateTime({w:UInt32}, 'UTC')) AS l ON l.listed_side = side AND l.listed_account = if(side = 0, vendor_acc_id, customer_acc_id)";
-
-/// The complement of [`LISTED`] for those sides, within one month of `time_start`.
-const BACKFILL_CONDITION: &str = "(side = 0 OR is_last_cdr) AND inserted_at < l.writes_from \
-     AND (time_start >= l.backfill_from OR inserted_at >= l.gap_from) \
-     AND time_start >= toDateTime({month_from:UInt32}, 'UTC') \
-     AND time_start < toDateTime({month_to:UInt32}, 'UTC')";
-
-/// How many CDRs (counted per side) a backfill rolls up in one month.
-pub fn backfill_count() -> String {
-    format!(
-        "SELECT count() FROM cdrs\nARRAY JOIN [0, 1] AS side\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}"
-    )
-}
-
-/// The backfill SELECT of a rollup table (`None` for a table the backfill does not write).
-pub fn backfill_select(table: &str) -> Option<String> {
-    let derived = DERIVED
-        .iter()
-        .find(|d| d.table == table && d.listed_only())?;
-    Some(format!(
-        "{}\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}\n{}",
-        derived.head, derived.tail
-    ))
-}
-
-/// Joins `r` (with `side`, `account_id`) to its account-side's listing `l` (`l.since` rounded
-/// up to a minute, as the gateway reads it).
-const LISTED_JOIN: &str = "INNER JOIN (SELECT side, account_id, \
-     toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC') AS since \
-     FROM rollup_accounts FINAL) AS l ON r.side = l.side AND r.account_id = l.account_id";
-
-const ROLLUP_COUNTRY_HEAD: &str = "SELECT side,
-       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
-       dst_country_id,
-       src_country_id,
-       toStartOfMinute(time_start) AS minute,
-       count() AS total_calls,
-       countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
-       sum(toInt64(duration)) AS full_duration_sum,
-       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
-FROM cdrs
-ARRAY JOIN [0, 1] AS side";
-
-/// The raw truth in the same checksum shape (both sides from one scan).
-const RAW_CHECK: [&str; 6] = [
-    "side",
-    "toUInt64(1)",
-    "toUInt64(duration > 0)",
-    "if(duration > 0, toInt64(duration), 0)",
-    "if(side = 0, vendor_acc_id, customer_acc_id)",
-    "toStartOfMinute(time_start)",
-];
-
-impl Derived {
-    /// The view's SELECT over every CDR, as in `schema/`.
-    pub fn view_select(&self) -> String {
-        let mut sql = self.head.to_owned();
-        if let Some(j) = self.join {
-            sql.push('\n');
-            sql.push_str(j);
-        }
-        if let Some(c) = self.condition {
-            sql.push_str("\nWHERE ");
-            sql.push_str(c);
-        }
-        if !self.tail.is_empty() {
-            sql.push('\n');
-            sql.push_str(self.tail);
-        }
-        sql
-    }
-
-    /// The SELECT over one day of CDRs (`{from:DateTime}` inclusive, `{to:DateTime}` exclusive).
-    fn day_select(&self) -> String {
-        let day = "time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')}";
-        let condition = match self.condition {
-            Some(c) => format!("({c}) AND {day}"),
-            None => day.to_owned(),
-        };
-        format!("{}\nWHERE {condition}\n{}", self.head, self.tail)
-    }
-
-    /// Whether only listed account-sides are derived (the rollups), not every CDR.
-    pub fn listed_only(&self) -> bool {
-        self.condition == Some(LISTED)
-    }
-
-    fn aside(&self) -> String {
-        format!("{}__rebuild", self.table)
-    }
-}
 
 /// `cdrstats rollups ...`
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -402,23 +198,6 @@ pub async fn run(settings: &Settings, command: &RollupsCommand) -> anyhow::Resul
     }
 }
 
-/// Unix seconds of a day's first second.
-fn day_start(day: NaiveDate) -> u32 {
-    u32::try_from(
-        day.and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc()
-            .timestamp(),
-    )
-    .unwrap_or(0)
-}
-
-/// The first day whose raw CDRs are all still kept (`RAW_RETENTION_DAYS`), if limited.
-fn first_kept_day(settings: &Settings, today: NaiveDate) -> Option<NaiveDate> {
-    (settings.raw_retention_days > 0)
-        .then(|| today - chrono::Days::new(u64::from(settings.raw_retention_days) - 1))
-}
-
 /// A rebuild from `from` recomputes rollups from raw CDRs: refused when raw retention already
 /// removed some of them (the rollups, kept longer, would lose what only they still hold).
 fn refuse_past_retention(
@@ -435,86 +214,6 @@ fn refuse_past_retention(
         ),
         _ => Ok(()),
     }
-}
-
-async fn today(client: &clickhouse::Client) -> anyhow::Result<NaiveDate> {
-    let now = listing::server_now(client).await?;
-    Ok(chrono::DateTime::from_timestamp(i64::from(now), 0)
-        .unwrap_or_default()
-        .date_naive())
-}
-
-async fn rebuild(
-    settings: &Settings,
-    client: &clickhouse::Client,
-    range: &Range,
-) -> anyhow::Result<String> {
-    let months = range.months()?;
-    let today = today(client).await?;
-    refuse_past_retention(settings, today, range.from)?;
-    let started = Instant::now();
-    // The rollups: every listed account-side (a snapshot taken now) listed again from --from.
-    let sides: Vec<(u8, u32)> = listing::read_all(client)
-        .await?
-        .into_iter()
-        .filter(listing::Listing::is_listed)
-        .map(|l| (l.side, l.account_id))
-        .collect();
-    let listed = listing::relist(settings, client, false, &sides, day_start(range.from)).await?;
-    // The origination copy: the months that differ from raw CDRs.
-    let copy = &DERIVED[0];
-    let mut repaired = Vec::new();
-    for month in months.iter().filter(|m| m[0] <= today) {
-        let first = month[0];
-        if !copy_differs(client, first, settings.rollup_insert_settle_secs).await? {
-            continue;
-        }
-        if copy_recently_written(client, first, settings.rollup_rebuild_quiet_secs).await? {
-            bail!(
-                "cdrs_by_customer differs from raw CDRs in {} but the pipeline still writes \
-                 that month: swapping it now could drop CDRs inserted meanwhile. Run the \
-                 rebuild again once the month has had no insert for \
-                 ROLLUP_REBUILD_QUIET_SECS ({} s) (rollups done: {} account-side(s) listed \
-                 again)",
-                partition_id(first),
-                settings.rollup_rebuild_quiet_secs,
-                listed.sides
-            );
-        }
-        let bar = ProgressBar::hidden();
-        rebuild_partition(client, copy, month, &bar)
-            .await
-            .with_context(|| format!("rebuilding cdrs_by_customer for {first}"))?;
-        // A CDR of the month inserted between the build and the swap would be missing: the
-        // whole month is compared again, live minutes included.
-        if copy_differs(client, first, 0).await? {
-            bail!(
-                "cdrs_by_customer {} differs from raw CDRs after its rebuild: CDRs arrived for \
-                 it meanwhile; run the rebuild again",
-                partition_id(first)
-            );
-        }
-        repaired.push(partition_id(first));
-    }
-    client
-        .query(&format!("DROP TABLE IF EXISTS {}", copy.aside()))
-        .execute()
-        .await
-        .context("dropping the aside table")?;
-    Ok(format!(
-        "rebuilt the rollups of {} listed account-side(s) from {} ({} CDRs backfilled) and \
-         {} month(s) of cdrs_by_customer that differed{} in {:.1} s",
-        listed.sides,
-        range.from,
-        listed.cdrs,
-        repaired.len(),
-        if repaired.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", repaired.join(", "))
-        },
-        started.elapsed().as_secs_f64()
-    ))
 }
 
 /// Whether the origination copy of the month holding `first` differs from raw CDRs, over the
@@ -622,19 +321,77 @@ async fn dense(
     ))
 }
 
-/// Where a new listing's backfill starts: the day of the oldest raw CDR, or the first day raw
-/// retention still keeps whole, whichever is later.
-pub async fn backfill_start(
+async fn rebuild(
     settings: &Settings,
     client: &clickhouse::Client,
-) -> anyhow::Result<u32> {
-    let oldest: u32 = client
-        .query("SELECT toUInt32(toStartOfDay(min(time_start))) FROM cdrs")
-        .fetch_one()
+    range: &Range,
+) -> anyhow::Result<String> {
+    let months = range.months()?;
+    let today = today(client).await?;
+    refuse_past_retention(settings, today, range.from)?;
+    let started = Instant::now();
+    // The rollups: every listed account-side (a snapshot taken now) listed again from --from.
+    let sides: Vec<(u8, u32)> = listing::read_all(client)
+        .await?
+        .into_iter()
+        .filter(listing::Listing::is_listed)
+        .map(|l| (l.side, l.account_id))
+        .collect();
+    let listed = listing::relist(settings, client, false, &sides, day_start(range.from)).await?;
+    // The origination copy: the months that differ from raw CDRs.
+    let copy = &DERIVED[0];
+    let mut repaired = Vec::new();
+    for month in months.iter().filter(|m| m[0] <= today) {
+        let first = month[0];
+        if !copy_differs(client, first, settings.rollup_insert_settle_secs).await? {
+            continue;
+        }
+        if copy_recently_written(client, first, settings.rollup_rebuild_quiet_secs).await? {
+            bail!(
+                "cdrs_by_customer differs from raw CDRs in {} but the pipeline still writes \
+                 that month: swapping it now could drop CDRs inserted meanwhile. Run the \
+                 rebuild again once the month has had no insert for \
+                 ROLLUP_REBUILD_QUIET_SECS ({} s) (rollups done: {} account-side(s) listed \
+                 again)",
+                partition_id(first),
+                settings.rollup_rebuild_quiet_secs,
+                listed.sides
+            );
+        }
+        let bar = ProgressBar::hidden();
+        rebuild_partition(client, copy, month, &bar)
+            .await
+            .with_context(|| format!("rebuilding cdrs_by_customer for {first}"))?;
+        // A CDR of the month inserted between the build and the swap would be missing: the
+        // whole month is compared again, live minutes included.
+        if copy_differs(client, first, 0).await? {
+            bail!(
+                "cdrs_by_customer {} differs from raw CDRs after its rebuild: CDRs arrived for \
+                 it meanwhile; run the rebuild again",
+                partition_id(first)
+            );
+        }
+        repaired.push(partition_id(first));
+    }
+    client
+        .query(&format!("DROP TABLE IF EXISTS {}", copy.aside()))
+        .execute()
         .await
-        .context("reading the oldest CDR")?;
-    let kept = first_kept_day(settings, today(client).await?).map_or(0, day_start);
-    Ok(oldest.max(kept))
+        .context("dropping the aside table")?;
+    Ok(format!(
+        "rebuilt the rollups of {} listed account-side(s) from {} ({} CDRs backfilled) and \
+         {} month(s) of cdrs_by_customer that differed{} in {:.1} s",
+        listed.sides,
+        range.from,
+        listed.cdrs,
+        repaired.len(),
+        if repaired.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", repaired.join(", "))
+        },
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// What `rollups status` prints per account-side.
@@ -1093,6 +850,7 @@ async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::derived::{backfill_count, backfill_select};
 
     fn normalized(s: &str) -> String {
         s.split_whitespace().collect::<Vec<_>>().join(" ")

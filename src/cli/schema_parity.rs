@@ -589,7 +589,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER '{cluster}' TO t AS SELECT a
         }
         let sql = include_str!("../../sql/part_rollup.sql");
         assert!(sql.contains("account_id = {account:UInt32}"));
-        for derived in crate::cli::rollups::DERIVED {
+        for derived in crate::cli::derived::DERIVED {
             if derived.table.starts_with("rollup_") {
                 assert_eq!(
                     sharding_key(CLUSTER_MIGRATIONS, derived.table).as_deref(),

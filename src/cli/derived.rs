@@ -1,0 +1,209 @@
+//! The tables derived from `cdrs` (the origination copy and the rollups): how each is computed
+//! from CDRs — its view's SELECT as in `schema/`, a day of it for a rebuild, and the backfill
+//! of what the views did not roll up for the listed account-sides.
+
+/// A table derived from `cdrs`: how to compute it for a set of CDRs. The materialized view in
+/// `schema/` computes the same (a unit test compares the text); `rollup_minute` is fed by a view
+/// of `rollup_minute_country` there, and from raw CDRs here (the same sums).
+#[derive(Debug)]
+pub struct Derived {
+    pub table: &'static str,
+    /// The time column, partitioned by month (`toYYYYMM`).
+    pub time_column: &'static str,
+    /// `SELECT ... FROM cdrs [ARRAY JOIN ...]`.
+    pub(crate) head: &'static str,
+    /// The view's JOIN to the listing, for the rollups.
+    pub(crate) join: Option<&'static str>,
+    /// The view's own WHERE condition, if any.
+    pub(crate) condition: Option<&'static str>,
+    /// `GROUP BY ...` or empty.
+    pub(crate) tail: &'static str,
+    /// Per-day checksum expressions: side, calls, answered, duration, account, minute.
+    pub(crate) check: [&'static str; 6],
+}
+
+const ROLLUP_CHECK: [&str; 6] = [
+    "side",
+    "total_calls",
+    "answered",
+    "duration_sum",
+    "account_id",
+    "minute",
+];
+
+/// Every derived table, in rebuild order.
+pub static DERIVED: &[Derived] = &[
+    Derived {
+        table: "cdrs_by_customer",
+        time_column: "time_start",
+        // The view's SELECT as schema/020_breakdown.sql left it (MODIFY QUERY).
+        head: "SELECT time_start, customer_acc_id, duration, src_country_id, dst_country_id,
+       src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price,
+       dst_network_id, lega_disconnect_code, lega_disconnect_reason, pdd
+FROM cdrs",
+        join: None,
+        condition: Some("is_last_cdr"),
+        tail: "",
+        check: [
+            "toUInt8(1)",
+            "toUInt64(1)",
+            "toUInt64(duration > 0)",
+            "if(duration > 0, toInt64(duration), 0)",
+            "customer_acc_id",
+            "toStartOfMinute(time_start)",
+        ],
+    },
+    Derived {
+        table: "rollup_minute_country",
+        time_column: "minute",
+        head: ROLLUP_COUNTRY_HEAD,
+        join: Some(VIEW_JOIN),
+        condition: Some(LISTED),
+        tail: "GROUP BY side, account_id, dst_country_id, src_country_id, minute",
+        check: ROLLUP_CHECK,
+    },
+    Derived {
+        table: "rollup_minute",
+        time_column: "minute",
+        head: "SELECT side,
+       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
+       toStartOfMinute(time_start) AS minute,
+       count() AS total_calls,
+       countIf(duration > 0) AS answered,
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
+FROM cdrs
+ARRAY JOIN [0, 1] AS side",
+        join: Some(VIEW_JOIN),
+        condition: Some(LISTED),
+        tail: "GROUP BY side, account_id, minute",
+        check: ROLLUP_CHECK,
+    },
+    Derived {
+        table: "rollup_minute_dst_prefix",
+        time_column: "minute",
+        head: "SELECT side,
+       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
+       dst_prefix_routing,
+       toStartOfMinute(time_start) AS minute,
+       count() AS total_calls,
+       countIf(duration > 0) AS answered,
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
+FROM cdrs
+ARRAY JOIN [0, 1] AS side",
+        join: Some(VIEW_JOIN),
+        condition: Some(LISTED),
+        tail: "GROUP BY side, account_id, dst_prefix_routing, minute",
+        check: ROLLUP_CHECK,
+    },
+];
+
+/// The rollup views' JOIN to the listing: the insertion range each listed account-side is
+/// rolled up for (`schema/012_live_rollups.sql`, `cli::listing`).
+const VIEW_JOIN: &str = "INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, writes_until FROM rollup_accounts FINAL WHERE writes_from < writes_until) AS l ON l.listed_side = side AND l.listed_account = account_id";
+
+/// The rollup views' condition: both sides, CDRs inserted within the listing's range.
+const LISTED: &str =
+    "(side = 0 OR is_last_cdr) AND inserted_at >= l.writes_from AND inserted_at < l.writes_until";
+
+/// A backfill's JOIN: the account-sides a listing run started writing at `{w}`, and what the
+/// views did not write for them (`cli::listing`).
+const BACKFILL_JOIN: &str = "INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, backfill_from, gap_from FROM rollup_accounts FINAL WHERE state = 'backfilling' AND writes_from = toDateTime({w:UInt32}, 'UTC')) AS l ON l.listed_side = side AND l.listed_account = if(side = 0, vendor_acc_id, customer_acc_id)";
+
+/// The complement of [`LISTED`] for those sides, within one month of `time_start`.
+const BACKFILL_CONDITION: &str = "(side = 0 OR is_last_cdr) AND inserted_at < l.writes_from \
+     AND (time_start >= l.backfill_from OR inserted_at >= l.gap_from) \
+     AND time_start >= toDateTime({month_from:UInt32}, 'UTC') \
+     AND time_start < toDateTime({month_to:UInt32}, 'UTC')";
+
+/// How many CDRs (counted per side) a backfill rolls up in one month.
+pub fn backfill_count() -> String {
+    format!(
+        "SELECT count() FROM cdrs\nARRAY JOIN [0, 1] AS side\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}"
+    )
+}
+
+/// The backfill SELECT of a rollup table (`None` for a table the backfill does not write).
+pub fn backfill_select(table: &str) -> Option<String> {
+    let derived = DERIVED
+        .iter()
+        .find(|d| d.table == table && d.listed_only())?;
+    Some(format!(
+        "{}\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}\n{}",
+        derived.head, derived.tail
+    ))
+}
+
+/// Joins `r` (with `side`, `account_id`) to its account-side's listing `l` (`l.since` rounded
+/// up to a minute, as the gateway reads it).
+pub(crate) const LISTED_JOIN: &str = "INNER JOIN (SELECT side, account_id, \
+     toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC') AS since \
+     FROM rollup_accounts FINAL) AS l ON r.side = l.side AND r.account_id = l.account_id";
+
+const ROLLUP_COUNTRY_HEAD: &str = "SELECT side,
+       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
+       dst_country_id,
+       src_country_id,
+       toStartOfMinute(time_start) AS minute,
+       count() AS total_calls,
+       countIf(duration > 0) AS answered,
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
+FROM cdrs
+ARRAY JOIN [0, 1] AS side";
+
+/// The raw truth in the same checksum shape (both sides from one scan).
+pub(crate) const RAW_CHECK: [&str; 6] = [
+    "side",
+    "toUInt64(1)",
+    "toUInt64(duration > 0)",
+    "if(duration > 0, toInt64(duration), 0)",
+    "if(side = 0, vendor_acc_id, customer_acc_id)",
+    "toStartOfMinute(time_start)",
+];
+
+impl Derived {
+    /// The view's SELECT over every CDR, as in `schema/`.
+    pub fn view_select(&self) -> String {
+        let mut sql = self.head.to_owned();
+        if let Some(j) = self.join {
+            sql.push('\n');
+            sql.push_str(j);
+        }
+        if let Some(c) = self.condition {
+            sql.push_str("\nWHERE ");
+            sql.push_str(c);
+        }
+        if !self.tail.is_empty() {
+            sql.push('\n');
+            sql.push_str(self.tail);
+        }
+        sql
+    }
+
+    /// The SELECT over one day of CDRs (`{from:DateTime}` inclusive, `{to:DateTime}` exclusive).
+    pub(crate) fn day_select(&self) -> String {
+        let day = "time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')}";
+        let condition = match self.condition {
+            Some(c) => format!("({c}) AND {day}"),
+            None => day.to_owned(),
+        };
+        format!("{}\nWHERE {condition}\n{}", self.head, self.tail)
+    }
+
+    /// Whether only listed account-sides are derived (the rollups), not every CDR.
+    pub fn listed_only(&self) -> bool {
+        self.condition == Some(LISTED)
+    }
+
+    pub(crate) fn aside(&self) -> String {
+        format!("{}__rebuild", self.table)
+    }
+}
