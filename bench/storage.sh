@@ -84,8 +84,9 @@ data_tables() {
 }
 derived=$(data_tables "$DB" | sed 's/\bcdrs\b//')
 old_tables=$(data_tables "$OLD")
-# The raw CDR columns, named: the baseline schema may have more (defaults fill them).
-cols=$(ch "SELECT arrayStringConcat(groupArray(name), ', ') FROM system.columns WHERE database = '$DB' AND table = 'source'" default)
+# The raw CDR columns both schemas have, named: the baseline may have more (defaults fill them)
+# or fewer (an older schema without the breakdown columns gets only its own).
+cols=$(ch "SELECT arrayStringConcat(groupArray(name), ', ') FROM system.columns WHERE database = '$DB' AND table = 'source' AND name IN (SELECT name FROM system.columns WHERE database = '$OLD' AND table = 'cdrs')" default)
 declare -a bare_s plain_s schema_s old_s
 for i in $(seq 1 "$REPEAT"); do
   ch "TRUNCATE TABLE bare"
@@ -97,7 +98,7 @@ for i in $(seq 1 "$REPEAT"); do
   for t in cdrs $derived; do ch "TRUNCATE TABLE $t"; done
   schema_s+=("$(timed "INSERT INTO cdrs SETTINGS $PIPELINE, insert_deduplication_token = 'pipeline-$i' SELECT * FROM source")")
   for t in $old_tables; do ch "TRUNCATE TABLE $t" "$OLD"; done
-  old_s+=("$(timed "INSERT INTO cdrs ($cols) SETTINGS $PIPELINE SELECT * FROM $DB.source" "$OLD")")
+  old_s+=("$(timed "INSERT INTO cdrs ($cols) SETTINGS $PIPELINE SELECT $cols FROM $DB.source" "$OLD")")
   echo "    run $i: bare ${bare_s[-1]} s, this schema ${plain_s[-1]} s (server defaults), ${schema_s[-1]} s (pipeline settings), $REV schema ${old_s[-1]} s"
 done
 
