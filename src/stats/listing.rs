@@ -18,7 +18,7 @@
 //!   `SETTLED_REVALIDATE_SECS` re-reads them. Unlist with `cdrstats`, never by hand.
 //!
 //! It was looked up inside every query before (a scalar subquery): on the local engine that
-//! read cost 2.7 ms of a 10.2 ms rollup query at 100M CDRs (README, scale curve).
+//! read cost 2.7 ms of a 10.2 ms rollup query at 100M CDRs (bench/results/2026-11-27-notes.md).
 
 use crate::error::ApiError;
 use moka::future::Cache;
