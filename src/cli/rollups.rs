@@ -280,25 +280,7 @@ async fn dense(
         bail!("--min-per-minute must be positive and --days at least 1");
     }
     let listed = listing::read_all(client).await?;
-    let candidates: Vec<(u8, u32)> = client
-        .query(
-            "SELECT side, account_id FROM \
-             (SELECT side, if(side = 0, vendor_acc_id, customer_acc_id) AS account_id, \
-                     count() AS calls \
-              FROM cdrs ARRAY JOIN [0, 1] AS side \
-              WHERE (side = 0 OR is_last_cdr) \
-                AND time_start > (SELECT max(time_start) FROM cdrs) - {secs:UInt32} \
-              GROUP BY side, account_id \
-              HAVING calls >= {min:Float64} / 60 * least({secs:UInt32}, \
-                 dateDiff('second', (SELECT min(time_start) FROM cdrs), \
-                          (SELECT max(time_start) FROM cdrs)) + 1)) \
-             ORDER BY side, account_id",
-        )
-        .param("secs", args.days * 86_400)
-        .param("min", args.min_per_minute)
-        .fetch_all::<(u8, u32)>()
-        .await
-        .context("finding dense account-sides")?;
+    let candidates = maintain::busy_sides(client, args.min_per_minute, args.days).await?;
     let new: Vec<(u8, u32)> = candidates
         .into_iter()
         .filter(|(side, account)| {
