@@ -1,24 +1,13 @@
--- The breakdown endpoints' sums per key of raw CDRs of one account, the window and (with
--- compare) the previous window in one pass: `period` is 0 for the window, 1 before it.
--- %K1N% … %K2S% are the key expressions of the asked dimensions (a number or a text per
--- dimension, the other one constant) and %REASON% the side's disconnect reason (or ''), all
--- from the gateway's fixed dimension table; every value is a typed server-side parameter.
+-- The breakdown endpoints' sums per key of one account-side over one window (`period` 0 for
+-- the asked window, 1 for the previous one: each is its own query). Its parts are a UNION ALL of
+-- sql/breakdown_raw.sql (raw CDRs) and sql/breakdown_rollup.sql (whole minutes and hours of the
+-- rollups), each giving per key and reason: c calls, s answered, ad answered duration, td total
+-- duration, p price in millionths, pm PDD in milliseconds and pc PDDs counted.
 --
 -- disconnect_reason: the most frequent reason of the key's CDRs, ties → the bytewise smallest:
 -- the smallest (−count, reason) tuple; tuples compare element by element and strings byte by
 -- byte (https://clickhouse.com/docs/sql-reference/functions/comparison-functions).
---
--- Prices: exactly as sql/totals_raw.sql (each price read back from its shortest decimal text,
--- rounded half away from zero to 6 places as a Decimal, in millionths; once per distinct
--- price of a group).
---
--- PDD: each CDR's Float32 value exactly, rounded half away from zero to milliseconds, summed
--- in integer milliseconds. Float32 → Float64 is exact; times 1000 (a 24-bit significand times
--- a 10-bit integer) is exact in Float64's 53 bits, so is + 0.5 for any PDD under 2^40 s, and
--- floor of a positive value is rounding half away from zero. Not toDecimal64(pdd, 9): on the
--- local engine (ClickHouse 26.9) toDecimal64(toFloat32(2.3455), 9) is 2.345499904 while the
--- stored value is 2.34549999237…, so that conversion is not exact.
-SELECT period, k1n, k1s, k2n, k2s,
+SELECT toUInt8({period:UInt8}) AS period, k1n, k1s, k2n, k2s,
        argMin(reason, (-toInt64(c), reason)) AS reason,
        sum(c) AS total_calls,
        sum(s) AS successful_calls,
@@ -29,35 +18,18 @@ SELECT period, k1n, k1s, k2n, k2s,
        sum(pc) AS pdd_count
 FROM
 (
-    SELECT period, k1n, k1s, k2n, k2s, reason,
-           sum(n) AS c,
-           sum(n_s) AS s,
-           sum(n_ad) AS ad,
-           sum(n_td) AS td,
-           sum(toInt64(round(toDecimal128(toString(price), 12), 6) * 1000000) * toInt64(n)) AS p,
-           sum(n_pm) AS pm,
-           sum(n_pc) AS pc
+    SELECT k1n, k1s, k2n, k2s, reason,
+           sum(c) AS c,
+           sum(s) AS s,
+           sum(ad) AS ad,
+           sum(td) AS td,
+           sum(p) AS p,
+           sum(pm) AS pm,
+           sum(pc) AS pc
     FROM
     (
-        SELECT toUInt8(time_start < {current_from:DateTime('UTC')}) AS period,
-               %K1N% AS k1n,
-               %K1S% AS k1s,
-               %K2N% AS k2n,
-               %K2S% AS k2s,
-               %REASON% AS reason,
-               %PRICE_COLUMN% AS price,
-               count() AS n,
-               countIf(duration > 0) AS n_s,
-               sumIf(toInt64(duration), duration > 0) AS n_ad,
-               sum(toInt64(%DURATION_COLUMN%)) AS n_td,
-               sumIf(toInt64(floor(toFloat64(pdd) * 1000 + 0.5)), pdd > 0) AS n_pm,
-               countIf(pdd > 0) AS n_pc
-        FROM %RAW_TABLE%
-        WHERE %ACCOUNT_COLUMN% = {account:UInt32}
-          AND (%RANGES%)
-          %CONDITIONS%
-        GROUP BY period, k1n, k1s, k2n, k2s, reason, price
+%PARTS%
     )
-    GROUP BY period, k1n, k1s, k2n, k2s, reason
+    GROUP BY k1n, k1s, k2n, k2s, reason
 )
-GROUP BY period, k1n, k1s, k2n, k2s
+GROUP BY k1n, k1s, k2n, k2s

@@ -381,17 +381,30 @@ pub fn creates(files: &[(&str, &str)]) -> Vec<Create> {
         .collect()
 }
 
-/// The names of the materialized views `files` create, each once, in the order first created.
+/// The names of the materialized views `files` leave behind (created and not dropped by a later
+/// statement), each once, in the order of their last creation.
 pub fn view_names(files: &[(&str, &str)]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    for create in creates(files) {
-        if let Create::View { name, .. } = create
+    for statement in files.iter().flat_map(|(_, text)| statements(text)) {
+        if let Some(gone) = dropped(&statement) {
+            names.retain(|n| *n != gone);
+        } else if let Some(Create::View { name, .. }) = create(&statement)
             && !names.contains(&name)
         {
             names.push(name);
         }
     }
     names
+}
+
+/// `DROP TABLE|VIEW [IF EXISTS] name [ON CLUSTER c] [SYNC]`: the dropped object's name.
+pub fn dropped(statement: &str) -> Option<String> {
+    let s = normalize(statement);
+    let rest = s
+        .strip_prefix("DROP TABLE ")
+        .or_else(|| s.strip_prefix("DROP VIEW "))?;
+    let rest = rest.strip_prefix("IF EXISTS ").unwrap_or(rest);
+    object_name(rest).map(|(name, _)| name)
 }
 
 /// `ALTER TABLE t [ON CLUSTER c] ADD COLUMN [IF NOT EXISTS] name Type ..., ADD COLUMN ...`: the
@@ -470,11 +483,27 @@ mod tests {
     /// Every file of `schema/` and `schema/cluster/` (checked against the folders below).
     const SINGLE: &[(&str, &str)] = schema_files!("": "001_cdrs.sql", "002_accounts.sql",
         "003_api_access.sql", "004_rollups.sql", "005_rollup_accounts.sql", "010_family.sql",
-        "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql");
+        "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql", "021_breakdown_rollups.sql");
     const CLUSTER: &[(&str, &str)] = schema_files!("cluster/": "001_cdrs.sql",
         "002_directory.sql", "003_rollups.sql", "005_rollup_accounts.sql", "010_family.sql",
-        "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql",
+        "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql", "021_breakdown_rollups.sql",
         "900_gateway_user.sql", "901_pipeline_insert_speed.sql");
+
+    #[test]
+    fn drops_name_the_object_and_remove_a_view_created_earlier() {
+        assert_eq!(
+            dropped("DROP TABLE IF EXISTS t ON CLUSTER '{cluster}' SYNC").as_deref(),
+            Some("t")
+        );
+        assert_eq!(dropped("DROP VIEW `v`").as_deref(), Some("v"));
+        assert_eq!(dropped("ALTER TABLE t DROP COLUMN c"), None);
+        let files: &[(&str, &str)] = &[(
+            "x.sql",
+            "CREATE MATERIALIZED VIEW a_mv TO a AS SELECT 1;\n\
+             CREATE MATERIALIZED VIEW b_mv TO b AS SELECT 1;\nDROP VIEW IF EXISTS a_mv;",
+        )];
+        assert_eq!(view_names(files), ["b_mv"]);
+    }
 
     fn sql_files(dir: &str) -> Vec<String> {
         let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
@@ -638,7 +667,11 @@ FROM s_local WHERE b > 0";
             "a.sql",
             "CREATE MATERIALIZED VIEW v TO t AS SELECT 1;\nCREATE MATERIALIZED VIEW u TO t AS SELECT 2;\nDROP VIEW v;\nCREATE MATERIALIZED VIEW v TO t AS SELECT 3;",
         )];
-        assert_eq!(view_names(&files), vec!["v", "u"]);
+        assert_eq!(
+            view_names(&files),
+            vec!["u", "v"],
+            "v was dropped, then created again"
+        );
         assert_eq!(first_word("  'a b'(x) rest"), ("'a b'", "(x) rest"));
     }
 

@@ -353,6 +353,10 @@ pub fn expected_schema(cluster: bool) -> (Vec<TableColumns>, Vec<String>) {
     let mut tables: Vec<TableColumns> = Vec::new();
     for (_, text) in files {
         for statement in ddl::statements(text) {
+            if let Some(gone) = ddl::dropped(&statement) {
+                tables.retain(|(t, _)| *t != gone);
+                continue;
+            }
             if let Some((table, added)) = ddl::added_columns(&statement) {
                 if let Some((_, columns)) = tables.iter_mut().find(|(t, _)| *t == table) {
                     for column in added {

@@ -3,13 +3,19 @@
 //! of what the views did not roll up for the listed account-sides.
 
 /// A table derived from `cdrs`: how to compute it for a set of CDRs. The materialized view in
-/// `schema/` computes the same (a unit test compares the text); `rollup_minute` is fed by a view
-/// of `rollup_minute_country` there, and from raw CDRs here (the same sums).
+/// `schema/` computes the same (a unit test compares the text); a table `fed_by` another is
+/// computed by a view of that table there (it aggregates the aggregated block), and from raw CDRs
+/// here (the same sums).
 #[derive(Debug)]
 pub struct Derived {
     pub table: &'static str,
     /// The time column, partitioned by month (`toYYYYMM`).
     pub time_column: &'static str,
+    /// The width of a row's time in seconds: 60 for the minute rollups, 3600 for the hourly
+    /// one (1 for the origination copy, whose rows are CDRs).
+    pub grain: u32,
+    /// The rollup whose view feeds this one in `schema/`, so a backfill writes only that one.
+    pub fed_by: Option<&'static str>,
     /// `SELECT ... FROM cdrs [ARRAY JOIN ...]`.
     pub(crate) head: &'static str,
     /// The view's JOIN to the listing, for the rollups.
@@ -18,8 +24,10 @@ pub struct Derived {
     pub(crate) condition: Option<&'static str>,
     /// `GROUP BY ...` or empty.
     pub(crate) tail: &'static str,
-    /// Per-day checksum expressions: side, calls, answered, duration, account, minute.
+    /// Per-day checksum expressions: side, calls, answered, duration, account, time.
     pub(crate) check: [&'static str; 6],
+    /// Whether the rows carry the PDD sums (`pdd_ms_sum`, `pdd_count`).
+    pub pdd: bool,
 }
 
 const ROLLUP_CHECK: [&str; 6] = [
@@ -31,11 +39,57 @@ const ROLLUP_CHECK: [&str; 6] = [
     "minute",
 ];
 
+/// The statistics sums every rollup row carries, as the views compute them per CDR.
+macro_rules! statistics_sums {
+    () => {
+        "count() AS total_calls,
+       countIf(duration > 0) AS answered,
+       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sum(toInt64(duration)) AS full_duration_sum,
+       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
+       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros"
+    };
+}
+
+/// The PDD sums of the breakdown rollups (each PDD rounded to milliseconds as
+/// `sql/breakdown.sql` rounds it).
+macro_rules! pdd_sums {
+    () => {
+        ",
+       sumIf(toInt64(floor(toFloat64(pdd) * 1000 + 0.5)), pdd > 0) AS pdd_ms_sum,
+       countIf(pdd > 0) AS pdd_count"
+    };
+}
+
+/// `SELECT side, account_id, <keys><time> AS <name>, <sums> FROM cdrs ARRAY JOIN [0, 1] AS side`:
+/// a rollup view's SELECT before its JOIN to the listing.
+macro_rules! rollup_head {
+    ($keys:literal, $time:literal, $name:literal, $($sums:expr),+) => {
+        concat!(
+            "SELECT side,
+       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
+       ",
+            $keys,
+            $time,
+            " AS ",
+            $name,
+            ",
+       ",
+            $($sums),+,
+            "
+FROM cdrs
+ARRAY JOIN [0, 1] AS side"
+        )
+    };
+}
+
 /// Every derived table, in rebuild order.
 pub static DERIVED: &[Derived] = &[
     Derived {
         table: "cdrs_by_customer",
         time_column: "time_start",
+        grain: 1,
+        fed_by: None,
         // The view's SELECT as schema/020_breakdown.sql left it (MODIFY QUERY).
         head: "SELECT time_start, customer_acc_id, duration, src_country_id, dst_country_id,
        src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price,
@@ -52,56 +106,125 @@ FROM cdrs",
             "customer_acc_id",
             "toStartOfMinute(time_start)",
         ],
+        pdd: false,
     },
+    rollup(
+        "rollup_minute_country",
+        None,
+        rollup_head!(
+            "dst_country_id,\n       src_country_id,\n       ",
+            "toStartOfMinute(time_start)",
+            "minute",
+            statistics_sums!()
+        ),
+        "GROUP BY side, account_id, dst_country_id, src_country_id, minute",
+    ),
+    rollup(
+        "rollup_minute",
+        Some("rollup_minute_country"),
+        rollup_head!(
+            "",
+            "toStartOfMinute(time_start)",
+            "minute",
+            statistics_sums!()
+        ),
+        "GROUP BY side, account_id, minute",
+    ),
+    breakdown_rollup(
+        "rollup_minute_destination",
+        None,
+        rollup_head!(
+            "dst_prefix_routing,\n       dst_country_id,\n       dst_network_id,\n       ",
+            "toStartOfMinute(time_start)",
+            "minute",
+            statistics_sums!(),
+            pdd_sums!()
+        ),
+        "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, minute",
+    ),
+    breakdown_rollup(
+        "rollup_minute_dst_country",
+        Some("rollup_minute_destination"),
+        rollup_head!(
+            "dst_country_id,\n       ",
+            "toStartOfMinute(time_start)",
+            "minute",
+            statistics_sums!(),
+            pdd_sums!()
+        ),
+        "GROUP BY side, account_id, dst_country_id, minute",
+    ),
     Derived {
-        table: "rollup_minute_country",
-        time_column: "minute",
-        head: ROLLUP_COUNTRY_HEAD,
-        join: Some(VIEW_JOIN),
-        condition: Some(LISTED),
-        tail: "GROUP BY side, account_id, dst_country_id, src_country_id, minute",
-        check: ROLLUP_CHECK,
+        time_column: "hour",
+        grain: 3600,
+        check: [
+            "side",
+            "total_calls",
+            "answered",
+            "duration_sum",
+            "account_id",
+            "hour",
+        ],
+        ..breakdown_rollup(
+            "rollup_hour_destination",
+            Some("rollup_minute_destination"),
+            rollup_head!(
+                "dst_prefix_routing,\n       dst_country_id,\n       dst_network_id,\n       ",
+                "toStartOfHour(time_start)",
+                "hour",
+                statistics_sums!(),
+                pdd_sums!()
+            ),
+            "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, hour",
+        )
     },
-    Derived {
-        table: "rollup_minute",
-        time_column: "minute",
-        head: "SELECT side,
-       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
-       toStartOfMinute(time_start) AS minute,
-       count() AS total_calls,
-       countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
-       sum(toInt64(duration)) AS full_duration_sum,
-       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
-FROM cdrs
-ARRAY JOIN [0, 1] AS side",
-        join: Some(VIEW_JOIN),
-        condition: Some(LISTED),
-        tail: "GROUP BY side, account_id, minute",
-        check: ROLLUP_CHECK,
-    },
-    Derived {
-        table: "rollup_minute_dst_prefix",
-        time_column: "minute",
-        head: "SELECT side,
-       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
-       dst_prefix_routing,
-       toStartOfMinute(time_start) AS minute,
-       count() AS total_calls,
-       countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
-       sum(toInt64(duration)) AS full_duration_sum,
-       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
-FROM cdrs
-ARRAY JOIN [0, 1] AS side",
-        join: Some(VIEW_JOIN),
-        condition: Some(LISTED),
-        tail: "GROUP BY side, account_id, dst_prefix_routing, minute",
-        check: ROLLUP_CHECK,
-    },
+    breakdown_rollup(
+        "rollup_minute_disconnect",
+        None,
+        rollup_head!(
+            "if(side = 0, legb_disconnect_code, lega_disconnect_code) AS disconnect_code,\n       CAST(if(side = 0, legb_disconnect_reason, lega_disconnect_reason) AS String) AS disconnect_reason,\n       ",
+            "toStartOfMinute(time_start)",
+            "minute",
+            statistics_sums!(),
+            pdd_sums!()
+        ),
+        "GROUP BY side, account_id, disconnect_code, disconnect_reason, minute",
+    ),
 ];
+
+/// A per-minute rollup of the listed account-sides with the statistics sums.
+const fn rollup(
+    table: &'static str,
+    fed_by: Option<&'static str>,
+    head: &'static str,
+    tail: &'static str,
+) -> Derived {
+    Derived {
+        table,
+        time_column: "minute",
+        grain: 60,
+        fed_by,
+        head,
+        join: Some(VIEW_JOIN),
+        condition: Some(LISTED),
+        tail,
+        check: ROLLUP_CHECK,
+        pdd: false,
+    }
+}
+
+/// A per-minute rollup with the PDD sums too (the breakdowns read it).
+const fn breakdown_rollup(
+    table: &'static str,
+    fed_by: Option<&'static str>,
+    head: &'static str,
+    tail: &'static str,
+) -> Derived {
+    Derived {
+        pdd: true,
+        ..rollup(table, fed_by, head, tail)
+    }
+}
 
 /// The rollup views' JOIN to the listing: the insertion range each listed account-side is
 /// rolled up for (`schema/012_live_rollups.sql`, `cli::listing`).
@@ -139,35 +262,42 @@ pub fn backfill_select(table: &str) -> Option<String> {
     ))
 }
 
-/// Joins `r` (with `side`, `account_id`) to its account-side's listing `l` (`l.since` rounded
-/// up to a minute, as the gateway reads it).
-pub(crate) const LISTED_JOIN: &str = "INNER JOIN (SELECT side, account_id, \
-     toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC') AS since \
-     FROM rollup_accounts FINAL) AS l ON r.side = l.side AND r.account_id = l.account_id";
+/// Joins `r` (with `side`, `account_id`) to its account-side's listing `l`: `l.since` rounded
+/// up to a whole row of `grain` seconds, as the gateway reads a rollup of that grain.
+pub(crate) fn listed_join(grain: u32) -> String {
+    format!(
+        "INNER JOIN (SELECT side, account_id, \
+         toDateTime(intDiv(toUInt32(since) + {}, {grain}) * {grain}, 'UTC') AS since \
+         FROM rollup_accounts FINAL) AS l ON r.side = l.side AND r.account_id = l.account_id",
+        grain - 1
+    )
+}
 
-const ROLLUP_COUNTRY_HEAD: &str = "SELECT side,
-       if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
-       dst_country_id,
-       src_country_id,
-       toStartOfMinute(time_start) AS minute,
-       count() AS total_calls,
-       countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
-       sum(toInt64(duration)) AS full_duration_sum,
-       sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros
-FROM cdrs
-ARRAY JOIN [0, 1] AS side";
+/// The raw truth in the same checksum shape (both sides from one scan), its time at `grain`.
+pub(crate) fn raw_check(grain: u32) -> [&'static str; 6] {
+    [
+        "side",
+        "toUInt64(1)",
+        "toUInt64(duration > 0)",
+        "if(duration > 0, toInt64(duration), 0)",
+        "if(side = 0, vendor_acc_id, customer_acc_id)",
+        if grain == 3600 {
+            "toStartOfHour(time_start)"
+        } else {
+            "toStartOfMinute(time_start)"
+        },
+    ]
+}
 
-/// The raw truth in the same checksum shape (both sides from one scan).
-pub(crate) const RAW_CHECK: [&str; 6] = [
-    "side",
-    "toUInt64(1)",
-    "toUInt64(duration > 0)",
-    "if(duration > 0, toInt64(duration), 0)",
-    "if(side = 0, vendor_acc_id, customer_acc_id)",
-    "toStartOfMinute(time_start)",
-];
+/// Every rollup table (the tables of the listed account-sides).
+pub fn rollups() -> impl Iterator<Item = &'static Derived> {
+    DERIVED.iter().filter(|d| d.listed_only())
+}
+
+/// The rollups a backfill inserts into: the others follow them through their views.
+pub fn backfilled() -> impl Iterator<Item = &'static Derived> {
+    rollups().filter(|d| d.fed_by.is_none())
+}
 
 impl Derived {
     /// The view's SELECT over every CDR, as in `schema/`.

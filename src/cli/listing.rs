@@ -182,17 +182,6 @@ async fn sync_replicas(settings: &Settings, cluster: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The rollup tables a backfill inserts into: `rollup_minute` follows `rollup_minute_country`
-/// through its view.
-const BACKFILLED: &[&str] = &["rollup_minute_country", "rollup_minute_dst_prefix"];
-
-/// Every rollup table (rows are dropped from all of them).
-const ROLLUP_TABLES: &[&str] = &[
-    "rollup_minute_country",
-    "rollup_minute",
-    "rollup_minute_dst_prefix",
-];
-
 /// What a (re)listing did.
 #[derive(Debug, Default)]
 pub struct Listed {
@@ -261,9 +250,12 @@ pub async fn relist(
         if accounts.is_empty() {
             continue;
         }
-        for table in ROLLUP_TABLES {
-            let condition = "side = {side:UInt8} AND has({accounts:Array(UInt32)}, account_id) \
-                 AND minute >= toDateTime({from:UInt32}, 'UTC')";
+        for rollup in crate::cli::derived::rollups() {
+            let (table, time) = (rollup.table, rollup.time_column);
+            let condition = format!(
+                "side = {{side:UInt8}} AND has({{accounts:Array(UInt32)}}, account_id) \
+                 AND {time} >= toDateTime({{from:UInt32}}, 'UTC')"
+            );
             let present: u64 = client
                 .query(&format!("SELECT count() FROM {table} WHERE {condition}"))
                 .param("side", side)
@@ -377,7 +369,7 @@ async fn backfill(
     while month <= end {
         let next = next_month(month);
         rows += count_backfilled(client, w, month, next).await?;
-        for table in BACKFILLED {
+        for table in crate::cli::derived::backfilled().map(|d| d.table) {
             let sql = crate::cli::derived::backfill_select(table)
                 .with_context(|| format!("no backfill for {table}"))?;
             client
@@ -481,7 +473,7 @@ pub async fn unlist(
         if accounts.is_empty() {
             continue;
         }
-        for table in ROLLUP_TABLES {
+        for table in crate::cli::derived::rollups().map(|d| d.table) {
             client
                 .query(&format!(
                     "ALTER TABLE {table} DELETE WHERE side = {{side:UInt8}} \
@@ -563,30 +555,27 @@ mod tests {
         );
     }
 
-    /// A rollup added later (the breakdown's) is dropped and backfilled like the others: the
-    /// lists here follow `derived::DERIVED`.
+    /// Every rollup read from raw CDRs has a backfill, and a rollup fed by another's view
+    /// names one that is backfilled.
     #[test]
-    fn every_rollup_is_dropped_and_every_rollup_read_from_cdrs_is_backfilled() {
-        use crate::cli::derived::{DERIVED, backfill_select};
-        let rollups: Vec<&str> = DERIVED
-            .iter()
-            .filter(|d| d.listed_only())
-            .map(|d| d.table)
-            .collect();
-        let mut dropped = ROLLUP_TABLES.to_vec();
-        dropped.sort_unstable();
-        let mut expected = rollups.clone();
-        expected.sort_unstable();
-        assert_eq!(dropped, expected);
-        for table in rollups {
-            assert!(backfill_select(table).is_some(), "{table}");
-            // rollup_minute is fed by its view on rollup_minute_country.
-            assert_eq!(
-                BACKFILLED.contains(&table),
-                table != "rollup_minute",
-                "{table}"
-            );
+    fn every_rollup_is_backfilled_directly_or_through_the_view_feeding_it() {
+        use crate::cli::derived::{DERIVED, backfill_select, backfilled, rollups};
+        for rollup in rollups() {
+            assert!(backfill_select(rollup.table).is_some(), "{}", rollup.table);
+            if let Some(feeder) = rollup.fed_by {
+                assert!(backfilled().any(|d| d.table == feeder), "{}", rollup.table);
+            }
         }
+        let tables: Vec<&str> = backfilled().map(|d| d.table).collect();
+        assert_eq!(
+            tables,
+            [
+                "rollup_minute_country",
+                "rollup_minute_destination",
+                "rollup_minute_disconnect"
+            ]
+        );
+        assert_eq!(rollups().count(), DERIVED.len() - 1);
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("011_family_rollups.sql"),
     migration!("012_live_rollups.sql"),
     migration!("020_breakdown.sql"),
+    migration!("021_breakdown_rollups.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -56,6 +57,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("011_family_rollups.sql"),
     cluster_migration!("012_live_rollups.sql"),
     cluster_migration!("020_breakdown.sql"),
+    cluster_migration!("021_breakdown_rollups.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];
@@ -669,7 +671,10 @@ mod tests {
         for rollup in [
             "rollup_minute",
             "rollup_minute_country",
-            "rollup_minute_dst_prefix",
+            "rollup_minute_destination",
+            "rollup_minute_dst_country",
+            "rollup_hour_destination",
+            "rollup_minute_disconnect",
         ] {
             assert!(text.contains(&format!(
                 "Distributed('{{cluster}}', currentDatabase(), {rollup}_local, cityHash64(account_id))"
@@ -680,12 +685,15 @@ mod tests {
         for view in [
             "cdrs_by_customer",
             "rollup_minute_country",
-            "rollup_minute_dst_prefix",
+            "rollup_minute_destination",
+            "rollup_minute_disconnect",
         ] {
             assert!(text.contains(&format!("TO {view} AS")), "{view}_mv");
         }
         assert!(text.contains("TO rollup_minute_local AS"));
         assert!(text.contains("FROM rollup_minute_country_local\nGROUP BY"));
+        assert!(text.contains("TO rollup_hour_destination_local AS"));
+        assert!(text.contains("FROM rollup_minute_destination_local\nGROUP BY"));
         assert!(text.contains("optimize_skip_unused_shards = 1"));
     }
 

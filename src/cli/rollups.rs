@@ -24,7 +24,7 @@
 //! cluster runs in this project's tests); `dense` and `rebuild` refuse, see
 //! [`refuse_rebuild_on_cluster`] and docs/rollups.md.
 
-use crate::cli::derived::{DERIVED, Derived, LISTED_JOIN, RAW_CHECK};
+use crate::cli::derived::{DERIVED, Derived, listed_join, raw_check};
 use crate::cli::listing::{self, backfill_start, day_start, first_kept_day, today};
 use crate::cli::maintain;
 use crate::config::Settings;
@@ -660,6 +660,14 @@ async fn verify(
         .fetch_one()
         .await
         .context("reading the server's clock")?;
+    // An hourly row holds CDRs up to the end of its hour: compare whole hours before `until`.
+    let until_of = |grain: u32| {
+        if grain == 3600 {
+            format!("{}:00:00", &until[..13])
+        } else {
+            until.clone()
+        }
+    };
     // Both sides from one scan, as the views do: every CDR for the origination copy, the
     // listed account-sides from their `since` on for the rollups (only that is ever read).
     let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start, \
@@ -670,46 +678,76 @@ async fn verify(
     let raw_sql = check_query(
         "cdrs ARRAY JOIN [0, 1] AS side",
         "time_start",
-        &RAW_CHECK,
+        &raw_check(60),
         false,
         Some("side = 0 OR is_last_cdr"),
     );
     let raw = per_day_side::<DaySums>(client, &raw_sql, range, &until)
         .await
         .context("summing raw cdrs")?;
-    let listed_raw = format!(
-        "(SELECT r.side AS side, r.vendor_acc_id AS vendor_acc_id, \
-         r.customer_acc_id AS customer_acc_id, r.duration AS duration, \
-         r.time_start AS time_start, r.vendor_duration AS vendor_duration, \
-         r.customer_duration AS customer_duration, r.vendor_price AS vendor_price, \
-         r.customer_price AS customer_price FROM (SELECT *, if(side = 0, vendor_acc_id, \
-         customer_acc_id) AS account_id FROM {raw_source}) AS r {LISTED_JOIN} \
-         WHERE r.time_start >= l.since)"
-    );
-    let listed_raw_sql = check_query(&listed_raw, "time_start", &RAW_CHECK, false, None);
-    let listed = per_day_side::<DaySums>(client, &listed_raw_sql, range, &until)
+    // What a rollup of each grain holds: the listed account-sides' CDRs from `since` rounded
+    // up to a whole row of that grain.
+    let listed_raw = |grain: u32| {
+        format!(
+            "(SELECT r.side AS side, r.vendor_acc_id AS vendor_acc_id, \
+             r.customer_acc_id AS customer_acc_id, r.duration AS duration, \
+             r.time_start AS time_start, r.vendor_duration AS vendor_duration, \
+             r.customer_duration AS customer_duration, r.vendor_price AS vendor_price, \
+             r.customer_price AS customer_price FROM (SELECT *, if(side = 0, vendor_acc_id, \
+             customer_acc_id) AS account_id FROM {raw_source}) AS r {} \
+             WHERE r.time_start >= l.since)",
+            listed_join(grain)
+        )
+    };
+    let mut listed = BTreeMap::new();
+    let mut listed_family = BTreeMap::new();
+    for grain in DERIVED.iter().filter(|d| d.listed_only()).map(|d| d.grain) {
+        if listed.contains_key(&grain) {
+            continue;
+        }
+        let sql = check_query(
+            &listed_raw(grain),
+            "time_start",
+            &raw_check(grain),
+            false,
+            None,
+        );
+        let sums = per_day_side::<DaySums>(client, &sql, range, &until_of(grain))
+            .await
+            .context("summing raw cdrs of the listed accounts")?;
+        listed.insert(grain, sums);
+        let family = per_day_side::<FamilySums>(
+            client,
+            &family_query(&listed_raw(grain), "time_start", &RAW_FAMILY),
+            range,
+            &until_of(grain),
+        )
         .await
-        .context("summing raw cdrs of the listed accounts")?;
+        .context("summing durations and prices of raw cdrs of the listed accounts")?;
+        listed_family.insert(grain, family);
+    }
     let mut differing = std::collections::BTreeSet::new();
     let mut lines = Vec::new();
     for derived in DERIVED {
         let weighted = derived.check[1] != "toUInt64(1)";
         let (source, raw) = if derived.listed_only() {
+            let time = derived.time_column;
             (
                 format!(
                     "(SELECT r.side AS side, r.account_id AS account_id, \
                      r.total_calls AS total_calls, r.answered AS answered, \
-                     r.duration_sum AS duration_sum, r.minute AS minute \
-                     FROM {} AS r {LISTED_JOIN} WHERE r.minute >= l.since)",
-                    derived.table
+                     r.duration_sum AS duration_sum, r.{time} AS {time} \
+                     FROM {} AS r {} WHERE r.{time} >= l.since)",
+                    derived.table,
+                    listed_join(derived.grain)
                 ),
-                &listed,
+                &listed[&derived.grain],
             )
         } else {
             (derived.table.to_owned(), &raw)
         };
         let sql = check_query(&source, derived.time_column, &derived.check, weighted, None);
-        let got = per_day_side::<DaySums>(client, &sql, range, &until)
+        let got = per_day_side::<DaySums>(client, &sql, range, &until_of(derived.grain))
             .await
             .with_context(|| format!("summing {}", derived.table))?;
         for day in &days {
@@ -755,29 +793,24 @@ async fn verify(
     }
     // The statistics sums of the rollups (schema/011_family_rollups.sql), what the gateway
     // reads of them: the listed account-sides from their `since` on.
-    let want = per_day_side::<FamilySums>(
-        client,
-        &family_query(&listed_raw, "time_start", &RAW_FAMILY),
-        range,
-        &until,
-    )
-    .await
-    .context("summing durations and prices of raw cdrs of the listed accounts")?;
     for derived in DERIVED.iter().filter(|d| d.listed_only()) {
+        let time = derived.time_column;
         let source = format!(
             "(SELECT r.side AS side, r.full_duration_sum AS full_duration_sum, \
              r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
-             r.minute AS minute FROM {} AS r {LISTED_JOIN} WHERE r.minute >= l.since)",
-            derived.table
+             r.{time} AS {time} FROM {} AS r {} WHERE r.{time} >= l.since)",
+            derived.table,
+            listed_join(derived.grain)
         );
         let have = per_day_side::<FamilySums>(
             client,
-            &family_query(&source, "minute", &ROLLUP_FAMILY),
+            &family_query(&source, time, &ROLLUP_FAMILY),
             range,
-            &until,
+            &until_of(derived.grain),
         )
         .await
         .with_context(|| format!("summing durations and prices of {}", derived.table))?;
+        let want = &listed_family[&derived.grain];
         for day in &days {
             let id = day_id(*day);
             for side in [0u8, 1] {
@@ -846,17 +879,26 @@ mod tests {
             include_str!("../../schema/005_rollup_accounts.sql"),
             include_str!("../../schema/011_family_rollups.sql"),
             include_str!("../../schema/012_live_rollups.sql"),
-            include_str!("../../schema/020_breakdown.sql")
+            include_str!("../../schema/020_breakdown.sql"),
+            include_str!("../../schema/021_breakdown_rollups.sql")
         ));
         for derived in DERIVED {
-            if derived.table == "rollup_minute" {
-                // Fed from rollup_minute_country in the schema (same sums, fewer rows).
-                assert!(schema.contains("TO rollup_minute AS SELECT side, account_id, minute"));
+            if let Some(feeder) = derived.fed_by {
+                // Fed by a view of another rollup in the schema (same sums, fewer rows).
+                let view = format!("TO {} AS SELECT side, account_id,", derived.table);
+                assert!(schema.contains(&view), "{view}");
+                assert!(
+                    schema.contains(&format!("FROM {feeder} GROUP BY")),
+                    "{feeder}"
+                );
                 continue;
             }
-            // Every derived table's view was last changed in place: the rollups' by
-            // 012_live_rollups.sql, the origination copy's by 020_breakdown.sql.
-            let view = if derived.listed_only() || derived.table == "cdrs_by_customer" {
+            // The views of 004 were last changed in place by 012_live_rollups.sql, the origination
+            // copy's by 020_breakdown.sql; 021_breakdown_rollups.sql created its own.
+            let created_by_021 = derived.pdd;
+            let view = if !created_by_021
+                && (derived.listed_only() || derived.table == "cdrs_by_customer")
+            {
                 format!(
                     "ALTER TABLE {}_mv MODIFY QUERY {};",
                     derived.table,

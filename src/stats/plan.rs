@@ -23,6 +23,10 @@ pub const ROLLUP_SINCE_PARAM: &str = "rollup_since";
 
 /// Rollups cover whole minutes: a range is split where its edges are not minute-aligned.
 const ROLLUP_GRAIN: i64 = 60;
+/// The hourly rollup covers whole hours.
+const HOUR: i64 = 3600;
+/// The first whole hour a rollup serves: `ROLLUP_SINCE` (a minute) rounded up to an hour.
+const ROLLUP_SINCE_HOUR: &str = "toStartOfHour(addSeconds({rollup_since:DateTime('UTC')}, 3599))";
 
 /// A per-minute rollup table and the CDR columns it keeps (under the same names).
 #[derive(Debug, PartialEq)]
@@ -31,21 +35,64 @@ pub struct Rollup {
     pub columns: &'static [&'static str],
 }
 
-/// The rollups of `schema/004_rollups.sql`, coarsest first.
+/// The per-minute rollups of `schema/` with the statistics sums, coarsest first: a country
+/// filter reads one row per minute of `rollup_minute_dst_country`, not one per source country
+/// or prefix.
 pub static ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "rollup_minute",
         columns: &[],
     },
     Rollup {
+        table: "rollup_minute_dst_country",
+        columns: &["dst_country_id"],
+    },
+    Rollup {
         table: "rollup_minute_country",
         columns: &["src_country_id", "dst_country_id"],
     },
     Rollup {
-        table: "rollup_minute_dst_prefix",
-        columns: &["dst_prefix_routing"],
+        table: DESTINATION.table,
+        columns: DESTINATION.columns,
     },
 ];
+
+/// Per prefix with its country and network (`schema/021_breakdown_rollups.sql`).
+const DESTINATION: Rollup = Rollup {
+    table: "rollup_minute_destination",
+    columns: &["dst_prefix_routing", "dst_country_id", "dst_network_id"],
+};
+
+/// The rollups with the PDD sums too, which the breakdowns read, coarsest first per grain: the
+/// minute ones, then the hourly one for whole hours. The disconnect rollup names its code and
+/// reason by both legs' column names (ALIAS columns: each row holds its side's leg).
+pub static BREAKDOWN_MINUTE: &[Rollup] = &[
+    Rollup {
+        table: "rollup_minute_dst_country",
+        columns: &["dst_country_id"],
+    },
+    DESTINATION,
+    Rollup {
+        table: "rollup_minute_disconnect",
+        columns: &[
+            "legb_disconnect_code",
+            "legb_disconnect_reason",
+            "lega_disconnect_code",
+            "lega_disconnect_reason",
+        ],
+    },
+];
+pub static BREAKDOWN_HOUR: &[Rollup] = &[Rollup {
+    table: "rollup_hour_destination",
+    columns: DESTINATION.columns,
+}];
+
+/// The first of `rollups` holding every column in `needed`.
+pub fn rollup_holding(rollups: &'static [Rollup], needed: &[&str]) -> Option<&'static Rollup> {
+    rollups
+        .iter()
+        .find(|r| needed.iter().all(|c| r.columns.contains(c)))
+}
 
 /// The coarsest rollup holding every filtered column, if any.
 pub fn choose_rollup(filters: &[(&'static Filter, Value)]) -> Option<&'static Rollup> {
@@ -186,8 +233,10 @@ pub(crate) struct Split {
     /// Partial minutes at the window edges, and whole minutes before the account-side's
     /// `since` (all of them when no rollup serves the filters).
     pub raw_ranges: Option<String>,
-    /// Whole minutes from `since` on.
+    /// Whole minutes from `since` on (on `minute`).
     pub rollup_ranges: Option<String>,
+    /// Whole hours from `since` rounded up to an hour (on `hour`), when an hourly rollup serves.
+    pub hour_ranges: Option<String>,
     /// The earliest second read raw whatever the listing (for the retention check).
     pub raw_from: Option<i64>,
     /// The earliest whole minute that may be read from a rollup.
@@ -205,37 +254,80 @@ impl Split {
         side: u8,
         binds: &mut Vec<(String, Bind)>,
     ) -> Self {
-        let (mut raw, mut rolled) = (Vec::new(), Vec::new());
+        Self::graded(windows, rollup, false, side, binds)
+    }
+
+    /// As [`Split::new`], and with `hours` the whole hours inside the rolled-up minutes go to an
+    /// hourly rollup from `since` rounded up to an hour on; their minutes between `since` and
+    /// that hour to the minute rollup.
+    pub(crate) fn graded(
+        windows: &[Window],
+        rollup: bool,
+        hours: bool,
+        side: u8,
+        binds: &mut Vec<(String, Bind)>,
+    ) -> Self {
+        let (mut raw, mut minutes, mut whole_hours) = (Vec::new(), Vec::new(), Vec::new());
         for w in windows {
-            if rollup {
-                split_for_rollup(*w, &mut raw, &mut rolled);
-            } else {
+            if !rollup {
                 raw.push(*w);
+                continue;
+            }
+            let mut rolled = Vec::new();
+            split_for_rollup(*w, &mut raw, &mut rolled);
+            for m in rolled {
+                if hours {
+                    split_whole_hours(m, &mut minutes, &mut whole_hours);
+                } else {
+                    minutes.push(m);
+                }
             }
         }
         let raw_names = bind_windows("r", &raw, binds);
-        let rolled_names = bind_windows("m", &rolled, binds);
+        let minute_names = bind_windows("m", &minutes, binds);
+        let hour_names = bind_windows("h", &whole_hours, binds);
         let mut raw_ranges = Vec::new();
         if !raw_names.is_empty() {
             raw_ranges.push(ranges("time_start", &raw_names));
         }
-        let mut rollup_ranges = None;
-        if !rolled_names.is_empty() {
+        let (mut rollup_ranges, mut hour_ranges) = (Vec::new(), None);
+        if !minute_names.is_empty() || !hour_names.is_empty() {
             binds.push(("side".to_owned(), Bind::UInt8(side)));
-            raw_ranges.push(format!(
-                "(({}) AND time_start < {ROLLUP_SINCE})",
-                ranges("time_start", &rolled_names)
-            ));
-            rollup_ranges = Some(format!(
+        }
+        for names in [&minute_names, &hour_names] {
+            if !names.is_empty() {
+                raw_ranges.push(format!(
+                    "(({}) AND time_start < {ROLLUP_SINCE})",
+                    ranges("time_start", names)
+                ));
+            }
+        }
+        if !minute_names.is_empty() {
+            rollup_ranges.push(format!(
                 "({}) AND minute >= {ROLLUP_SINCE}",
-                ranges("minute", &rolled_names)
+                ranges("minute", &minute_names)
+            ));
+        }
+        if !hour_names.is_empty() {
+            rollup_ranges.push(format!(
+                "({}) AND minute >= {ROLLUP_SINCE} AND minute < {ROLLUP_SINCE_HOUR}",
+                ranges("minute", &hour_names)
+            ));
+            hour_ranges = Some(format!(
+                "({}) AND hour >= {ROLLUP_SINCE_HOUR}",
+                ranges("hour", &hour_names)
             ));
         }
         Self {
             raw_ranges: (!raw_ranges.is_empty()).then(|| raw_ranges.join(" OR ")),
-            rollup_ranges,
+            rollup_ranges: match rollup_ranges.len() {
+                0 => None,
+                1 => rollup_ranges.pop(),
+                _ => Some(format!("({})", rollup_ranges.join(") OR ("))),
+            },
+            hour_ranges,
             raw_from: raw.iter().map(|w| w.from).min(),
-            rollup_from: rolled.iter().map(|w| w.from).min(),
+            rollup_from: minutes.iter().chain(&whole_hours).map(|w| w.from).min(),
         }
     }
 
@@ -298,29 +390,40 @@ pub(crate) fn side(endpoint: Endpoint) -> u8 {
 
 /// Whole minutes go to the rollup; the partial minutes at either edge to raw CDRs.
 fn split_for_rollup(w: Window, raw: &mut Vec<Window>, rolled: &mut Vec<Window>) {
-    let first_whole = w.from.div_euclid(ROLLUP_GRAIN) * ROLLUP_GRAIN
-        + if w.from.rem_euclid(ROLLUP_GRAIN) == 0 {
+    split_at_grain(w, ROLLUP_GRAIN, raw, rolled);
+}
+
+/// Splits whole minutes `w` into the whole hours inside it and the minutes around them.
+fn split_whole_hours(w: Window, minutes: &mut Vec<Window>, hours: &mut Vec<Window>) {
+    split_at_grain(w, HOUR, minutes, hours);
+}
+
+/// Splits `w` into the whole `grain`-second spans inside it (`whole`) and what is left at
+/// either edge (`edges`).
+fn split_at_grain(w: Window, grain: i64, edges: &mut Vec<Window>, whole: &mut Vec<Window>) {
+    let first_whole = w.from.div_euclid(grain) * grain
+        + if w.from.rem_euclid(grain) == 0 {
             0
         } else {
-            ROLLUP_GRAIN
+            grain
         };
-    let end_whole = (w.to + 1).div_euclid(ROLLUP_GRAIN) * ROLLUP_GRAIN; // exclusive
+    let end_whole = (w.to + 1).div_euclid(grain) * grain; // exclusive
     if first_whole >= end_whole {
-        raw.push(w);
+        edges.push(w);
         return;
     }
     if w.from < first_whole {
-        raw.push(Window {
+        edges.push(Window {
             from: w.from,
             to: first_whole - 1,
         });
     }
-    rolled.push(Window {
+    whole.push(Window {
         from: first_whole,
         to: end_whole - 1,
     });
     if end_whole <= w.to {
-        raw.push(Window {
+        edges.push(Window {
             from: end_whole,
             to: w.to,
         });
@@ -441,16 +544,22 @@ mod tests {
             choose_rollup(&request(Endpoint::TerminationQuality, extra).filters).map(|r| r.table)
         };
         assert_eq!(table(""), Some("rollup_minute"));
-        assert_eq!(table("&dst-country-id=44"), Some("rollup_minute_country"));
+        assert_eq!(
+            table("&dst-country-id=44"),
+            Some("rollup_minute_dst_country")
+        );
         assert_eq!(
             table("&dst-country-id=44&src-country-id=1"),
             Some("rollup_minute_country")
         );
         assert_eq!(
             table("&dst-prefix-routing-starts-with=44"),
-            Some("rollup_minute_dst_prefix")
+            Some("rollup_minute_destination")
         );
-        assert_eq!(table("&dst-prefix-routing-eq=44&dst-country-id=44"), None);
+        assert_eq!(
+            table("&dst-prefix-routing-eq=44&dst-country-id=44"),
+            Some("rollup_minute_destination")
+        );
         assert_eq!(table("&duration-gt=0"), None);
         assert_eq!(table("&src-prefix-routing-eq=1"), None);
         assert_eq!(table("&vendor-price-lt=0.1"), None);

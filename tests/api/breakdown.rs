@@ -875,10 +875,16 @@ async fn errors_caching_and_headers_work_as_for_the_other_endpoints() {
             "{q}"
         );
     }
+    // The test accounts are listed for rollups: a destination breakdown may read them, a
+    // source-country one has no rollup.
+    let raw = app
+        .get(T_BREAKDOWN, &query(T0, T0 + 60, "&by=src-country"))
+        .await;
+    assert_eq!(raw.headers()["x-cdrstats-source"], "raw");
     let q = query(T0, T0 + 60, "&by=dst-country");
     let first = app.get(T_BREAKDOWN, &q).await;
     assert_eq!(first.status(), 200);
-    assert_eq!(first.headers()["x-cdrstats-source"], "raw");
+    assert_eq!(first.headers()["x-cdrstats-source"], "rollup");
     let etag = first.headers()["etag"].to_str().expect("etag").to_owned();
     assert!(etag.starts_with("W/\""));
     let second = app.get(T_BREAKDOWN, &q).await;
@@ -963,11 +969,60 @@ async fn breakdown_refuses_windows_needing_expired_raw_cdrs() {
     assert_eq!(status, 400);
 }
 
-/// Property: random calls, filters, dimensions, sorts, limits and windows starting mid-minute;
-/// the endpoint agrees with the test's own sums every time.
+/// The document the library computes for `query` on one path: `allow_rollup` false forces raw
+/// CDRs, true lets the planner read the rollups (what the gateway does). Returns it and the
+/// tables its queries read.
+async fn planned_breakdown(
+    app: &TestApp,
+    side: Side,
+    query: &str,
+    allow_rollup: bool,
+) -> (Value, Vec<&'static str>) {
+    use cdrstats::stats::breakdown::request::{BreakdownRequest, previous};
+    use cdrstats::stats::breakdown::{BreakdownRow, Period, build, plan};
+    let endpoint = match side {
+        Side::Termination => cdrstats::domain::Endpoint::TerminationBreakdown,
+        Side::Origination => cdrstats::domain::Endpoint::OriginationBreakdown,
+    };
+    let r = BreakdownRequest::parse(endpoint, query).expect("valid case");
+    let window = r.window(i64::MAX / 2);
+    let mut windows = vec![(Period::Current, window)];
+    if r.compare {
+        windows.push((Period::Previous, previous(window)));
+    }
+    let (mut rows, mut tables) = (Vec::new(), Vec::new());
+    for (period, w) in windows {
+        if w.from > w.to {
+            continue;
+        }
+        let p = plan(&r, ACCOUNT, w, period, "duration", allow_rollup);
+        for t in [
+            "rollup_minute_dst_country",
+            "rollup_minute_destination",
+            "rollup_hour_destination",
+            "rollup_minute_disconnect",
+        ] {
+            if p.sql.contains(&format!("FROM {t}\n")) && !tables.contains(&t) {
+                tables.push(t);
+            }
+        }
+        rows.extend(
+            cdrstats::stats::query::fetch_rows::<BreakdownRow>(&app.ch, &p)
+                .await
+                .expect("query"),
+        );
+    }
+    let doc = serde_json::to_value(build(&r, rows)).expect("json");
+    (doc, tables)
+}
+
+/// Property: random calls, filters, dimensions, sorts, limits and windows starting mid-minute
+/// (some holding whole hours); the gateway, the library's forced-raw path and its rollup path
+/// agree with the test's own sums every time, with the account rolled up from the start and
+/// again when rolled up only from mid-span with wrong rollup rows before.
 #[tokio::test]
 async fn random_breakdowns_agree_with_the_tests_own_sums() {
-    let app = spawn_app("breakdown_property").await;
+    let app = spawn_app_with("breakdown_property", &[("ROLLUP_LISTING_TTL_SECS", "0")]).await;
     let mut rng = SmallRng::seed_from_u64(0xb4ea_cd0e);
     let span = 4 * 3_600;
     let reasons = [
@@ -1039,7 +1094,9 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
         "disconnect-code",
     ];
     let (mut with_rows, mut with_other) = (0, 0);
-    for case in 0..30 {
+    let mut read = std::collections::BTreeSet::new();
+    let mut replay = Vec::new();
+    for case in 0..40 {
         let side = if rng.random_bool(0.5) {
             Side::Termination
         } else {
@@ -1047,7 +1104,8 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
         };
         let a = dims[rng.random_range(0..dims.len())];
         let mut by = vec![a];
-        if rng.random_bool(0.5) {
+        // One dimension and no filter most often: what a rollup can serve.
+        if rng.random_bool(0.3) {
             let b = dims[rng.random_range(0..dims.len())];
             if b != a {
                 by.push(b);
@@ -1064,7 +1122,7 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
         // Mid-minute edges, anywhere in the data (the previous window may start before it).
         let from = T0 + rng.random_range(0..span / 2) + rng.random_range(1..59);
         let to = from + rng.random_range(0..span / 2);
-        let (filter, keep): (String, Keep) = match rng.random_range(0..5) {
+        let (filter, keep): (String, Keep) = match rng.random_range(0..7) {
             0 => {
                 let n = rng.random_range(0..5u32);
                 (
@@ -1103,17 +1161,42 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
                 ""
             }
         );
-        let got = ok_json(app.get(path, &query(from, to, &extra)).await).await;
+        let q = query(from, to, &extra);
         let want = expected(side, &rows, (from, to), &by, &sort, limit, compare, keep);
+        let context = format!("case {case}: {path} {extra} from {from} to {to}");
+        let (raw, _) = planned_breakdown(&app, side, &q, false).await;
+        assert_eq!(raw, want, "forced raw, {context}");
+        let (planned, tables) = planned_breakdown(&app, side, &q, true).await;
+        assert_eq!(planned, want, "planner, {context}");
+        read.extend(tables);
+        let got = ok_json(app.get(path, &q).await).await;
         with_rows += usize::from(got["rows"].as_u64().unwrap_or(0) > 0);
         with_other += usize::from(got.get("other").is_some());
-        assert_eq!(got, want, "case {case}: {path} {extra} from {from} to {to}");
+        assert_eq!(got, want, "gateway, {context}");
+        replay.push((side, q, want, context));
     }
-    assert!(with_rows >= 20, "only {with_rows} cases saw rows");
+    assert!(with_rows >= 25, "only {with_rows} cases saw rows");
     assert!(
-        with_other >= 10,
+        with_other >= 12,
         "only {with_other} cases cut rows into other"
     );
+    // Every breakdown rollup served some case.
+    assert_eq!(
+        read.into_iter().collect::<Vec<_>>(),
+        [
+            "rollup_hour_destination",
+            "rollup_minute_destination",
+            "rollup_minute_disconnect",
+            "rollup_minute_dst_country"
+        ]
+    );
+    // Rolled up from mid-span only, the rollup rows before that wrong: still the same sums.
+    app.list_from_with_wrong_rollups_before(ACCOUNT, T0 + span / 2 + 17)
+        .await;
+    for (side, q, want, context) in &replay {
+        let (planned, _) = planned_breakdown(&app, *side, q, true).await;
+        assert_eq!(&planned, want, "listed from mid-span, {context}");
+    }
 }
 
 /// `cdrstats seed` fills the breakdown columns for both profiles: answered CDRs 200 "OK" on

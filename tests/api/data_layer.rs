@@ -144,7 +144,7 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
     // Counted twice on the second day (as a half-failed inline backfill would), and a call
     // moved to another account on the first day.
     for sql in [
-        "INSERT INTO rollup_minute_dst_prefix SELECT * FROM rollup_minute_dst_prefix WHERE minute >= '2025-11-28 00:00:00'",
+        "INSERT INTO rollup_minute_destination SELECT * FROM rollup_minute_destination WHERE minute >= '2025-11-28 00:00:00'",
         "INSERT INTO cdrs_by_customer SELECT * FROM cdrs_by_customer WHERE time_start >= '2025-11-28 00:00:00'",
         "INSERT INTO rollup_minute SELECT side, 999, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros FROM rollup_minute WHERE minute < '2025-11-28 00:00:00' AND side = 1",
         "ALTER TABLE rollup_minute DELETE WHERE account_id != 999 AND minute < '2025-11-28 00:00:00' AND side = 1 SETTINGS mutations_sync = 2",
@@ -241,9 +241,14 @@ async fn migrate_turns_retention_settings_into_ttls_and_removes_them_at_zero() {
             .contains("toIntervalDay(90)")
     );
     assert!(
-        ttl_of("rollup_minute_dst_prefix")
+        ttl_of("rollup_minute_destination")
             .await
             .contains("TTL minute + toIntervalDay(400)")
+    );
+    assert!(
+        ttl_of("rollup_hour_destination")
+            .await
+            .contains("TTL hour + toIntervalDay(400)")
     );
     let settings = settings_of(&app, &[]).await;
     cdrstats::cli::migrate::run(&settings)
@@ -428,14 +433,7 @@ async fn rollups_are_read_only_for_listed_accounts_from_since_on() {
 #[tokio::test]
 async fn rollups_dense_lists_busy_account_sides_and_backfills_their_history() {
     let app = spawn_app("rollups_dense").await;
-    for sql in [
-        "TRUNCATE TABLE rollup_accounts",
-        "TRUNCATE TABLE rollup_minute",
-        "TRUNCATE TABLE rollup_minute_country",
-        "TRUNCATE TABLE rollup_minute_dst_prefix",
-    ] {
-        app.ch.query(sql).execute().await.expect(sql);
-    }
+    app.unlist_everything().await;
     // 10 minutes of data: ACCOUNT 12 CDRs a minute on both sides, SECOND_ACCOUNT 0.5.
     let mut rows: Vec<Cdr> = (0..120).map(|i| cdr(T0 + i * 5, 10)).collect();
     for i in 0..5 {
@@ -585,11 +583,7 @@ async fn a_retried_pipeline_insert_counts_once_in_raw_and_every_derived_table() 
     };
     assert_eq!(count("SELECT count() FROM cdrs").await, 30);
     assert_eq!(count("SELECT count() FROM cdrs_by_customer").await, 20);
-    for table in [
-        "rollup_minute",
-        "rollup_minute_country",
-        "rollup_minute_dst_prefix",
-    ] {
+    for table in cdrstats::cli::derived::rollups().map(|d| d.table) {
         let calls: u64 = app
             .ch
             .query(&format!(

@@ -363,22 +363,8 @@ async fn every_path_gives_the_same_document() {
     // rows before that made wrong (doubled): the planner reads raw CDRs there, the rollup after.
     let since = T0 + SPAN / 2 + 17;
     let listed_from = (since + 59) / 60 * 60;
-    let mut statements = vec![format!(
-        "INSERT INTO rollup_accounts (side, account_id, since) SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
-    )];
-    for table in [
-        "rollup_minute",
-        "rollup_minute_country",
-        "rollup_minute_dst_prefix",
-    ] {
-        statements.push(format!(
-            "INSERT INTO {table} SELECT * FROM {table} WHERE account_id = {ACCOUNT} \
-             AND minute < toDateTime({listed_from}, 'UTC')"
-        ));
-    }
-    for sql in &statements {
-        app.ch.query(sql).execute().await.expect(sql);
-    }
+    app.list_from_with_wrong_rollups_before(ACCOUNT, since)
+        .await;
     for (req, from, to, step, zone, conditions) in &replay {
         let expected =
             independent_document(&app, req.endpoint, *from, *to, *step, *zone, conditions).await;

@@ -1242,23 +1242,8 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
     // Listed from mid-span (a new row replaces the helper's listing from 0), `since` rounded up
     // to a minute by the gateway; the rollup rows before it doubled.
     let since = BASE + SPAN / 2 + 17;
-    let listed_from = (since + 59) / 60 * 60;
-    let mut statements = vec![format!(
-        "INSERT INTO rollup_accounts (side, account_id, since) SELECT arrayJoin([0, 1]), {ACCOUNT}, toDateTime({since}, 'UTC')"
-    )];
-    for table in [
-        "rollup_minute",
-        "rollup_minute_country",
-        "rollup_minute_dst_prefix",
-    ] {
-        statements.push(format!(
-            "INSERT INTO {table} SELECT * FROM {table} WHERE account_id = {ACCOUNT} \
-             AND minute < toDateTime({listed_from}, 'UTC')"
-        ));
-    }
-    for sql in &statements {
-        app.ch.query(sql).execute().await.expect(sql);
-    }
+    app.list_from_with_wrong_rollups_before(ACCOUNT, since)
+        .await;
 
     let berlin: chrono_tz::Tz = "Europe/Berlin".parse().expect("zone");
     let local_date = |t: i64, tz: chrono_tz::Tz| {

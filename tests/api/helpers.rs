@@ -276,6 +276,34 @@ impl TestApp {
     }
 
     /// GET `path?query` with a token for api_access 1.
+    /// Empties the listing and every rollup: every account-side starts unlisted.
+    pub async fn unlist_everything(&self) {
+        let tables = cdrstats::cli::derived::rollups().map(|d| d.table);
+        for table in std::iter::once("rollup_accounts").chain(tables) {
+            let sql = format!("TRUNCATE TABLE {table}");
+            self.ch.query(&sql).execute().await.expect(&sql);
+        }
+    }
+
+    /// Lists `account` on both sides from `since` only, and doubles its rollup rows before
+    /// `since` rounded up to a minute: a planner that read them would answer wrong sums.
+    pub async fn list_from_with_wrong_rollups_before(&self, account: u32, since: i64) {
+        let listed_from = (since + 59) / 60 * 60;
+        let mut statements = vec![format!(
+            "INSERT INTO rollup_accounts (side, account_id, since) SELECT arrayJoin([0, 1]), {account}, toDateTime({since}, 'UTC')"
+        )];
+        for rollup in cdrstats::cli::derived::rollups() {
+            let (table, time) = (rollup.table, rollup.time_column);
+            statements.push(format!(
+                "INSERT INTO {table} SELECT * FROM {table} WHERE account_id = {account} \
+                 AND {time} < toDateTime({listed_from}, 'UTC')"
+            ));
+        }
+        for sql in &statements {
+            self.ch.query(sql).execute().await.expect(sql);
+        }
+    }
+
     pub async fn get(&self, path: &str, query: &str) -> reqwest::Response {
         self.get_with_token(path, query, &token(Mint::Access(ACCESS_ALL)))
             .await

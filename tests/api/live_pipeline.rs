@@ -268,18 +268,6 @@ pub async fn insert_history(app: &TestApp, n: u64) {
         .expect("history");
 }
 
-/// Unlists the fixtures' accounts and empties the rollups: ACCOUNT starts unlisted.
-async fn unlist_everything(app: &TestApp) {
-    for sql in [
-        "TRUNCATE TABLE rollup_accounts",
-        "TRUNCATE TABLE rollup_minute",
-        "TRUNCATE TABLE rollup_minute_country",
-        "TRUNCATE TABLE rollup_minute_dst_prefix",
-    ] {
-        app.ch.query(sql).execute().await.expect(sql);
-    }
-}
-
 /// Sleeps until `fraction` of a second before the next minute boundary.
 async fn until_end_of_minute(fraction: f64) {
     let now = chrono::Utc::now();
@@ -292,7 +280,7 @@ async fn until_end_of_minute(fraction: f64) {
 #[tokio::test]
 async fn dense_started_in_the_last_second_of_a_minute_loses_no_cdr_of_the_live_stream() {
     let app = spawn_app_with("live_dense", FAST).await;
-    unlist_everything(&app).await;
+    app.unlist_everything().await;
     insert_history(&app, 4_000_000).await;
     let settings = settings_of(&app, FAST).await;
     let stream = start_stream(&app);
@@ -404,7 +392,7 @@ async fn stream_minute(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn maintain_lists_and_unlists_under_a_live_stream_and_one_process_works_at_a_time() {
     let app = spawn_app_with("live_maintain", FAST).await;
-    unlist_everything(&app).await;
+    app.unlist_everything().await;
     insert_history(&app, 200_000).await;
     let listing: Vec<(&str, &str)> = FAST
         .iter()
@@ -498,11 +486,12 @@ async fn a_migration_that_changes_the_views_loses_no_cdr_of_the_live_stream() {
         .iter()
         .find(|(name, _)| *name == "012_live_rollups.sql")
         .expect("012");
+    // rollup_minute_dst_prefix_mv, the other view 012 changed, was dropped by a later migration.
     let swaps: Vec<String> = cdrstats::ddl::statements(text)
         .into_iter()
-        .filter(|s| s.contains("MODIFY QUERY"))
+        .filter(|s| s.contains("MODIFY QUERY") && !s.contains("rollup_minute_dst_prefix_mv"))
         .collect();
-    assert_eq!(swaps.len(), 2);
+    assert_eq!(swaps.len(), 1);
     let settings = settings_of(&app, FAST).await;
     let stream = start_stream(&app);
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -4,9 +4,10 @@
 //! top `limit` keys by an exact metric plus an exact `other`, totals, and optionally the
 //! previous period of the same length beside every figure.
 //!
-//! Read from raw CDRs (no rollup holds these dimensions yet), the window and the previous
-//! window in one query; ordering, the cut and `other` are computed here from exact integer
-//! sums.
+//! Planned like the series endpoints: whole minutes of a listed account-side from the rollup
+//! holding the dimensions and filters (whole hours from the hourly one), the rest from raw
+//! CDRs; one query per window, the previous window's beside the current one's. Ordering, the
+//! cut and `other` are computed here from exact integer sums.
 
 pub mod document;
 pub mod request;
@@ -16,7 +17,6 @@ use self::request::{BreakdownRequest, Dimension, previous};
 use super::plan::{self, Bind, Plan, Window};
 use super::query::Executor;
 use super::retention::Retention;
-use super::time::clickhouse_datetime;
 use crate::answer::{Ask, Computed, Family, RequestKey, Source};
 use crate::config::Settings;
 use crate::domain::{Endpoint, Side};
@@ -27,6 +27,8 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 const BREAKDOWN: &str = include_str!("../../../sql/breakdown.sql");
+const PART_RAW: &str = include_str!("../../../sql/breakdown_raw.sql");
+const PART_ROLLUP: &str = include_str!("../../../sql/breakdown_rollup.sql");
 
 /// The breakdown endpoints' family.
 pub struct Breakdown {
@@ -85,17 +87,30 @@ impl Family for Breakdown {
             Side::Origination => self.origination_duration,
         };
         let window = r.window(ask.now);
-        let rows = if window.to < window.from {
-            // A window shorter than a second (`from-time` and `to-time` inside one second).
-            Vec::new()
+        let mut plans = Vec::new();
+        // Empty when the window is shorter than a second (both times inside one second).
+        if window.from <= window.to {
+            plans.push(plan(r, ask.account, window, Period::Current, column, true));
+            if r.compare {
+                let before = previous(window);
+                plans.push(plan(r, ask.account, before, Period::Previous, column, true));
+            }
+        }
+        for p in &plans {
+            self.retention.check(exec, p, ask.now).await?;
+        }
+        // The windows' queries run at once: comparing costs little more time than not.
+        let answers =
+            futures_util::future::try_join_all(plans.iter().map(|p| exec.rows::<BreakdownRow>(p)))
+                .await?;
+        let source = if plans.iter().any(|p| p.path == plan::Path::Rollup) {
+            Source::Rollup
         } else {
-            let plan = plan(r, ask.account, window, column);
-            self.retention.check(exec, &plan, ask.now).await?;
-            exec.rows::<BreakdownRow>(&plan).await?
+            Source::Raw
         };
         Ok(Computed {
-            doc: build(r, rows),
-            source: Source::Raw,
+            doc: build(r, answers.into_iter().flatten().collect()),
+            source,
             settled: window.to < ask.now - self.settle_lag,
         })
     }
@@ -126,46 +141,55 @@ fn key_expressions(dimension: Option<Dimension>, side: Side) -> (String, String)
     }
 }
 
-/// The SQL for `request` over `window` (and the previous window with `compare`) for
-/// `account`, `duration_column` summed into `total_duration`. Column names come only from the
-/// fixed dimension table and the filter table.
+/// Which window a query reads: the asked one, or the one before it (`compare`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    Current = 0,
+    Previous = 1,
+}
+
+/// The CDR columns a source must hold to answer `request`: its dimensions (with the reason
+/// beside the disconnect code) and its filters.
+fn needed_columns(request: &BreakdownRequest, side: Side) -> Vec<&'static str> {
+    let mut needed: Vec<&'static str> = request.by.iter().map(|d| d.column(side)).collect();
+    if request.by.contains(&Dimension::DisconnectCode) {
+        needed.push(Dimension::reason_column(side));
+    }
+    needed.extend(request.filters.iter().map(|(f, _)| f.column));
+    needed
+}
+
+/// The SQL for `request` over `window` for `account`, `duration_column` summed into
+/// `total_duration`: whole minutes (and hours) from the rollups holding every needed column
+/// from the account-side's `since` on (unless `allow_rollup` is false, for equivalence tests),
+/// the rest from raw CDRs. Column names come only from the fixed dimension, filter and rollup
+/// tables.
 pub fn plan(
     request: &BreakdownRequest,
     account: u32,
     window: Window,
+    period: Period,
     duration_column: &'static str,
+    allow_rollup: bool,
 ) -> Plan {
     let side = request.endpoint.side();
     let mut binds = vec![
         ("account".to_owned(), Bind::UInt32(account)),
-        (
-            "current_from".to_owned(),
-            Bind::Text(clickhouse_datetime(window.from)),
-        ),
+        ("period".to_owned(), Bind::UInt8(period as u8)),
     ];
     let filters = plan::filter_conditions(&request.filters, &mut binds);
-    let mut windows = Vec::new();
-    if request.compare {
-        windows.push(previous(window));
-    }
-    windows.push(window);
-    let split = plan::Split::new(&windows, false, plan::side(request.endpoint), &mut binds);
-    // Origination counts last CDRs: `cdrs_by_customer` holds exactly those (with the
-    // origination side's breakdown columns, schema/020_breakdown.sql), ordered by customer,
-    // but not the billed durations; for those, the last CDRs of `cdrs`.
-    let table = match (side, duration_column) {
-        (Side::Origination, "duration") => "cdrs_by_customer",
-        _ => "cdrs",
-    };
-    let mut conditions = String::new();
-    if request.endpoint.last_cdr_only() && table == "cdrs" {
-        conditions.push_str("AND is_last_cdr ");
-    }
-    conditions.push_str(&filters);
-    let price = match side {
-        Side::Termination => "vendor_price",
-        Side::Origination => "customer_price",
-    };
+    let needed = needed_columns(request, side);
+    let minute = allow_rollup
+        .then(|| plan::rollup_holding(plan::BREAKDOWN_MINUTE, &needed))
+        .flatten();
+    let hour = minute.and_then(|_| plan::rollup_holding(plan::BREAKDOWN_HOUR, &needed));
+    let split = plan::Split::graded(
+        &[window],
+        minute.is_some(),
+        hour.is_some(),
+        plan::side(request.endpoint),
+        &mut binds,
+    );
     let (k1n, k1s) = key_expressions(request.by.first().copied(), side);
     let (k2n, k2s) = key_expressions(request.by.get(1).copied(), side);
     let reason = if request.by.contains(&Dimension::DisconnectCode) {
@@ -173,18 +197,58 @@ pub fn plan(
     } else {
         "''".to_owned()
     };
-    let sql = BREAKDOWN
-        .replace("%K1N%", &k1n)
-        .replace("%K1S%", &k1s)
-        .replace("%K2N%", &k2n)
-        .replace("%K2S%", &k2s)
-        .replace("%REASON%", &reason)
-        .replace("%RAW_TABLE%", table)
-        .replace("%DURATION_COLUMN%", duration_column)
-        .replace("%PRICE_COLUMN%", price)
-        .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
-        .replace("%RANGES%", split.raw_ranges.as_deref().unwrap_or("0"))
-        .replace("%CONDITIONS%", conditions.trim_end());
+    let keys = |template: &str| {
+        template
+            .replace("%K1N%", &k1n)
+            .replace("%K1S%", &k1s)
+            .replace("%K2N%", &k2n)
+            .replace("%K2S%", &k2s)
+            .replace("%REASON%", &reason)
+            .replace("%CONDITIONS%", filters.trim_end())
+    };
+    let mut parts = Vec::new();
+    if let Some(ranges) = &split.raw_ranges {
+        // Origination counts last CDRs: `cdrs_by_customer` holds exactly those (with the
+        // origination side's breakdown columns, schema/020_breakdown.sql), ordered by
+        // customer, but not the billed durations; for those, the last CDRs of `cdrs`.
+        let table = match (side, duration_column) {
+            (Side::Origination, "duration") => "cdrs_by_customer",
+            _ => "cdrs",
+        };
+        let last_cdrs = if request.endpoint.last_cdr_only() && table == "cdrs" {
+            "AND is_last_cdr "
+        } else {
+            ""
+        };
+        let price = match side {
+            Side::Termination => "vendor_price",
+            Side::Origination => "customer_price",
+        };
+        parts.push(
+            keys(&PART_RAW.replace("%CONDITIONS%", &format!("{last_cdrs}%CONDITIONS%")))
+                .replace("%RAW_TABLE%", table)
+                .replace("%DURATION_COLUMN%", duration_column)
+                .replace("%PRICE_COLUMN%", price)
+                .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
+                .replace("%RANGES%", ranges),
+        );
+    }
+    let duration_sum = if duration_column == "duration" {
+        "full_duration_sum"
+    } else {
+        "billed_duration_sum"
+    };
+    for (rollup, ranges) in [(minute, &split.rollup_ranges), (hour, &split.hour_ranges)] {
+        if let (Some(rollup), Some(ranges)) = (rollup, ranges) {
+            parts.push(
+                keys(PART_ROLLUP)
+                    .replace("%ROLLUP%", rollup.table)
+                    .replace("%DURATION_SUM%", duration_sum)
+                    .replace("%RANGES%", ranges),
+            );
+        }
+    }
+    let sql = BREAKDOWN.replace("%PARTS%", &parts.join("UNION ALL\n"));
     split.into_plan(sql, binds, plan::side(request.endpoint), account)
 }
 
@@ -294,19 +358,17 @@ mod tests {
     }
 
     #[test]
-    fn one_query_reads_both_windows_with_every_value_bound() {
+    fn the_previous_window_is_its_own_query_with_every_value_bound() {
         let r = request(
             Endpoint::TerminationBreakdown,
             "&by=disconnect-code,dst-prefix&compare=previous-period&dst-prefix-routing-starts-with=%27%29%20OR%201%3D1&disconnect-code=486",
         );
         let window = r.window(1_900_000_000);
-        let p = plan(&r, 7, window, "duration");
+        let p = plan(&r, 7, previous(window), Period::Previous, "duration", true);
+        // No rollup holds both a prefix and a disconnect code.
         assert_eq!(p.path, plan::Path::Raw);
-        assert_eq!(
-            p.raw_from,
-            Some(window.from - 3600),
-            "the previous window is read too"
-        );
+        assert_eq!(p.raw_from, Some(window.from - 3600));
+        assert!(p.binds.contains(&("period".into(), Bind::UInt8(1))));
         assert!(
             p.sql.contains("toInt64(legb_disconnect_code) AS k1n"),
             "{}",
@@ -326,10 +388,6 @@ mod tests {
         );
         assert!(!p.sql.contains("OR 1=1") && !p.sql.contains('%') && !p.sql.contains('?'));
         assert!(!p.sql.contains("is_last_cdr"));
-        assert!(p.binds.contains(&(
-            "current_from".into(),
-            Bind::Text("2026-04-15 10:00:30".into())
-        )));
         assert!(
             p.binds
                 .contains(&("r0_from".into(), Bind::Text("2026-04-15 09:00:30".into())))
@@ -371,8 +429,8 @@ mod tests {
         };
         let window = r.window(1_900_000_000);
         let (p, same) = (
-            plan(&r, 7, window, "duration"),
-            plan(&neutral, 7, window, "duration"),
+            plan(&r, 7, window, Period::Current, "duration", true),
+            plan(&neutral, 7, window, Period::Current, "duration", true),
         );
         assert_eq!(p.sql, same.sql);
         assert!(!p.sql.contains('%') && !p.sql.contains("OR 1=1"));
@@ -386,7 +444,7 @@ mod tests {
     fn origination_reads_last_cdrs_with_the_a_leg_code() {
         let r = request(Endpoint::OriginationBreakdown, "&by=disconnect-code");
         let window = r.window(1_900_000_000);
-        let p = plan(&r, 7, window, "duration");
+        let p = plan(&r, 7, window, Period::Current, "duration", false);
         assert!(p.sql.contains("FROM cdrs_by_customer\n"), "{}", p.sql);
         assert!(p.sql.contains("toInt64(lega_disconnect_code) AS k1n"));
         assert!(p.sql.contains("customer_price AS price"));
@@ -395,8 +453,70 @@ mod tests {
             Some(window.from),
             "no previous window without compare"
         );
-        let p = plan(&r, 7, window, "customer_duration");
+        let p = plan(&r, 7, window, Period::Current, "customer_duration", false);
         assert!(p.sql.contains("FROM cdrs\n") && p.sql.contains("AND is_last_cdr"));
+    }
+
+    /// Which rollups serve which breakdowns: the window 10:00:30–11:00:29 holds the whole
+    /// minutes 10:01–10:59 and no whole hour; 09:59:30–12:00:29 holds the hours 10 and 11.
+    #[test]
+    fn breakdowns_read_the_rollup_holding_their_dimensions_and_filters() {
+        let tables = |extra: &str, from: &str, to: &str| {
+            let q = format!(
+                "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time={from}&to-time={to}{extra}"
+            );
+            let r = BreakdownRequest::parse(Endpoint::TerminationBreakdown, &q).expect("valid");
+            let p = plan(
+                &r,
+                7,
+                r.window(1_900_000_000),
+                Period::Current,
+                "duration",
+                true,
+            );
+            assert!(!p.sql.contains('%'), "{}", p.sql);
+            [
+                "cdrs\n",
+                "rollup_minute_dst_country\n",
+                "rollup_minute_destination\n",
+                "rollup_hour_destination\n",
+                "rollup_minute_disconnect\n",
+            ]
+            .into_iter()
+            .filter(|t| p.sql.contains(&format!("FROM {t}")))
+            .map(|t| t.trim_end())
+            .collect::<Vec<_>>()
+        };
+        let (a, b) = ("2026-04-15T10:00:30Z", "2026-04-15T11:00:29Z");
+        let (c, d) = ("2026-04-15T09:59:30Z", "2026-04-15T12:00:29Z");
+        assert_eq!(
+            tables("&by=dst-country", a, b),
+            ["cdrs", "rollup_minute_dst_country"]
+        );
+        assert_eq!(
+            tables("&by=dst-country", c, d),
+            [
+                "cdrs",
+                "rollup_minute_dst_country",
+                "rollup_hour_destination"
+            ]
+        );
+        assert_eq!(
+            tables("&by=dst-prefix,dst-network&dst-country-id=44", c, d),
+            [
+                "cdrs",
+                "rollup_minute_destination",
+                "rollup_hour_destination"
+            ]
+        );
+        assert_eq!(
+            tables("&by=disconnect-code&disconnect-code=486", c, d),
+            ["cdrs", "rollup_minute_disconnect"]
+        );
+        // No rollup holds a source country, a disconnect code beside a destination, or a duration.
+        assert_eq!(tables("&by=src-country", c, d), ["cdrs"]);
+        assert_eq!(tables("&by=dst-country,disconnect-code", c, d), ["cdrs"]);
+        assert_eq!(tables("&by=dst-country&duration-gt=5", c, d), ["cdrs"]);
     }
 
     #[test]
