@@ -4,10 +4,12 @@ Usage (repo root, after `make venv build`): .venv/bin/python bench/curve.py   (s
 
 At each size, in the same run: p50 of the straightforward SQL on raw CDRs sent to the engine (the
 baseline, unfiltered and with each scenario's filter), of the gateway's (A)-(D) (cold path,
-`Cache-Control: no-cache`), rows each would read (EXPLAIN ESTIMATE: the local engine reports
-`read_rows` 0 in X-ClickHouse-Summary), bytes on disk per CDR, and the insert rate of the rows
-added to reach the size. The dataset grows by appending (`cdrstats seed --first-stream`), never
-reseeding from zero; every increment uses the same fixed 24 h window, seed and profile.
+`Cache-Control: no-cache`), of the termination breakdown (G)-(K) for the same account and window
+(and of a straightforward GROUP BY for each of (G)-(I)), rows each statistics request would read
+(EXPLAIN ESTIMATE: the local engine reports `read_rows` 0 in X-ClickHouse-Summary), bytes on disk
+per CDR, and the insert rate of the rows added to reach the size. The dataset grows by appending
+(`cdrstats seed --first-stream`), never reseeding from zero; every increment uses the same fixed
+24 h window, seed and profile.
 
 Env: CURVE_SIZES (default "2000000 20000000 100000000"), CURVE_DURATION (s per scenario, 5),
 CURVE_WARMUP (s, 1), CURVE_RESET=1 (drop the curve database first), CURVE_DATABASE (curve), BENCH_KEEP_ENGINE=1,
@@ -45,6 +47,7 @@ RESULTS = "bench/results"
 BIN = "target/release/cdrstats"
 LUA = "bench/wrk/bench.lua"
 API = "/api/rest/customer/v1/termination-statistics-quality"
+BREAKDOWN_API = "/api/rest/customer/v1/termination-breakdown"
 # The dataset: realistic profile plus the hot account, as bench/run.sh seeds it.
 SEED, HOT_SHARE, PARALLEL = 7, 0.4, 2
 
@@ -205,6 +208,17 @@ def wrk(base_url, **env):
     return json.loads(line[len("BENCHJSON "):])
 
 
+def straightforward(name, sql, params):
+    """p50/p99 of `sql` POSTed to the engine as it is, values as query parameters."""
+    body = os.path.join(STATE_DIR, f"baseline-{name}.sql")
+    with open(body, "w") as f:
+        f.write(sql)
+    path = "/?" + urllib.parse.urlencode(
+        {"database": DB, "default_format": "JSONCompact", **{"param_" + k: v for k, v in params.items()}},
+        quote_via=urllib.parse.quote)
+    return wrk(ENGINE, BENCH_PATH=path, BENCH_BODY_FILE=body)
+
+
 def estimate(sql, params):
     """Rows the engine plans to read (EXPLAIN ESTIMATE), summed over the tables of the query."""
     out = ch("EXPLAIN ESTIMATE " + sql, params, fmt="JSONEachRow")
@@ -252,6 +266,17 @@ FILTERS = {
           {"p": "prefix"}),
     "D": ("duration-gt=60", "AND duration > 60", {}),
 }
+# The breakdown endpoint: the request's dimension part, the straightforward GROUP BY it is measured
+# against, and its window in hours ending at the 24 h window's end. The dataset holds one day, so
+# the comparison is measured on the last 12 h, whose previous period (the first 12 h) holds as many
+# CDRs: (J) is (K) plus compare=previous-period, its target its p50 over (K)'s.
+BREAKDOWNS = {
+    "G": ("by=dst-country", "bench/baseline_breakdown_country.sql", 24),
+    "H": ("by=dst-prefix", "bench/baseline_breakdown_prefix.sql", 24),
+    "I": ("by=disconnect-code", "bench/baseline_breakdown_code.sql", 24),
+    "K": ("by=dst-country", None, 12),
+    "J": ("by=dst-country&compare=previous-period", None, 12),
+}
 
 
 def measure(state, size, added, seed_secs, rollups):
@@ -286,13 +311,7 @@ def measure(state, size, added, seed_secs, rollups):
             # The straightforward SQL with the same filter, POSTed to the engine.
             sql = BASELINE.replace("{filter}", sfilter)
             params = dict(win, **{k: vals[v] for k, v in sparams.items()})
-            body = os.path.join(STATE_DIR, f"baseline-{name}.sql")
-            with open(body, "w") as f:
-                f.write(sql)
-            path = "/?" + urllib.parse.urlencode(
-                {"database": DB, "default_format": "JSONCompact", **{"param_" + k: v for k, v in params.items()}},
-                quote_via=urllib.parse.quote)
-            base = wrk(ENGINE, BENCH_PATH=path, BENCH_BODY_FILE=body)
+            base = straightforward(name, sql, params)
             r["scenarios"][name] = {
                 "query": q, "path": plan["path"], "sources": gw["sources"],
                 "p50_ms": gw["p50_ms"], "p99_ms": gw["p99_ms"], "errors": gw["errors"] + gw["non2xx"],
@@ -305,6 +324,32 @@ def measure(state, size, added, seed_secs, rollups):
             log(f"  ({name}) gateway p50 {s['p50_ms']:.1f} ms ({plan['path']}, {s['rows_read']:,} rows) | "
                 f"straightforward SQL p50 {s['baseline_p50_ms']:.1f} ms ({s['baseline_rows_read']:,} rows) | "
                 f"x{s['baseline_p50_ms'] / s['p50_ms']:.1f}")
+        # `cdrstats sql` plans only the statistics endpoints: no gateway rows estimate here.
+        for name, (dims, sql_file, hours) in BREAKDOWNS.items():
+            q = f"account-id={uuid}&from-time={iso(end - hours * 3600)}&to-time={iso(end)}&{dims}"
+            gw = wrk(GATEWAY, BENCH_PATH=f"{BREAKDOWN_API}?{q}", BENCH_AUTH="Bearer " + token, BENCH_NOCACHE="1",
+                     BENCH_CHECK="1")
+            s = r["scenarios"][name] = {
+                "query": q, "endpoint": "termination-breakdown", "sources": gw["sources"],
+                "p50_ms": gw["p50_ms"], "p99_ms": gw["p99_ms"], "errors": gw["errors"] + gw["non2xx"],
+                "rows_read": None,
+            }
+            if sql_file:
+                with open(sql_file) as f:
+                    sql = f.read()
+                base = straightforward(name, sql, win)
+                s.update(baseline_file=sql_file, baseline_p50_ms=base["p50_ms"], baseline_p99_ms=base["p99_ms"],
+                         baseline_errors=base["errors"] + base["non2xx"], baseline_rows_read=estimate(sql, win))
+                log(f"  ({name}) gateway p50 {s['p50_ms']:.1f} ms ({'/'.join(sorted(s['sources']))}) | "
+                    f"straightforward SQL p50 {s['baseline_p50_ms']:.1f} ms ({s['baseline_rows_read']:,} rows) | "
+                    f"x{s['baseline_p50_ms'] / s['p50_ms']:.1f}")
+            else:
+                log(f"  ({name}) gateway p50 {s['p50_ms']:.1f} ms ({'/'.join(sorted(s['sources']))})")
+    # The CDRs compare=previous-period adds to (J): its window [end - 12 h, end] is inclusive, so
+    # the previous period is the 43 201 s before it.
+    half = {"a": 1, "from": ts(end - 43200)}
+    r["previous_rows"] = int(ch("SELECT count() FROM cdrs WHERE vendor_acc_id = {a:UInt32} AND time_start "
+                                "BETWEEN {from:DateTime} - 43201 AND {from:DateTime} - 1", half))
     r["loadavg_after"] = os.getloadavg()
     r["tables"] = sizes()
     with open(os.path.join(STATE_DIR, f"{size}.json"), "w") as f:
@@ -330,9 +375,18 @@ def main():
             done = os.path.join(STATE_DIR, f"{size}.json")
             count = int(ch("SELECT count() FROM cdrs"))
             if count >= size and os.path.exists(done):
-                log(f"{size:,}: measured earlier in this curve, reusing {done}")
                 with open(done) as f:
-                    results.append(json.load(f))
+                    old = json.load(f)
+                missing = [k for k in (*FILTERS, *BREAKDOWNS) if k not in old["scenarios"]]
+                if not missing or count > size:
+                    log(f"{size:,}: measured earlier in this curve, reusing {done}"
+                        + (f" (without {', '.join(missing)}: the table has grown past it)" if missing else ""))
+                    results.append(old)
+                    continue
+                # Measured before (G)-(K) existed and still at this size: measure again, keeping
+                # the growth step's own figures.
+                log(f"{size:,}: measured earlier without {', '.join(missing)}: measuring again")
+                results.append(measure(state, size, old["added"], old["seed_s"], old.get("rollups")))
                 continue
             if count > size:
                 sys.exit(f"cdrs holds {count:,} rows, more than {size:,}: CURVE_RESET=1 to start over")

@@ -15,7 +15,7 @@ $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r bench/requirements.txt
 	@touch $@
 
-bench-curve: $(BENCH_STAMP) build ## Scale curve: grows one dataset 2M → 20M → 100M, (A)-(D) vs straightforward SQL at each size
+bench-curve: $(BENCH_STAMP) build ## Scale curve: grows one dataset 2M → 20M → 100M, (A)-(D) and breakdowns (G)-(K) vs straightforward SQL at each size
 	$(VENV)/bin/python bench/curve.py
 
 bench-storage: $(STAMP) build ## Bytes per CDR per table and insert rate vs a bare MergeTree (realistic profile)
