@@ -613,17 +613,33 @@ async fn per_day_side<R: PerDaySide>(
 }
 
 /// The statistics sums of raw CDRs (each CDR's `duration`, billed duration, price in millionths
-/// rounded as the views round it), in [`family_query`]'s order.
-const RAW_FAMILY: [&str; 3] = [
+/// rounded as the views round it) and the breakdowns' PDD sums (milliseconds, each PDD rounded
+/// as the views round it, and how many CDRs had one), in [`family_query`]'s order.
+const RAW_FAMILY: [&str; 5] = [
     "toInt64(duration)",
     "toInt64(if(side = 0, vendor_duration, customer_duration))",
     "toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)",
+    "if(pdd > 0, toInt64(floor(toFloat64(pdd) * 1000 + 0.5)), 0)",
+    "toUInt64(pdd > 0)",
 ];
 
-/// The same sums of a rollup.
-const ROLLUP_FAMILY: [&str; 3] = ["full_duration_sum", "billed_duration_sum", "price_micros"];
+/// The same sums of a rollup with the PDD sums, and of one without them (its PDD sums 0).
+const ROLLUP_FAMILY: [&str; 5] = [
+    "full_duration_sum",
+    "billed_duration_sum",
+    "price_micros",
+    "pdd_ms_sum",
+    "pdd_count",
+];
+const ROLLUP_FAMILY_NO_PDD: [&str; 5] = [
+    "full_duration_sum",
+    "billed_duration_sum",
+    "price_micros",
+    "0",
+    "0",
+];
 
-/// Per-day, per-side duration and price sums of the statistics endpoints.
+/// Per-day, per-side duration, price and PDD sums of the statistics and breakdown endpoints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Row, Deserialize)]
 struct FamilySums {
     day: u32,
@@ -631,16 +647,19 @@ struct FamilySums {
     s_full: i64,
     s_billed: i64,
     s_price: i64,
+    s_pdd_ms: i64,
+    s_pdd_count: u64,
 }
 
-fn family_query(source: &str, time: &str, e: &[&str; 3]) -> String {
+fn family_query(source: &str, time: &str, e: &[&str; 5]) -> String {
     format!(
         "SELECT toYYYYMMDD({time}) AS day, toUInt8(side) AS side, \
-         toInt64(sum({})) AS s_full, toInt64(sum({})) AS s_billed, toInt64(sum({})) AS s_price \
+         toInt64(sum({})) AS s_full, toInt64(sum({})) AS s_billed, toInt64(sum({})) AS s_price, \
+         toInt64(sum({})) AS s_pdd_ms, toUInt64(sum({})) AS s_pdd_count \
          FROM {source} \
          WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}} \
          GROUP BY day, side ORDER BY day, side",
-        e[0], e[1], e[2]
+        e[0], e[1], e[2], e[3], e[4]
     )
 }
 
@@ -671,7 +690,7 @@ async fn verify(
     // Both sides from one scan, as the views do: every CDR for the origination copy, the
     // listed account-sides from their `since` on for the rollups (only that is ever read).
     let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start, \
-                      vendor_duration, customer_duration, vendor_price, customer_price \
+                      vendor_duration, customer_duration, vendor_price, customer_price, pdd \
                       FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)";
     // The same rows as `raw_source`, as one flat query so that on a cluster each shard
     // aggregates its own CDRs.
@@ -693,7 +712,8 @@ async fn verify(
              r.customer_acc_id AS customer_acc_id, r.duration AS duration, \
              r.time_start AS time_start, r.vendor_duration AS vendor_duration, \
              r.customer_duration AS customer_duration, r.vendor_price AS vendor_price, \
-             r.customer_price AS customer_price FROM (SELECT *, if(side = 0, vendor_acc_id, \
+             r.customer_price AS customer_price, r.pdd AS pdd FROM (SELECT *, \
+             if(side = 0, vendor_acc_id, \
              customer_acc_id) AS account_id FROM {raw_source}) AS r {} \
              WHERE r.time_start >= l.since)",
             listed_join(grain)
@@ -795,16 +815,24 @@ async fn verify(
     // reads of them: the listed account-sides from their `since` on.
     for derived in DERIVED.iter().filter(|d| d.listed_only()) {
         let time = derived.time_column;
+        let (pdd_columns, sums) = if derived.pdd {
+            (
+                "r.pdd_ms_sum AS pdd_ms_sum, r.pdd_count AS pdd_count, ",
+                &ROLLUP_FAMILY,
+            )
+        } else {
+            ("", &ROLLUP_FAMILY_NO_PDD)
+        };
         let source = format!(
             "(SELECT r.side AS side, r.full_duration_sum AS full_duration_sum, \
              r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
-             r.{time} AS {time} FROM {} AS r {} WHERE r.{time} >= l.since)",
+             {pdd_columns}r.{time} AS {time} FROM {} AS r {} WHERE r.{time} >= l.since)",
             derived.table,
             listed_join(derived.grain)
         );
         let have = per_day_side::<FamilySums>(
             client,
-            &family_query(&source, time, &ROLLUP_FAMILY),
+            &family_query(&source, time, sums),
             range,
             &until_of(derived.grain),
         )
@@ -819,20 +847,28 @@ async fn verify(
                     side,
                     ..FamilySums::default()
                 };
-                let w = want.get(&(id, side)).copied().unwrap_or(zero);
+                let mut w = want.get(&(id, side)).copied().unwrap_or(zero);
+                if !derived.pdd {
+                    (w.s_pdd_ms, w.s_pdd_count) = (0, 0);
+                }
                 let h = have.get(&(id, side)).copied().unwrap_or(zero);
                 if w != h {
                     differing.insert(id);
                     lines.push(format!(
-                        "{day} side {side} {}: raw duration {} billed {} price micros {}, \
-                         derived duration {} billed {} price micros {}",
+                        "{day} side {side} {}: raw duration {} billed {} price micros {} \
+                         PDD ms {} of {}, derived duration {} billed {} price micros {} \
+                         PDD ms {} of {}",
                         derived.table,
                         w.s_full,
                         w.s_billed,
                         w.s_price,
+                        w.s_pdd_ms,
+                        w.s_pdd_count,
                         h.s_full,
                         h.s_billed,
-                        h.s_price
+                        h.s_price,
+                        h.s_pdd_ms,
+                        h.s_pdd_count
                     ));
                 }
             }

@@ -1,16 +1,16 @@
 //! `cdrstats sql`: prints the SQL and parameters the gateway would send for a request, as JSON,
 //! so the same query can be timed directly against ClickHouse (gateway overhead) or read by a
-//! human. Runs one query at most: the account-side's rollup `since` (`rollup_accounts`), when
-//! the plan may read a rollup and `--since` is not given.
+//! human: the quality endpoints and the breakdowns. Runs one query at most: the account-side's
+//! rollup `since` (`rollup_accounts`), when the plan may read a rollup and `--since` is not given.
 
 use crate::domain::{Endpoint, Shape};
 use crate::stats::params::StatsRequest;
-use crate::stats::plan::{Bind, Scope, Window, plan};
+use crate::stats::plan::{Bind, Plan, Scope, Window, plan};
 
 /// Command-line options.
 #[derive(Debug, clap::Args)]
 pub struct SqlArgs {
-    /// `termination` or `origination`.
+    /// `termination`, `origination`, `termination-breakdown` or `origination-breakdown`.
     #[arg(long, default_value = "termination")]
     pub endpoint: String,
     /// The internal account id (the gateway resolves `account-id` to it).
@@ -31,14 +31,52 @@ pub struct SqlArgs {
     pub since: Option<i64>,
 }
 
-/// The plan as JSON: `{"path": "...", "sql": "...", "params": {"name": "value"}}`.
+/// The plan as JSON: `{"path": "...", "sql": "...", "params": {"name": "value"}}`; for a
+/// breakdown with `compare=previous-period`, the previous window's query as `"previous"`.
 pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::Result<String> {
     let endpoint = Endpoint::ALL
         .into_iter()
-        .find(|e| e.shape() == Shape::Quality && e.name() == args.endpoint)
-        .ok_or_else(|| anyhow::anyhow!("--endpoint must be termination or origination"))?;
-    let req = StatsRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
+        .find(|e| {
+            matches!(e.shape(), Shape::Quality | Shape::Breakdown) && e.name() == args.endpoint
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--endpoint must be termination, origination, termination-breakdown or \
+                 origination-breakdown"
+            )
+        })?;
     let now = args.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    if endpoint.shape() == Shape::Breakdown {
+        use crate::stats::breakdown::request::{BreakdownRequest, previous};
+        use crate::stats::breakdown::{Period, plan as breakdown_plan};
+        let req =
+            BreakdownRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let column = settings.duration_column(endpoint.side());
+        let window = req.window(now);
+        let current = breakdown_plan(
+            &req,
+            args.account,
+            window,
+            Period::Current,
+            column,
+            !args.raw,
+        );
+        let mut json = bound(settings, args, current).await?;
+        if req.compare {
+            let before = previous(window);
+            let p = breakdown_plan(
+                &req,
+                args.account,
+                before,
+                Period::Previous,
+                column,
+                !args.raw,
+            );
+            json["previous"] = bound(settings, args, p).await?;
+        }
+        return Ok(json.to_string());
+    }
+    let req = StatsRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
     let end = req.to.map_or(now, |t| t.floor().min(now));
     let scope = Scope {
         endpoint,
@@ -46,7 +84,7 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
         grid: req.grid(),
         filters: &req.filters,
     };
-    let mut p = plan(
+    let p = plan(
         scope,
         &[Window {
             from: req.from.ceil(),
@@ -54,6 +92,15 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
         }],
         !args.raw,
     );
+    Ok(bound(settings, args, p).await?.to_string())
+}
+
+/// `p` with the account-side's `since` bound (given, or looked up), as JSON.
+async fn bound(
+    settings: &crate::config::Settings,
+    args: &SqlArgs,
+    mut p: Plan,
+) -> anyhow::Result<serde_json::Value> {
     if let Some((side, account)) = p.unbound_listing() {
         let since = match args.since {
             Some(since) => since,
@@ -88,5 +135,50 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
         crate::stats::plan::Path::Rollup => "rollup",
         crate::stats::plan::Path::Raw => "raw",
     };
-    Ok(serde_json::json!({ "path": path, "sql": p.sql, "params": params }).to_string())
+    Ok(serde_json::json!({ "path": path, "sql": p.sql, "params": params }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(endpoint: &str, query: &str) -> SqlArgs {
+        SqlArgs {
+            endpoint: endpoint.into(),
+            account: 7,
+            query: query.into(),
+            raw: false,
+            now: Some(1_900_000_000),
+            since: Some(1_776_211_200),
+        }
+    }
+
+    /// A breakdown prints its plan, and with compare the previous window's as a second query,
+    /// `since` bound from `--since` (no lookup).
+    #[tokio::test]
+    async fn a_breakdown_prints_both_windows_queries() {
+        let settings = crate::config::Settings::from_vars(
+            [("JWT_SECRET", "cdrstats-test-secret-0123456789abcdef")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .expect("valid");
+        let q = "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time=2026-04-15T09:59:30Z\
+                 &to-time=2026-04-15T12:00:29Z&by=dst-country&compare=previous-period";
+        let out = run(&settings, &args("termination-breakdown", q))
+            .await
+            .expect("plan");
+        let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(json["path"], "rollup");
+        assert_eq!(json["params"]["period"], "0");
+        assert_eq!(json["params"]["rollup_since"], "2026-04-15 00:00:00");
+        assert!(
+            json["sql"]
+                .as_str()
+                .is_some_and(|s| s.contains("rollup_hour_destination"))
+        );
+        assert_eq!(json["previous"]["params"]["period"], "1");
+        assert_eq!(json["previous"]["params"]["r0_from"], "2026-04-15 07:58:30");
+        let err = run(&settings, &args("termination-statistics", q)).await;
+        assert!(err.is_err_and(|e| e.to_string().contains("--endpoint must be")));
+    }
 }

@@ -194,6 +194,21 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
     rollups::run(&settings, &verify)
         .await
         .expect("rebuilt price sums agree");
+    // A PDD sum off by one millisecond in the hourly rollup only (the destination minute rollup
+    // intact): verify compares the breakdowns' PDD sums too, at their grain.
+    let sql = "ALTER TABLE rollup_hour_destination UPDATE pdd_ms_sum = pdd_ms_sum + 1 \
+               WHERE side = 0 AND hour >= '2025-11-28 00:00:00' SETTINGS mutations_sync = 2";
+    app.ch.query(sql).execute().await.expect(sql);
+    let err = rollups::run(&settings, &verify)
+        .await
+        .expect_err("verify compares the PDD sums");
+    assert_eq!(err.to_string(), "1 day(s) differ");
+    rollups::run(&settings, &rebuild)
+        .await
+        .expect("rebuild the PDD sums");
+    rollups::run(&settings, &verify)
+        .await
+        .expect("rebuilt PDD sums agree");
     let leftovers: u64 = app
         .ch
         .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%__rebuild'")
