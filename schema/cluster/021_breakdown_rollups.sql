@@ -19,7 +19,12 @@
 -- - rollup_minute_destination: per dst_prefix_routing with its country and network (a prefix
 --   belongs to one network of one country, so the two extra key columns add no rows on a
 --   switch that routes by prefix). Replaces rollup_minute_dst_prefix (same rows, more sums),
---   which is dropped below. Ordered by prefix first: the prefix filters prune by it.
+--   which is dropped below. Ordered by hour, then prefix, in granules of 1024 rows: the few
+--   minutes at a breakdown window's edges are a few granules of every prefix (ordered by
+--   prefix first, they were every granule of the account-day), and a prefix filter still
+--   prunes within each hour (measured on 5M CDRs, 24 h of the hot account: edges 27k rows
+--   read instead of 1 024k; a prefix filter 57k instead of 8k). The gateway bounds
+--   toStartOfHour(minute) explicitly (src/stats/plan.rs says why).
 -- - rollup_minute_dst_country: per destination country only, fed by a view of
 --   rollup_minute_destination (it aggregates the already aggregated block, docs: "Materialized
 --   views ... cascading"). A country filter reads one row per minute here, not one per source
@@ -63,8 +68,8 @@ CREATE TABLE IF NOT EXISTS rollup_minute_destination_local ON CLUSTER '{cluster}
 )
 ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/rollup_minute_destination_local', '{replica}', (total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count))
 PARTITION BY toYYYYMM(minute)
-ORDER BY (side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, minute)
-SETTINGS ttl_only_drop_parts = 1;
+ORDER BY (side, account_id, toStartOfHour(minute), dst_prefix_routing, dst_country_id, dst_network_id, minute)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 1024;
 
 
 CREATE TABLE IF NOT EXISTS rollup_minute_destination ON CLUSTER '{cluster}' AS rollup_minute_destination_local

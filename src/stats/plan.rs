@@ -33,6 +33,9 @@ const ROLLUP_SINCE_HOUR: &str = "toStartOfHour(addSeconds({rollup_since:DateTime
 pub struct Rollup {
     pub table: &'static str,
     pub columns: &'static [&'static str],
+    /// Ordered by the hour of `minute` before its key columns: its time ranges also bound
+    /// `toStartOfHour(minute)`, which is what the primary key can prune on.
+    pub hour_first: bool,
 }
 
 /// The per-minute rollups of `schema/` with the statistics sums, coarsest first: a country
@@ -42,25 +45,27 @@ pub static ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "rollup_minute",
         columns: &[],
+        hour_first: false,
     },
     Rollup {
         table: "rollup_minute_dst_country",
         columns: &["dst_country_id"],
+        hour_first: false,
     },
     Rollup {
         table: "rollup_minute_country",
         columns: &["src_country_id", "dst_country_id"],
+        hour_first: false,
     },
-    Rollup {
-        table: DESTINATION.table,
-        columns: DESTINATION.columns,
-    },
+    DESTINATION,
 ];
 
-/// Per prefix with its country and network (`schema/021_breakdown_rollups.sql`).
+/// Per prefix with its country and network (`schema/021_breakdown_rollups.sql`), ordered by
+/// hour first so that a few minutes of every prefix are a few granules.
 const DESTINATION: Rollup = Rollup {
     table: "rollup_minute_destination",
     columns: &["dst_prefix_routing", "dst_country_id", "dst_network_id"],
+    hour_first: true,
 };
 
 /// The rollups with the PDD sums too, which the breakdowns read, coarsest first per grain: the
@@ -70,6 +75,7 @@ pub static BREAKDOWN_MINUTE: &[Rollup] = &[
     Rollup {
         table: "rollup_minute_dst_country",
         columns: &["dst_country_id"],
+        hour_first: false,
     },
     DESTINATION,
     Rollup {
@@ -80,11 +86,13 @@ pub static BREAKDOWN_MINUTE: &[Rollup] = &[
             "lega_disconnect_code",
             "lega_disconnect_reason",
         ],
+        hour_first: false,
     },
 ];
 pub static BREAKDOWN_HOUR: &[Rollup] = &[Rollup {
     table: "rollup_hour_destination",
     columns: DESTINATION.columns,
+    hour_first: false,
 }];
 
 /// The first of `rollups` holding every column in `needed`.
@@ -170,7 +178,7 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
     let mut binds = vec![("account".to_owned(), Bind::UInt32(scope.account))];
     let bucket = bucket_expression(scope.grid, &mut binds);
     let conditions = filter_conditions(scope.filters, &mut binds);
-    let split = Split::new(windows, rollup.is_some(), side(scope.endpoint), &mut binds);
+    let split = Split::new(windows, rollup, side(scope.endpoint), &mut binds);
     let mut parts = Vec::new();
     if let Some(raw_ranges) = &split.raw_ranges {
         parts.push(
@@ -250,7 +258,7 @@ impl Split {
     /// bound `since` (`ROLLUP_SINCE`, `stats::listing`); partial minutes to raw CDRs.
     pub(crate) fn new(
         windows: &[Window],
-        rollup: bool,
+        rollup: Option<&Rollup>,
         side: u8,
         binds: &mut Vec<(String, Bind)>,
     ) -> Self {
@@ -262,14 +270,18 @@ impl Split {
     /// that hour to the minute rollup.
     pub(crate) fn graded(
         windows: &[Window],
-        rollup: bool,
+        minutes_from: Option<&Rollup>,
         hours: bool,
         side: u8,
         binds: &mut Vec<(String, Bind)>,
     ) -> Self {
         let (mut raw, mut minutes, mut whole_hours) = (Vec::new(), Vec::new(), Vec::new());
+        let on_minute = |names: &[(String, String)]| match minutes_from {
+            Some(r) if r.hour_first => hour_keyed_ranges(names),
+            _ => ranges("minute", names),
+        };
         for w in windows {
-            if !rollup {
+            if minutes_from.is_none() {
                 raw.push(*w);
                 continue;
             }
@@ -305,13 +317,13 @@ impl Split {
         if !minute_names.is_empty() {
             rollup_ranges.push(format!(
                 "({}) AND minute >= {ROLLUP_SINCE}",
-                ranges("minute", &minute_names)
+                on_minute(&minute_names)
             ));
         }
         if !hour_names.is_empty() {
             rollup_ranges.push(format!(
                 "({}) AND minute >= {ROLLUP_SINCE} AND minute < {ROLLUP_SINCE_HOUR}",
-                ranges("minute", &hour_names)
+                on_minute(&hour_names)
             ));
             hour_ranges = Some(format!(
                 "({}) AND hour >= {ROLLUP_SINCE_HOUR}",
@@ -461,6 +473,27 @@ pub(crate) fn ranges(column: &str, names: &[(String, String)]) -> String {
         .join(" OR ")
 }
 
+/// [`ranges`] on `minute` that also bound `toStartOfHour(minute)`, for a rollup whose primary
+/// key holds the hour before its key columns: ClickHouse prunes on the key expression as
+/// written, not through a condition on `minute` alone (seen on the local engine, 26.9: a
+/// 45-minute range read every granule of the account without the hour bounds, 3 with them).
+fn hour_keyed_ranges(names: &[(String, String)]) -> String {
+    names
+        .iter()
+        .map(|(from, to)| {
+            let (f, t) = (
+                format!("{{{from}:DateTime('UTC')}}"),
+                format!("{{{to}:DateTime('UTC')}}"),
+            );
+            format!(
+                "(minute >= {f} AND minute <= {t} AND toStartOfHour(minute) >= toStartOfHour({f}) \
+                 AND toStartOfHour(minute) <= toStartOfHour({t}))"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
 pub(crate) fn filter_conditions(
     filters: &[(&'static Filter, Value)],
     binds: &mut Vec<(String, Bind)>,
@@ -561,6 +594,20 @@ mod tests {
             Some("rollup_minute_destination")
         );
         assert_eq!(table("&duration-gt=0"), None);
+        // The destination rollup is ordered by hour first: its ranges bound the hour too.
+        let p = plan_of(
+            &request(Endpoint::TerminationQuality, "&dst-prefix-routing-eq=44"),
+            &[DAY],
+        );
+        assert!(
+            p.sql.contains("FROM rollup_minute_destination\n"),
+            "{}",
+            p.sql
+        );
+        assert!(p.sql.contains(
+            "AND toStartOfHour(minute) >= toStartOfHour({m0_from:DateTime('UTC')}) \
+             AND toStartOfHour(minute) <= toStartOfHour({m0_to:DateTime('UTC')})"
+        ));
         assert_eq!(table("&src-prefix-routing-eq=1"), None);
         assert_eq!(table("&vendor-price-lt=0.1"), None);
     }

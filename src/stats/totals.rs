@@ -278,7 +278,7 @@ pub fn plan(
     let bucket = bucket_expression(request, &mut binds);
     let filters = plan::filter_conditions(&request.filters, &mut binds);
     let side = plan::side(request.endpoint);
-    let split = plan::Split::new(&[window], rollup.is_some(), side, &mut binds);
+    let split = plan::Split::new(&[window], rollup, side, &mut binds);
     let mut parts = Vec::new();
     if let Some(ranges) = &split.raw_ranges {
         // Origination counts last CDRs: `cdrs_by_customer` holds exactly those, ordered by

@@ -185,7 +185,7 @@ pub fn plan(
     let hour = minute.and_then(|_| plan::rollup_holding(plan::BREAKDOWN_HOUR, &needed));
     let split = plan::Split::graded(
         &[window],
-        minute.is_some(),
+        minute,
         hour.is_some(),
         plan::side(request.endpoint),
         &mut binds,
