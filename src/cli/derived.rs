@@ -39,6 +39,16 @@ const ROLLUP_CHECK: [&str; 6] = [
     "minute",
 ];
 
+/// The checksum of an hourly rollup.
+const HOUR_CHECK: [&str; 6] = [
+    "side",
+    "total_calls",
+    "answered",
+    "duration_sum",
+    "account_id",
+    "hour",
+];
+
 /// The statistics sums every rollup row carries, as the views compute them per CDR.
 macro_rules! statistics_sums {
     () => {
@@ -157,14 +167,7 @@ FROM cdrs",
     Derived {
         time_column: "hour",
         grain: 3600,
-        check: [
-            "side",
-            "total_calls",
-            "answered",
-            "duration_sum",
-            "account_id",
-            "hour",
-        ],
+        check: HOUR_CHECK,
         ..breakdown_rollup(
             "rollup_hour_destination",
             Some("rollup_minute_destination"),
@@ -176,6 +179,23 @@ FROM cdrs",
                 pdd_sums!()
             ),
             "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, hour",
+        )
+    },
+    Derived {
+        time_column: "hour",
+        grain: 3600,
+        check: HOUR_CHECK,
+        ..breakdown_rollup(
+            "rollup_hour_dst_country",
+            Some("rollup_minute_destination"),
+            rollup_head!(
+                "dst_country_id,\n       ",
+                "toStartOfHour(time_start)",
+                "hour",
+                statistics_sums!(),
+                pdd_sums!()
+            ),
+            "GROUP BY side, account_id, dst_country_id, hour",
         )
     },
     breakdown_rollup(

@@ -151,6 +151,18 @@ pub async fn server_now(client: &clickhouse::Client) -> anyhow::Result<u32> {
         .context("reading the server's clock")
 }
 
+/// The first whole second at least `margin` seconds after the server's clock now: a change
+/// committed before it was committed at least `margin` seconds after this call (the clock read
+/// in whole seconds could leave as little as a millisecond).
+async fn margin_after_now(client: &clickhouse::Client, margin: u32) -> anyhow::Result<u32> {
+    let now_ms: u64 = client
+        .query("SELECT toUInt64(toUnixTimestamp64Milli(now64(3)))")
+        .fetch_one()
+        .await
+        .context("reading the server's clock")?;
+    Ok(u32::try_from((now_ms + u64::from(margin) * 1000).div_ceil(1000)).unwrap_or(u32::MAX))
+}
+
 /// Sleeps until the server's clock reads at least `t`.
 async fn wait_until(client: &clickhouse::Client, t: u32) -> anyhow::Result<()> {
     loop {
@@ -282,7 +294,7 @@ pub async fn relist(
 
     // 3. Start the views.
     let now = server_now(client).await?;
-    let w = now + timing.margin;
+    let w = margin_after_now(client, timing.margin).await?;
     let since_views = (w + timing.skew).div_ceil(60) * 60;
     for row in &mut rows {
         row.writes_from = w;

@@ -674,6 +674,7 @@ mod tests {
             "rollup_minute_destination",
             "rollup_minute_dst_country",
             "rollup_hour_destination",
+            "rollup_hour_dst_country",
             "rollup_minute_disconnect",
         ] {
             assert!(text.contains(&format!(

@@ -174,7 +174,7 @@ mod tests {
         assert!(
             json["sql"]
                 .as_str()
-                .is_some_and(|s| s.contains("rollup_hour_destination"))
+                .is_some_and(|s| s.contains("rollup_hour_dst_country"))
         );
         assert_eq!(json["previous"]["params"]["period"], "1");
         assert_eq!(json["previous"]["params"]["r0_from"], "2026-04-15 07:58:30");

@@ -89,11 +89,18 @@ pub static BREAKDOWN_MINUTE: &[Rollup] = &[
         hour_first: false,
     },
 ];
-pub static BREAKDOWN_HOUR: &[Rollup] = &[Rollup {
-    table: "rollup_hour_destination",
-    columns: DESTINATION.columns,
-    hour_first: false,
-}];
+pub static BREAKDOWN_HOUR: &[Rollup] = &[
+    Rollup {
+        table: "rollup_hour_dst_country",
+        columns: &["dst_country_id"],
+        hour_first: false,
+    },
+    Rollup {
+        table: "rollup_hour_destination",
+        columns: DESTINATION.columns,
+        hour_first: false,
+    },
+];
 
 /// The first of `rollups` holding every column in `needed`.
 pub fn rollup_holding(rollups: &'static [Rollup], needed: &[&str]) -> Option<&'static Rollup> {

@@ -1000,6 +1000,7 @@ async fn planned_breakdown(
             "rollup_minute_dst_country",
             "rollup_minute_destination",
             "rollup_hour_destination",
+            "rollup_hour_dst_country",
             "rollup_minute_disconnect",
         ] {
             if p.sql.contains(&format!("FROM {t}\n")) && !tables.contains(&t) {
@@ -1185,6 +1186,7 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
         read.into_iter().collect::<Vec<_>>(),
         [
             "rollup_hour_destination",
+            "rollup_hour_dst_country",
             "rollup_minute_destination",
             "rollup_minute_disconnect",
             "rollup_minute_dst_country"

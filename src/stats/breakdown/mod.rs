@@ -479,6 +479,7 @@ mod tests {
                 "cdrs\n",
                 "rollup_minute_dst_country\n",
                 "rollup_minute_destination\n",
+                "rollup_hour_dst_country\n",
                 "rollup_hour_destination\n",
                 "rollup_minute_disconnect\n",
             ]
@@ -498,7 +499,7 @@ mod tests {
             [
                 "cdrs",
                 "rollup_minute_dst_country",
-                "rollup_hour_destination"
+                "rollup_hour_dst_country"
             ]
         );
         assert_eq!(
