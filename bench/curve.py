@@ -366,6 +366,10 @@ def main():
         subprocess.run(["bash", "engine/start.sh"], env=dict(ENV, LOCAL_ENGINE_DIR=ENGINE_DIR), check=True)
         started = True
     try:
+        if os.environ.get("CURVE_RESET") == "1":
+            # Before `migrate`, which refuses a database whose applied schema files changed.
+            log(f"CURVE_RESET=1: dropping database {DB}")
+            ch(f"DROP DATABASE IF EXISTS {DB} SYNC", db="default")
         ch(f"CREATE DATABASE IF NOT EXISTS {DB}", db="default")
         cli("migrate")
         state = load_state(os.environ.get("CURVE_RESET") == "1")
