@@ -4,7 +4,7 @@
 -- initiator and ships the set to the shards when active_calls is a Distributed table (a plain IN
 -- over two Distributed tables is refused by distributed_product_mode = 'deny',
 -- https://clickhouse.com/docs/sql-reference/operators/in#distributed-subqueries).
--- %ACCOUNT_COLUMN% and %CONDITIONS% come from the static filter table, every value is a typed
+-- The account column and the filter conditions come from the static filter table, every value is a typed
 -- server-side parameter.
 SELECT toUInt32(toStartOfMinute(snapshot_timestamp)) AS t,
        count() AS calls

@@ -1,6 +1,6 @@
--- Raw CDRs of one account for sql/breakdown.sql, over some time ranges. %K1N% … %K2S% are the
--- key expressions of the asked dimensions (a number or a text per dimension, the other one
--- constant) and %REASON% the side's disconnect reason (or ''), all from the gateway's fixed
+-- Raw CDRs of one account for sql/breakdown.sql, over some time ranges. k1n … k2s are the key
+-- expressions of the asked dimensions (a number or a text per dimension, the other one
+-- constant) and reason the side's disconnect reason (or ''), all from the gateway's fixed
 -- dimension table; every value is a typed server-side parameter.
 --
 -- Prices: exactly as sql/totals_raw.sql (each price read back from its shortest decimal text,

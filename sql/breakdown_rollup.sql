@@ -1,9 +1,10 @@
 -- One rollup of one account-side for sql/breakdown.sql, over whole minutes (or hours) from the
 -- account-side's `since` on (schema/021_breakdown_rollups.sql). The rows hold the sums
 -- sql/breakdown_raw.sql computes per CDR (prices in millionths, PDDs in milliseconds, rounded
--- the same way), so the two parts add up exactly. %DURATION_SUM% is full_duration_sum
--- (`duration`) or billed_duration_sum (the side's billed duration), from a fixed list; the key
--- and reason expressions are those of the raw part.
+-- the same way), so the two parts add up exactly. The total duration is the sum of
+-- full_duration_sum (`duration`) or billed_duration_sum (the side's billed duration), chosen
+-- from a fixed list; the key and reason expressions are those of the raw part. (No template
+-- marker is named in these comments: the gateway replaces markers wherever they appear.)
 SELECT %K1N% AS k1n,
        %K1S% AS k1s,
        %K2N% AS k2n,

@@ -1,5 +1,5 @@
 -- A per-minute rollup of one account and side over some whole-minute time ranges.
--- %BUCKET% is the bucket start (see plan.rs: toStartOfInterval, or toStartOfHour/Day in a zone).
+-- The bucket expression gives each row's bucket start (see plan.rs: toStartOfInterval, or toStartOfHour/Day in a zone).
 SELECT toUInt32(%BUCKET%) AS t,
        sum(total_calls) AS c,
        sum(answered) AS a,

@@ -1,7 +1,6 @@
--- The statistics endpoints' sums of raw CDRs of one account (%RAW_TABLE%: `cdrs`, or `cdrs_by_customer` for
--- origination counted by `duration`). %BUCKET% is the bucket start (see src/stats/totals.rs),
--- %DURATION_COLUMN% the configured billed duration, %PRICE_COLUMN% the side's price: both
--- names come from fixed lists, every value is a typed server-side parameter.
+-- The statistics endpoints' sums of raw CDRs of one account (from `cdrs`, or `cdrs_by_customer` for
+-- origination counted by `duration`), per bucket (its start expression: src/stats/totals.rs),
+-- with the configured billed duration and the side's price: both names come from fixed lists, every value is a typed server-side parameter.
 --
 -- Prices are Float64: each is read back from its shortest decimal text (what the switch wrote),
 -- rounded half away from zero to 6 places as a Decimal and counted in millionths; the rollups

@@ -1,6 +1,6 @@
 -- The statistics endpoints' sums of one account-side from a per-minute rollup over whole minutes
--- (schema/011_family_rollups.sql). %DURATION_SUM% is full_duration_sum (`duration`) or
--- billed_duration_sum (the side's billed duration), from a fixed list.
+-- (schema/011_family_rollups.sql). The total duration sums full_duration_sum (`duration`) or
+-- billed_duration_sum (the side's billed duration), chosen from a fixed list.
 SELECT toUInt32(%BUCKET%) AS t,
        sum(total_calls) AS c,
        sum(answered) AS s,

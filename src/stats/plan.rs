@@ -529,6 +529,31 @@ fn to_bind(value: &Value) -> Bind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The gateway replaces template markers (`%NAME%`) wherever they appear: one in a comment
+    /// would be replaced too, and a multi-line fragment there would end the comment early.
+    #[test]
+    fn no_sql_template_names_a_marker_in_a_comment() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sql");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).expect("sql/") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("template");
+            for line in text.lines().filter(|l| l.trim_start().starts_with("--")) {
+                let mut parts = line.split('%');
+                parts.next();
+                let marker = parts.collect::<Vec<_>>().windows(2).any(|w| {
+                    !w[0].is_empty()
+                        && w[0]
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+                });
+                assert!(!marker, "{}: {line}", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} templates");
+    }
     use crate::stats::params::StatsRequest;
 
     fn request(endpoint: Endpoint, extra: &str) -> StatsRequest {
