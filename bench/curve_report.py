@@ -58,7 +58,7 @@ def cdr_tables(runs):
     """The tables that hold CDRs or what is derived from them: `cdrs` and the tables its views
     write. Not the active-call snapshots (their own data source, 7-day TTL; `seed` derives them
     for the window), the directory or the rollup listing and rebuild bookkeeping."""
-    return sorted({t for r in runs for t in r["tables"] if t.startswith(("cdrs", "rollup_minute"))})
+    return sorted({t for r in runs for t in r["tables"] if t.startswith(("cdrs", "rollup_minute", "rollup_hour"))})
 
 
 def mb(n):

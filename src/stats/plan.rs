@@ -47,11 +47,7 @@ pub static ROLLUPS: &[Rollup] = &[
         columns: &[],
         hour_first: false,
     },
-    Rollup {
-        table: "rollup_minute_dst_country",
-        columns: &["dst_country_id"],
-        hour_first: false,
-    },
+    DST_COUNTRY,
     Rollup {
         table: "rollup_minute_country",
         columns: &["src_country_id", "dst_country_id"],
@@ -59,6 +55,13 @@ pub static ROLLUPS: &[Rollup] = &[
     },
     DESTINATION,
 ];
+
+/// Per destination country, ordered by hour first like [`DESTINATION`].
+const DST_COUNTRY: Rollup = Rollup {
+    table: "rollup_minute_dst_country",
+    columns: &["dst_country_id"],
+    hour_first: true,
+};
 
 /// Per prefix with its country and network (`schema/021_breakdown_rollups.sql`), ordered by
 /// hour first so that a few minutes of every prefix are a few granules.
@@ -72,11 +75,7 @@ const DESTINATION: Rollup = Rollup {
 /// minute ones, then the hourly one for whole hours. The disconnect rollup names its code and
 /// reason by both legs' column names (ALIAS columns: each row holds its side's leg).
 pub static BREAKDOWN_MINUTE: &[Rollup] = &[
-    Rollup {
-        table: "rollup_minute_dst_country",
-        columns: &["dst_country_id"],
-        hour_first: false,
-    },
+    DST_COUNTRY,
     DESTINATION,
     Rollup {
         table: "rollup_minute_disconnect",
