@@ -8,8 +8,8 @@
 -- schema/cluster/README.md describes (`rollups rebuild` is single-server only).
 --
 -- Rollups for the breakdown endpoints: the statistics sums plus the PDD, per destination (country,
--- network, prefix) and per disconnect code, so the breakdowns and the series endpoints' country
--- filter read rollup rows of whole minutes (and whole hours) instead of raw CDRs.
+-- network, prefix) and per disconnect code, so the breakdowns read rollup rows of whole minutes
+-- (and whole hours) instead of raw CDRs.
 --
 -- pdd_ms_sum / pdd_count: the sum and number of the CDRs' PDDs with pdd > 0, each Float32 value
 -- taken exactly and rounded half away from zero to milliseconds, exactly as sql/breakdown.sql
@@ -18,24 +18,26 @@
 -- Layout: a breakdown reads every key of its window, so these tables are ordered by time
 -- before their keys, and a window reads its own rows however long the history is (ordered by
 -- key first, the few minutes at a window's edges, or its hours, were spread over every granule
--- of the account's month). The minute tables read by a series filter too (destination prefix,
--- country) are ordered by the hour, then the key, in granules of 1024 rows, so that filter still
--- prunes within each hour; the gateway bounds toStartOfHour(minute) explicitly (src/stats/plan.rs
--- says why). Measured at 100M CDRs on the hot account's rows, merged, 24 h window: the prefix
--- table's edge minutes 163k rows read (26 ms) instead of 5 576k (120 ms), a prefix filter 69k
--- (23 ms) instead of 25k (14 ms); the country table's edges 13k rows (17 ms) instead of 287k
--- (22 ms), a country filter 27k (18 ms) instead of 8k (13 ms) — with one day of history; with
--- a month, key-first would read 30 times as much for the edges and the hours.
+-- of the account's month). The minute destination table, which the series endpoints' prefix
+-- filters read too, is ordered by the hour, then the prefix, in granules of 1024 rows, so that a
+-- prefix filter still prunes within each hour; the gateway bounds toStartOfHour(minute)
+-- explicitly (src/stats/plan.rs says why). Measured at 100M CDRs on the hot account's rows,
+-- merged, 24 h window: the edge minutes 163k rows read (26 ms) instead of 5 576k (120 ms), a
+-- prefix filter 69k (23 ms) instead of 25k (14 ms) — with one day of history; with a month,
+-- key-first would read 30 times as much for the edges and the hours.
+--
+-- What is not rolled up, measured against the budget (all tables at most the bare raw columns'
+-- bytes, inserts at least 20 % of a bare table's rate, bench/results/): a per-minute table by
+-- destination country alone cost 1.96 bytes/CDR and took all tables to 1.03x the bare columns;
+-- without it a country breakdown reads its edge minutes from the destination table and the
+-- series' country filter stays on rollup_minute_country. Source countries and prefixes, and a
+-- disconnect code beside a destination, read raw CDRs.
 --
 -- Tables (every sum listed in SummingMergeTree's columns: a merge sums only those):
 -- - rollup_minute_destination: per dst_prefix_routing with its country and network (a prefix
 --   belongs to one network of one country, so the two extra key columns add no rows on a
 --   switch that routes by prefix). Replaces rollup_minute_dst_prefix (same rows, more sums),
 --   which is dropped below.
--- - rollup_minute_dst_country: per destination country only, fed by a view of
---   rollup_minute_destination (it aggregates the already aggregated block, docs: "Materialized
---   views ... cascading"). A country filter reads one row per minute here, not one per source
---   country (rollup_minute_country) or per prefix.
 -- - rollup_hour_destination: rollup_minute_destination by hour, fed the same way. A 24-hour
 --   breakdown of a busy account reads 24 rows per prefix instead of 1 440.
 -- - rollup_hour_dst_country: per destination country by hour, fed the same way: the whole hours
@@ -81,33 +83,8 @@ PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, toStartOfHour(minute), dst_prefix_routing, dst_country_id, dst_network_id, minute)
 SETTINGS ttl_only_drop_parts = 1, index_granularity = 1024;
 
-
 CREATE TABLE IF NOT EXISTS rollup_minute_destination ON CLUSTER '{cluster}' AS rollup_minute_destination_local
 ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_destination_local, cityHash64(account_id));
-
-CREATE TABLE IF NOT EXISTS rollup_minute_dst_country_local ON CLUSTER '{cluster}'
-(
-    side                UInt8,
-    account_id          UInt32 CODEC(T64, ZSTD(1)),
-    dst_country_id      UInt32 CODEC(T64, ZSTD(1)),
-    minute              DateTime('UTC') CODEC(Delta, ZSTD(1)),
-    total_calls         UInt64 CODEC(T64, ZSTD(1)),
-    answered            UInt64 CODEC(T64, ZSTD(1)),
-    duration_sum        Int64 CODEC(T64, ZSTD(1)),
-    full_duration_sum   Int64 CODEC(T64, ZSTD(1)),
-    billed_duration_sum Int64 CODEC(T64, ZSTD(1)),
-    price_micros        Int64 CODEC(T64, ZSTD(1)),
-    pdd_ms_sum          Int64 CODEC(T64, ZSTD(1)),
-    pdd_count           UInt64 CODEC(T64, ZSTD(1))
-)
-ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/rollup_minute_dst_country_local', '{replica}', (total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count))
-PARTITION BY toYYYYMM(minute)
-ORDER BY (side, account_id, toStartOfHour(minute), dst_country_id, minute)
-SETTINGS ttl_only_drop_parts = 1, index_granularity = 1024;
-
-
-CREATE TABLE IF NOT EXISTS rollup_minute_dst_country ON CLUSTER '{cluster}' AS rollup_minute_dst_country_local
-ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_dst_country_local, cityHash64(account_id));
 
 CREATE TABLE IF NOT EXISTS rollup_hour_destination_local ON CLUSTER '{cluster}'
 (
@@ -130,7 +107,6 @@ ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/rollu
 PARTITION BY toYYYYMM(hour)
 ORDER BY (side, account_id, hour, dst_prefix_routing, dst_country_id, dst_network_id)
 SETTINGS ttl_only_drop_parts = 1;
-
 
 CREATE TABLE IF NOT EXISTS rollup_hour_destination ON CLUSTER '{cluster}' AS rollup_hour_destination_local
 ENGINE = Distributed('{cluster}', currentDatabase(), rollup_hour_destination_local, cityHash64(account_id));
@@ -183,23 +159,10 @@ PARTITION BY toYYYYMM(minute)
 ORDER BY (side, account_id, minute, disconnect_code, disconnect_reason)
 SETTINGS ttl_only_drop_parts = 1;
 
-
 CREATE TABLE IF NOT EXISTS rollup_minute_disconnect ON CLUSTER '{cluster}' AS rollup_minute_disconnect_local
 ENGINE = Distributed('{cluster}', currentDatabase(), rollup_minute_disconnect_local, cityHash64(account_id));
 
--- The cascaded views first, so the destination view's first block reaches them too.
-CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_minute_dst_country_mv ON CLUSTER '{cluster}' TO rollup_minute_dst_country_local AS
-SELECT side, account_id, dst_country_id, minute,
-       sum(total_calls) AS total_calls,
-       sum(answered) AS answered,
-       sum(duration_sum) AS duration_sum,
-       sum(full_duration_sum) AS full_duration_sum,
-       sum(billed_duration_sum) AS billed_duration_sum,
-       sum(price_micros) AS price_micros,
-       sum(pdd_ms_sum) AS pdd_ms_sum,
-       sum(pdd_count) AS pdd_count
-FROM rollup_minute_destination_local
-GROUP BY side, account_id, dst_country_id, minute;
+-- The cascaded views first, so the destination view's first block reaches them too.;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_hour_destination_mv ON CLUSTER '{cluster}' TO rollup_hour_destination_local AS
 SELECT side, account_id, dst_prefix_routing, dst_country_id, dst_network_id,

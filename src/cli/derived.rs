@@ -152,18 +152,6 @@ FROM cdrs",
         ),
         "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, minute",
     ),
-    breakdown_rollup(
-        "rollup_minute_dst_country",
-        Some("rollup_minute_destination"),
-        rollup_head!(
-            "dst_country_id,\n       ",
-            "toStartOfMinute(time_start)",
-            "minute",
-            statistics_sums!(),
-            pdd_sums!()
-        ),
-        "GROUP BY side, account_id, dst_country_id, minute",
-    ),
     Derived {
         time_column: "hour",
         grain: 3600,

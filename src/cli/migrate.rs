@@ -672,7 +672,6 @@ mod tests {
             "rollup_minute",
             "rollup_minute_country",
             "rollup_minute_destination",
-            "rollup_minute_dst_country",
             "rollup_hour_destination",
             "rollup_hour_dst_country",
             "rollup_minute_disconnect",

@@ -38,16 +38,13 @@ pub struct Rollup {
     pub hour_first: bool,
 }
 
-/// The per-minute rollups of `schema/` with the statistics sums, coarsest first: a country
-/// filter reads one row per minute of `rollup_minute_dst_country`, not one per source country
-/// or prefix.
+/// The per-minute rollups of `schema/` with the statistics sums, coarsest first.
 pub static ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "rollup_minute",
         columns: &[],
         hour_first: false,
     },
-    DST_COUNTRY,
     Rollup {
         table: "rollup_minute_country",
         columns: &["src_country_id", "dst_country_id"],
@@ -55,13 +52,6 @@ pub static ROLLUPS: &[Rollup] = &[
     },
     DESTINATION,
 ];
-
-/// Per destination country, ordered by hour first like [`DESTINATION`].
-const DST_COUNTRY: Rollup = Rollup {
-    table: "rollup_minute_dst_country",
-    columns: &["dst_country_id"],
-    hour_first: true,
-};
 
 /// Per prefix with its country and network (`schema/021_breakdown_rollups.sql`), ordered by
 /// hour first so that a few minutes of every prefix are a few granules.
@@ -75,7 +65,6 @@ const DESTINATION: Rollup = Rollup {
 /// minute ones, then the hourly one for whole hours. The disconnect rollup names its code and
 /// reason by both legs' column names (ALIAS columns: each row holds its side's leg).
 pub static BREAKDOWN_MINUTE: &[Rollup] = &[
-    DST_COUNTRY,
     DESTINATION,
     Rollup {
         table: "rollup_minute_disconnect",
@@ -608,10 +597,7 @@ mod tests {
             choose_rollup(&request(Endpoint::TerminationQuality, extra).filters).map(|r| r.table)
         };
         assert_eq!(table(""), Some("rollup_minute"));
-        assert_eq!(
-            table("&dst-country-id=44"),
-            Some("rollup_minute_dst_country")
-        );
+        assert_eq!(table("&dst-country-id=44"), Some("rollup_minute_country"));
         assert_eq!(
             table("&dst-country-id=44&src-country-id=1"),
             Some("rollup_minute_country")

@@ -602,11 +602,7 @@ mod tests {
         // The planner's split: partial minutes raw, whole minutes raw before `since`.
         assert_eq!(p.raw_from, Some(window.from));
         assert_eq!(p.rollup_from, Some(window.from + 30));
-        assert!(
-            p.sql.contains("FROM rollup_minute_dst_country\n"),
-            "{}",
-            p.sql
-        );
+        assert!(p.sql.contains("FROM rollup_minute_country\n"), "{}", p.sql);
         assert!(p.sql.contains(&format!("AND minute >= {ROLLUP_SINCE}")));
         assert!(p.sql.contains(&format!("AND time_start < {ROLLUP_SINCE})")));
         assert!(p.sql.contains("sum(billed_duration_sum) AS td"));

@@ -948,25 +948,35 @@ async fn cdrs_inserted_without_the_breakdown_columns_still_answer() {
 }
 
 /// A window needing raw CDRs deleted by retention is a 400, never zeros; the previous window
-/// counts.
+/// counts. Whole minutes of a listed account-side come from its rollups (kept longer), so only a
+/// window with a partial minute there needs raw CDRs: the windows below are chosen so.
 #[tokio::test]
 async fn breakdown_refuses_windows_needing_expired_raw_cdrs() {
     let app = spawn_app_with("breakdown_retention", &[("RAW_RETENTION_DAYS", "1")]).await;
     let now = chrono::Utc::now().timestamp();
+    // Mid-minute start: its first partial minute is raw, 3 days ago.
+    let old = (now - 3 * 86_400) / 60 * 60 + 30;
     let (status, message) = error_of(
         &app,
         T_BREAKDOWN,
-        &query(now - 3 * 86_400, now - 2 * 86_400, "&by=dst-country"),
+        &query(old, old + 86_400, "&by=dst-country"),
     )
     .await;
     assert_eq!(status, 400);
     assert!(message.contains("raw CDRs are kept 1 days"), "{message}");
-    // Within retention, but its previous window is not.
-    let from = now - 86_400 + 600;
-    let q = query(from, now - 60, "&by=dst-country");
+    // Whole minutes only, 2 days ago: the listed account's rollups answer.
+    let whole = (now - 2 * 86_400) / 60 * 60;
+    let q = query(whole, whole + 3_599, "&by=dst-country");
     assert_eq!(app.get(T_BREAKDOWN, &q).await.status(), 200);
-    let (status, _) = error_of(&app, T_BREAKDOWN, &format!("{q}&compare=previous-period")).await;
-    assert_eq!(status, 400);
+    // Within retention (mid-minute start, whole minutes long), but its previous window starts
+    // mid-minute too, 2 days ago.
+    let from = (now - 86_400 + 600) / 60 * 60 + 30;
+    let to = from + (now - 60 - from) / 60 * 60 - 1;
+    let q = query(from, to, "&by=dst-country");
+    assert_eq!(app.get(T_BREAKDOWN, &q).await.status(), 200);
+    let (status, message) =
+        error_of(&app, T_BREAKDOWN, &format!("{q}&compare=previous-period")).await;
+    assert_eq!(status, 400, "{q}: {message}");
 }
 
 /// The document the library computes for `query` on one path: `allow_rollup` false forces raw
@@ -997,7 +1007,6 @@ async fn planned_breakdown(
         }
         let p = plan(&r, ACCOUNT, w, period, "duration", allow_rollup);
         for t in [
-            "rollup_minute_dst_country",
             "rollup_minute_destination",
             "rollup_hour_destination",
             "rollup_hour_dst_country",
@@ -1188,8 +1197,7 @@ async fn random_breakdowns_agree_with_the_tests_own_sums() {
             "rollup_hour_destination",
             "rollup_hour_dst_country",
             "rollup_minute_destination",
-            "rollup_minute_disconnect",
-            "rollup_minute_dst_country"
+            "rollup_minute_disconnect"
         ]
     );
     // Rolled up from mid-span only, the rollup rows before that wrong: still the same sums.

@@ -477,7 +477,6 @@ mod tests {
             assert!(!p.sql.contains('%'), "{}", p.sql);
             [
                 "cdrs\n",
-                "rollup_minute_dst_country\n",
                 "rollup_minute_destination\n",
                 "rollup_hour_dst_country\n",
                 "rollup_hour_destination\n",
@@ -492,13 +491,13 @@ mod tests {
         let (c, d) = ("2026-04-15T09:59:30Z", "2026-04-15T12:00:29Z");
         assert_eq!(
             tables("&by=dst-country", a, b),
-            ["cdrs", "rollup_minute_dst_country"]
+            ["cdrs", "rollup_minute_destination"]
         );
         assert_eq!(
             tables("&by=dst-country", c, d),
             [
                 "cdrs",
-                "rollup_minute_dst_country",
+                "rollup_minute_destination",
                 "rollup_hour_dst_country"
             ]
         );
