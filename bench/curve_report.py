@@ -132,8 +132,9 @@ def main():
     w("")
     w("*SQL G/H/I*: one GROUP BY dst_country_id / dst_prefix_routing / legb_disconnect_code (with "
       "its most frequent reason) over the account's raw CDRs of the window, with the sums the "
-      "endpoint answers from, top 20 by calls and totals. (J) is (G) with the previous 24 h beside "
-      "every figure; *previous-period CDRs*: the account's CDRs in that period.")
+      "endpoint answers from, top 20 by calls and totals. (K) is (G) over the last 12 h of the window, "
+      "(J) is (K) with the previous 12 h beside every figure; *previous-period CDRs of J*: the "
+      "account's CDRs in those 12 h.")
     w("")
     w("Answered from (x-cdrstats-source of every measured response): " + "; ".join(
         f"{mb(r['rows'])}: " + ", ".join(f"{k} {sources(r['scenarios'][k])}" for k in ALL_NAMES if k in r["scenarios"])
@@ -156,8 +157,8 @@ def main():
     w("")
     est = [f"{mb(r['rows'])}: " + ", ".join(f"{k} {r['scenarios'][k]['baseline_rows_read']:,}" for k in "GHI"
                                            if k in r["scenarios"]) for r in runs if "G" in r["scenarios"]]
-    w("Not for (G)–(J): `cdrstats sql` plans only the statistics endpoints (`--endpoint termination` "
-      "or `origination`), so the gateway's breakdown SQL cannot be estimated here"
+    w("Not for (G)–(K): the gateway's breakdown SQL is not estimated here (`cdrstats sql "
+      "--endpoint termination-breakdown` prints it)"
       + (". Their straightforward SQL reads " + "; ".join(est) + "." if est else "."))
     w("")
     w("## Storage and insert rate")
