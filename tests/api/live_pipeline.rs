@@ -574,3 +574,100 @@ async fn upgrading_a_live_database_to_insertion_ranges_loses_no_cdr() {
         .expect("verify agrees after the upgrade");
     assert_late_cdrs_match_raw(&app, &settings).await;
 }
+
+/// Migration 021 (the breakdown rollups) under a live insert stream: the listed account-sides
+/// are answered from raw CDRs until `rollups maintain` lists them again, which it does while the
+/// stream goes on; then the endpoints read the new rollups and agree with raw CDRs to the CDR,
+/// and `rollups verify` agrees (PDD sums included).
+#[tokio::test]
+async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_loses_no_cdr() {
+    let app = spawn_app_before("live_upgrade_021", FAST, "021_breakdown_rollups.sql").await;
+    let before_upgrade = (chrono::Utc::now().timestamp() - 7_200) / 60 * 60;
+    let mut old: Vec<Cdr> = (0..300u32)
+        .map(|i| cdr(before_upgrade + i64::from(i) * 11, (i % 5) as i32 * 9))
+        .collect();
+    for (i, r) in old.iter_mut().enumerate() {
+        r.dst_prefix_routing = ["4420", "4479", "49"][i % 3].into();
+    }
+    app.insert_cdrs(&old).await;
+    // The account averages a few CDRs a minute over the data: keep it listed.
+    let mut extra = FAST.to_vec();
+    extra.extend([
+        ("ROLLUP_DENSE_PER_MINUTE", "1"),
+        ("ROLLUP_UNLIST_PER_MINUTE", "0.5"),
+    ]);
+    let settings = settings_of(&app, &extra).await;
+    let stream = start_stream(&app);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let applied = cdrstats::cli::migrate::run(&settings)
+        .await
+        .expect("migrate to 021 under the stream");
+    assert_eq!(applied, ["021_breakdown_rollups.sql"]);
+    let states = |app: &TestApp| {
+        let ch = app.ch.clone();
+        async move {
+            ch.query(
+                "SELECT DISTINCT state FROM rollup_accounts FINAL WHERE account_id = {a:UInt32} \
+                 ORDER BY state",
+            )
+            .param("a", ACCOUNT)
+            .fetch_all::<String>()
+            .await
+            .expect("states")
+        }
+    };
+    assert_eq!(
+        states(&app).await,
+        ["stopping"],
+        "read from raw CDRs until listed again"
+    );
+    let round = cdrstats::cli::maintain::round(&settings, &app.ch, "upgrade-test")
+        .await
+        .expect("maintain round under the stream");
+    assert!(round.leased && round.listed >= 2, "{round:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stream.stop().await;
+    assert_eq!(states(&app).await, ["listed"]);
+    let end = whole_minutes_end().await;
+    let from = stream_minute(&app).await;
+    let sources = assert_endpoints_match_raw(&app, before_upgrade, end).await;
+    assert!(sources.iter().all(|s| s == "rollup"), "{sources:?}");
+    assert_endpoints_match_raw(&app, from, end).await;
+    // The termination breakdown by prefix, from the new rollups, against raw CDRs.
+    let query = format!(
+        "account-id={ACCOUNT_UUID}&from-time={}&to-time={}&by=dst-prefix&limit=1000",
+        iso(before_upgrade),
+        iso(end)
+    );
+    let (body, source) = fresh(&app, "/api/rest/customer/v1/termination-breakdown", &query).await;
+    assert_eq!(source, "rollup");
+    let raw: Vec<(String, u64)> = app
+        .ch
+        .query(
+            "SELECT CAST(dst_prefix_routing AS String), count() FROM cdrs \
+             WHERE vendor_acc_id = {a:UInt32} AND time_start >= {f:UInt32} \
+               AND time_start <= {t:UInt32} GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+        .param("a", ACCOUNT)
+        .param("f", before_upgrade)
+        .param("t", end)
+        .fetch_all()
+        .await
+        .expect("raw prefixes");
+    let got: Vec<(String, u64)> = body["data"]["dst_prefix_routing"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .zip(body["data"]["total_calls"].as_array().expect("calls"))
+        .map(|(k, c)| {
+            (
+                k.as_str().expect("text").to_owned(),
+                c.as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(got, raw);
+    verify(&settings, before_upgrade, end)
+        .await
+        .expect("verify agrees after the upgrade and the maintain round");
+}
