@@ -11,9 +11,6 @@ pub struct Derived {
     pub table: &'static str,
     /// The time column, partitioned by month (`toYYYYMM`).
     pub time_column: &'static str,
-    /// The width of a row's time in seconds: 60 for the minute rollups, 3600 for the hourly
-    /// one (1 for the origination copy, whose rows are CDRs).
-    pub grain: u32,
     /// The rollup whose view feeds this one in `schema/`, so a backfill writes only that one.
     pub fed_by: Option<&'static str>,
     /// `SELECT ... FROM cdrs [ARRAY JOIN ...]`.
@@ -98,7 +95,6 @@ pub static DERIVED: &[Derived] = &[
     Derived {
         table: "cdrs_by_customer",
         time_column: "time_start",
-        grain: 1,
         fed_by: None,
         // The view's SELECT as schema/020_breakdown.sql left it (MODIFY QUERY).
         head: "SELECT time_start, customer_acc_id, duration, src_country_id, dst_country_id,
@@ -152,40 +148,30 @@ FROM cdrs",
         ),
         "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, minute",
     ),
-    Derived {
-        time_column: "hour",
-        grain: 3600,
-        check: HOUR_CHECK,
-        ..breakdown_rollup(
-            "rollup_hour_destination",
-            Some("rollup_minute_destination"),
-            rollup_head!(
-                "dst_prefix_routing,\n       dst_country_id,\n       dst_network_id,\n       ",
-                "toStartOfHour(time_start)",
-                "hour",
-                statistics_sums!(),
-                pdd_sums!()
-            ),
-            "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, hour",
-        )
-    },
-    Derived {
-        time_column: "hour",
-        grain: 3600,
-        check: HOUR_CHECK,
-        ..breakdown_rollup(
-            "rollup_hour_dst_country",
-            Some("rollup_minute_destination"),
-            rollup_head!(
-                "dst_country_id,\n       ",
-                "toStartOfHour(time_start)",
-                "hour",
-                statistics_sums!(),
-                pdd_sums!()
-            ),
-            "GROUP BY side, account_id, dst_country_id, hour",
-        )
-    },
+    hourly_breakdown_rollup(
+        "rollup_hour_destination",
+        Some("rollup_minute_destination"),
+        rollup_head!(
+            "dst_prefix_routing,\n       dst_country_id,\n       dst_network_id,\n       ",
+            "toStartOfHour(time_start)",
+            "hour",
+            statistics_sums!(),
+            pdd_sums!()
+        ),
+        "GROUP BY side, account_id, dst_prefix_routing, dst_country_id, dst_network_id, hour",
+    ),
+    hourly_breakdown_rollup(
+        "rollup_hour_dst_country",
+        Some("rollup_minute_destination"),
+        rollup_head!(
+            "dst_country_id,\n       ",
+            "toStartOfHour(time_start)",
+            "hour",
+            statistics_sums!(),
+            pdd_sums!()
+        ),
+        "GROUP BY side, account_id, dst_country_id, hour",
+    ),
     breakdown_rollup(
         "rollup_minute_disconnect",
         None,
@@ -210,7 +196,6 @@ const fn rollup(
     Derived {
         table,
         time_column: "minute",
-        grain: 60,
         fed_by,
         head,
         join: Some(VIEW_JOIN),
@@ -218,6 +203,20 @@ const fn rollup(
         tail,
         check: ROLLUP_CHECK,
         pdd: false,
+    }
+}
+
+/// An hourly rollup with the PDD sums (the whole hours of a breakdown).
+const fn hourly_breakdown_rollup(
+    table: &'static str,
+    fed_by: Option<&'static str>,
+    head: &'static str,
+    tail: &'static str,
+) -> Derived {
+    Derived {
+        time_column: "hour",
+        check: HOUR_CHECK,
+        ..breakdown_rollup(table, fed_by, head, tail)
     }
 }
 
@@ -334,6 +333,16 @@ impl Derived {
             None => day.to_owned(),
         };
         format!("{}\nWHERE {condition}\n{}", self.head, self.tail)
+    }
+
+    /// The width of a row's time in seconds: 3600 for the hourly rollups, 60 for the minute
+    /// ones, 1 for the origination copy (its rows are CDRs).
+    pub fn grain(&self) -> u32 {
+        match self.time_column {
+            "hour" => 3600,
+            "minute" => 60,
+            _ => 1,
+        }
     }
 
     /// Whether only listed account-sides are derived (the rollups), not every CDR.

@@ -721,7 +721,11 @@ async fn verify(
     };
     let mut listed = BTreeMap::new();
     let mut listed_family = BTreeMap::new();
-    for grain in DERIVED.iter().filter(|d| d.listed_only()).map(|d| d.grain) {
+    for grain in DERIVED
+        .iter()
+        .filter(|d| d.listed_only())
+        .map(Derived::grain)
+    {
         if listed.contains_key(&grain) {
             continue;
         }
@@ -759,15 +763,15 @@ async fn verify(
                      r.duration_sum AS duration_sum, r.{time} AS {time} \
                      FROM {} AS r {} WHERE r.{time} >= l.since)",
                     derived.table,
-                    listed_join(derived.grain)
+                    listed_join(derived.grain())
                 ),
-                &listed[&derived.grain],
+                &listed[&derived.grain()],
             )
         } else {
             (derived.table.to_owned(), &raw)
         };
         let sql = check_query(&source, derived.time_column, &derived.check, weighted, None);
-        let got = per_day_side::<DaySums>(client, &sql, range, &until_of(derived.grain))
+        let got = per_day_side::<DaySums>(client, &sql, range, &until_of(derived.grain()))
             .await
             .with_context(|| format!("summing {}", derived.table))?;
         for day in &days {
@@ -828,17 +832,17 @@ async fn verify(
              r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
              {pdd_columns}r.{time} AS {time} FROM {} AS r {} WHERE r.{time} >= l.since)",
             derived.table,
-            listed_join(derived.grain)
+            listed_join(derived.grain())
         );
         let have = per_day_side::<FamilySums>(
             client,
             &family_query(&source, time, sums),
             range,
-            &until_of(derived.grain),
+            &until_of(derived.grain()),
         )
         .await
         .with_context(|| format!("summing durations and prices of {}", derived.table))?;
-        let want = &listed_family[&derived.grain];
+        let want = &listed_family[&derived.grain()];
         for day in &days {
             let id = day_id(*day);
             for side in [0u8, 1] {
