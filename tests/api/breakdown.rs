@@ -1244,18 +1244,7 @@ async fn seed_fills_the_breakdown_columns_plausibly_and_deterministically() {
     .into_iter()
     .enumerate()
     {
-        let database = format!(
-            "t_breakdown_seed_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
-        let settings = cdrstats::config::Settings::from_vars(vec![
-            ("CLICKHOUSE_URL".to_owned(), engine_url()),
-            ("CLICKHOUSE_DATABASE".to_owned(), database.clone()),
-        ])
-        .expect("settings");
-        cdrstats::cli::migrate::run(&settings)
-            .await
-            .expect("migrate");
+        let (settings, ch) = migrated_database("t_breakdown_seed").await;
         let args = cdrstats::cli::seed::SeedArgs {
             rows: 4_000,
             days: 1,
@@ -1272,7 +1261,6 @@ async fn seed_fills_the_breakdown_columns_plausibly_and_deterministically() {
         cdrstats::cli::seed::run(&settings, &args)
             .await
             .expect("seed");
-        let ch = cdrstats::db::client(&settings, &engine_url(), Some(&database));
         let rows: Vec<Seeded> = ch
             .query(
                 "SELECT ?fields FROM cdrs ORDER BY time_start, vendor_acc_id, customer_acc_id, \
@@ -1325,10 +1313,13 @@ async fn seed_fills_the_breakdown_columns_plausibly_and_deterministically() {
             1 => assert!(rows == first_run, "the same seed gives the same CDRs"),
             _ => {}
         }
-        ch.query(&format!("DROP DATABASE IF EXISTS {database}"))
-            .execute()
-            .await
-            .expect("drop");
+        ch.query(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            settings.clickhouse_database
+        ))
+        .execute()
+        .await
+        .expect("drop");
     }
 }
 

@@ -1014,18 +1014,7 @@ struct SnapshotCount {
 
 #[tokio::test]
 async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
-    let database = format!(
-        "t_family_seed_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let settings = cdrstats::config::Settings::from_vars(vec![
-        ("CLICKHOUSE_URL".to_owned(), engine_url()),
-        ("CLICKHOUSE_DATABASE".to_owned(), database.clone()),
-    ])
-    .expect("settings");
-    cdrstats::cli::migrate::run(&settings)
-        .await
-        .expect("migrate");
+    let (settings, ch) = migrated_database("t_family_seed").await;
     let end = recent_minute();
     let args = cdrstats::cli::seed::SeedArgs {
         rows: 3_000,
@@ -1043,7 +1032,6 @@ async fn seed_writes_a_snapshot_of_every_call_for_each_minute_it_lasts() {
     cdrstats::cli::seed::run(&settings, &args)
         .await
         .expect("seed");
-    let ch = cdrstats::db::client(&settings, &engine_url(), Some(&database));
     let calls: Vec<SeededCall> = ch
         .query("SELECT toUInt32(time_start) AS time_start, duration, customer_acc_id FROM cdrs WHERE is_last_cdr AND duration > 0")
         .fetch_all()

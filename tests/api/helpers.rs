@@ -184,6 +184,25 @@ pub struct Cdr {
     pub vendor_price: f64,
 }
 
+/// A new database named `<prefix>_<random>` on the test engine, migrated: the settings that
+/// name it (for the admin commands) and a client of it.
+pub async fn migrated_database(prefix: &str) -> (cdrstats::config::Settings, clickhouse::Client) {
+    let database = format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let settings = cdrstats::config::Settings::from_vars(vec![
+        ("CLICKHOUSE_URL".to_owned(), engine_url()),
+        ("CLICKHOUSE_DATABASE".to_owned(), database.clone()),
+    ])
+    .expect("settings");
+    cdrstats::cli::migrate::run(&settings)
+        .await
+        .expect("migrate");
+    let client = cdrstats::db::client(&settings, &engine_url(), Some(&database));
+    (settings, client)
+}
+
 /// A CDR of ACCOUNT on both sides at `t` lasting `duration` seconds.
 pub fn cdr(t: i64, duration: i32) -> Cdr {
     Cdr {
