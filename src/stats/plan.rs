@@ -471,7 +471,9 @@ pub(crate) fn ranges(column: &str, names: &[(String, String)]) -> String {
 /// [`ranges`] on `minute` that also bound `toStartOfHour(minute)`, for a rollup whose primary
 /// key holds the hour before its key columns: ClickHouse prunes on the key expression as
 /// written, not through a condition on `minute` alone (seen on the local engine, 26.9: a
-/// 45-minute range read every granule of the account without the hour bounds, 3 with them).
+/// 45-minute range read every granule of the account without the hour bounds, 3 with them; the
+/// same on servers: ClickHouse/ClickHouse#33056 and #82161, where a predicate on the key's
+/// expression is the workaround).
 fn hour_keyed_ranges(names: &[(String, String)]) -> String {
     names
         .iter()
