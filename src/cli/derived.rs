@@ -345,6 +345,19 @@ impl Derived {
         }
     }
 
+    /// The columns a rollup row is keyed by besides its side, account and time: those of its
+    /// GROUP BY (none for the origination copy).
+    pub fn keys(&self) -> Vec<&'static str> {
+        self.tail
+            .strip_prefix("GROUP BY side, account_id, ")
+            .map(|keys| {
+                keys.split(", ")
+                    .filter(|k| *k != self.time_column)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether only listed account-sides are derived (the rollups), not every CDR.
     pub fn listed_only(&self) -> bool {
         self.condition == Some(LISTED)
@@ -352,5 +365,36 @@ impl Derived {
 
     pub(crate) fn aside(&self) -> String {
         format!("{}__rebuild", self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollups_keys_are_its_group_by_columns_besides_side_account_and_time() {
+        let keys = |table: &str| {
+            DERIVED
+                .iter()
+                .find(|d| d.table == table)
+                .expect(table)
+                .keys()
+        };
+        assert_eq!(keys("cdrs_by_customer"), Vec::<&str>::new());
+        assert_eq!(keys("rollup_minute"), Vec::<&str>::new());
+        assert_eq!(
+            keys("rollup_minute_country"),
+            ["dst_country_id", "src_country_id"]
+        );
+        assert_eq!(
+            keys("rollup_hour_destination"),
+            ["dst_prefix_routing", "dst_country_id", "dst_network_id"]
+        );
+        assert_eq!(keys("rollup_hour_dst_country"), ["dst_country_id"]);
+        assert_eq!(
+            keys("rollup_minute_disconnect"),
+            ["disconnect_code", "disconnect_reason"]
+        );
     }
 }

@@ -639,8 +639,9 @@ const ROLLUP_FAMILY_NO_PDD: [&str; 5] = [
     "0",
 ];
 
-/// Per-day, per-side duration, price and PDD sums of the statistics and breakdown endpoints.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Row, Deserialize)]
+/// Per-day, per-side duration, price and PDD sums of the statistics and breakdown endpoints,
+/// and a checksum of the keys (destination, country, disconnect code) the calls are under.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Row, Deserialize)]
 struct FamilySums {
     day: u32,
     side: u8,
@@ -649,18 +650,57 @@ struct FamilySums {
     s_price: i64,
     s_pdd_ms: i64,
     s_pdd_count: u64,
+    s_keys: Vec<u64>,
 }
 
-fn family_query(source: &str, time: &str, e: &[&str; 5]) -> String {
+/// `keys` is an SQL array of [`key_checksum`]s.
+fn family_query(source: &str, time: &str, e: &[&str; 5], keys: &str) -> String {
     format!(
         "SELECT toYYYYMMDD({time}) AS day, toUInt8(side) AS side, \
          toInt64(sum({})) AS s_full, toInt64(sum({})) AS s_billed, toInt64(sum({})) AS s_price, \
-         toInt64(sum({})) AS s_pdd_ms, toUInt64(sum({})) AS s_pdd_count \
+         toInt64(sum({})) AS s_pdd_ms, toUInt64(sum({})) AS s_pdd_count, {keys} AS s_keys \
          FROM {source} \
          WHERE {time} >= {{from:DateTime('UTC')}} AND {time} < {{to:DateTime('UTC')}} \
          GROUP BY day, side ORDER BY day, side",
         e[0], e[1], e[2], e[3], e[4]
     )
+}
+
+/// The columns rollups are keyed by, as each rollup's view computes them from a CDR of `side`.
+/// A raw CDR and a rollup row then checksum their keys with the same expression.
+const KEY_COLUMNS: [(&str, &str); 6] = [
+    ("dst_prefix_routing", "dst_prefix_routing"),
+    ("dst_country_id", "dst_country_id"),
+    ("src_country_id", "src_country_id"),
+    ("dst_network_id", "dst_network_id"),
+    (
+        "disconnect_code",
+        "if(side = 0, legb_disconnect_code, lega_disconnect_code)",
+    ),
+    (
+        "disconnect_reason",
+        "CAST(if(side = 0, legb_disconnect_reason, lega_disconnect_reason) AS String)",
+    ),
+];
+
+/// The sum over rows of a hash of the row's keys times `calls` (`1` for a CDR, `total_calls`
+/// for a rollup row): calls moved to another key (a prefix, country or code), all sums intact,
+/// change it. The hash is taken modulo a prime so that a day's sum fits in 64 bits.
+fn key_checksum(keys: &[&str], calls: &str) -> String {
+    if keys.is_empty() {
+        return "toUInt64(0)".to_owned();
+    }
+    format!(
+        "toUInt64(sum(cityHash64({}) % 1000003 * {calls}))",
+        keys.join(", ")
+    )
+}
+
+/// The rollups of one grain, in DERIVED order.
+fn of_grain(grain: u32) -> impl Iterator<Item = &'static Derived> {
+    DERIVED
+        .iter()
+        .filter(move |d| d.listed_only() && d.grain() == grain)
 }
 
 async fn verify(
@@ -689,9 +729,21 @@ async fn verify(
     };
     // Both sides from one scan, as the views do: every CDR for the origination copy, the
     // listed account-sides from their `since` on for the rollups (only that is ever read).
-    let raw_source = "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start, \
-                      vendor_duration, customer_duration, vendor_price, customer_price, pdd \
-                      FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)";
+    let keys_of_cdr: Vec<String> = KEY_COLUMNS
+        .iter()
+        .map(|(name, cdr)| format!("{cdr} AS {name}"))
+        .collect();
+    let raw_source = format!(
+        "(SELECT side, vendor_acc_id, customer_acc_id, duration, time_start, \
+         vendor_duration, customer_duration, vendor_price, customer_price, pdd, {} \
+         FROM cdrs ARRAY JOIN [0, 1] AS side WHERE side = 0 OR is_last_cdr)",
+        keys_of_cdr.join(", ")
+    );
+    let keys_of_r: Vec<String> = KEY_COLUMNS
+        .iter()
+        .map(|(name, _)| format!("r.{name} AS {name}"))
+        .collect();
+    let keys_of_r = keys_of_r.join(", ");
     // The same rows as `raw_source`, as one flat query so that on a cluster each shard
     // aggregates its own CDRs.
     let raw_sql = check_query(
@@ -712,7 +764,7 @@ async fn verify(
              r.customer_acc_id AS customer_acc_id, r.duration AS duration, \
              r.time_start AS time_start, r.vendor_duration AS vendor_duration, \
              r.customer_duration AS customer_duration, r.vendor_price AS vendor_price, \
-             r.customer_price AS customer_price, r.pdd AS pdd FROM (SELECT *, \
+             r.customer_price AS customer_price, r.pdd AS pdd, {keys_of_r} FROM (SELECT *, \
              if(side = 0, vendor_acc_id, \
              customer_acc_id) AS account_id FROM {raw_source}) AS r {} \
              WHERE r.time_start >= l.since)",
@@ -740,9 +792,18 @@ async fn verify(
             .await
             .context("summing raw cdrs of the listed accounts")?;
         listed.insert(grain, sums);
+        // One key checksum per rollup of this grain, in DERIVED order.
+        let keys: Vec<String> = of_grain(grain)
+            .map(|d| key_checksum(&d.keys(), "1"))
+            .collect();
         let family = per_day_side::<FamilySums>(
             client,
-            &family_query(&listed_raw(grain), "time_start", &RAW_FAMILY),
+            &family_query(
+                &listed_raw(grain),
+                "time_start",
+                &RAW_FAMILY,
+                &format!("[{}]", keys.join(", ")),
+            ),
             range,
             &until_of(grain),
         )
@@ -827,52 +888,77 @@ async fn verify(
         } else {
             ("", &ROLLUP_FAMILY_NO_PDD)
         };
+        let keys = derived.keys();
+        let key_columns: String = keys.iter().map(|k| format!("r.{k} AS {k}, ")).collect();
         let source = format!(
-            "(SELECT r.side AS side, r.full_duration_sum AS full_duration_sum, \
+            "(SELECT r.side AS side, r.total_calls AS total_calls, \
+             r.full_duration_sum AS full_duration_sum, \
              r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
-             {pdd_columns}r.{time} AS {time} FROM {} AS r {} WHERE r.{time} >= l.since)",
+             {pdd_columns}{key_columns}r.{time} AS {time} FROM {} AS r {} \
+             WHERE r.{time} >= l.since)",
             derived.table,
             listed_join(derived.grain())
         );
         let have = per_day_side::<FamilySums>(
             client,
-            &family_query(&source, time, sums),
+            &family_query(
+                &source,
+                time,
+                sums,
+                &format!("[{}]", key_checksum(&keys, "total_calls")),
+            ),
             range,
             &until_of(derived.grain()),
         )
         .await
         .with_context(|| format!("summing durations and prices of {}", derived.table))?;
         let want = &listed_family[&derived.grain()];
+        // This rollup's key checksum in the raw sums of its grain.
+        let position = of_grain(derived.grain())
+            .position(|d| d.table == derived.table)
+            .unwrap_or_default();
         for day in &days {
             let id = day_id(*day);
             for side in [0u8, 1] {
                 let zero = FamilySums {
                     day: id,
                     side,
+                    s_keys: vec![0],
                     ..FamilySums::default()
                 };
-                let mut w = want.get(&(id, side)).copied().unwrap_or(zero);
+                let mut w = want
+                    .get(&(id, side))
+                    .cloned()
+                    .unwrap_or_else(|| zero.clone());
                 if !derived.pdd {
                     (w.s_pdd_ms, w.s_pdd_count) = (0, 0);
                 }
-                let h = have.get(&(id, side)).copied().unwrap_or(zero);
+                w.s_keys = vec![w.s_keys.get(position).copied().unwrap_or_default()];
+                let h = have.get(&(id, side)).cloned().unwrap_or(zero);
                 if w != h {
                     differing.insert(id);
                     lines.push(format!(
                         "{day} side {side} {}: raw duration {} billed {} price micros {} \
-                         PDD ms {} of {}, derived duration {} billed {} price micros {} \
-                         PDD ms {} of {}",
+                         PDD ms {} of {} key checksum {:?}, derived duration {} billed {} \
+                         price micros {} PDD ms {} of {} key checksum {:?}{}",
                         derived.table,
                         w.s_full,
                         w.s_billed,
                         w.s_price,
                         w.s_pdd_ms,
                         w.s_pdd_count,
+                        w.s_keys,
                         h.s_full,
                         h.s_billed,
                         h.s_price,
                         h.s_pdd_ms,
-                        h.s_pdd_count
+                        h.s_pdd_count,
+                        h.s_keys,
+                        if w.s_keys != h.s_keys {
+                            " (calls under other keys)"
+                        } else {
+                            ""
+                        }
                     ));
                 }
             }

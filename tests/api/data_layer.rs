@@ -209,6 +209,30 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
     rollups::run(&settings, &verify)
         .await
         .expect("rebuilt PDD sums agree");
+    // Calls moved to another disconnect code on the first day (per-minute rollup) and to
+    // another destination country on the second (hourly rollup), every sum and count intact:
+    // verify compares the keys the calls are under too.
+    for sql in [
+        "INSERT INTO rollup_minute_disconnect (side, account_id, disconnect_code, disconnect_reason, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count) \
+         SELECT side, account_id, disconnect_code + 100000, disconnect_reason, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count \
+         FROM rollup_minute_disconnect WHERE side = 0 AND minute < '2025-11-28 00:00:00'",
+        "ALTER TABLE rollup_minute_disconnect DELETE WHERE side = 0 AND minute < '2025-11-28 00:00:00' AND disconnect_code < 100000 SETTINGS mutations_sync = 2",
+        "INSERT INTO rollup_hour_dst_country SELECT side, account_id, dst_country_id + 100000, hour, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count \
+         FROM rollup_hour_dst_country WHERE side = 0 AND hour >= '2025-11-28 00:00:00'",
+        "ALTER TABLE rollup_hour_dst_country DELETE WHERE side = 0 AND hour >= '2025-11-28 00:00:00' AND dst_country_id < 100000 SETTINGS mutations_sync = 2",
+    ] {
+        app.ch.query(sql).execute().await.expect(sql);
+    }
+    let err = rollups::run(&settings, &verify)
+        .await
+        .expect_err("verify compares the keys");
+    assert_eq!(err.to_string(), "2 day(s) differ");
+    rollups::run(&settings, &rebuild)
+        .await
+        .expect("rebuild the keys");
+    rollups::run(&settings, &verify)
+        .await
+        .expect("rebuilt keys agree");
     let leftovers: u64 = app
         .ch
         .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%__rebuild'")
