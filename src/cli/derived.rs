@@ -397,4 +397,35 @@ mod tests {
             ["disconnect_code", "disconnect_reason"]
         );
     }
+
+    /// The planner's lists of rollups (which CDR columns each answers for) name tables derived
+    /// here with exactly those keys, at the grain the planner reads them, with the PDD sums the
+    /// breakdowns need.
+    #[test]
+    fn the_planners_rollups_are_derived_here_with_their_keys_and_grain() {
+        use crate::stats::plan::{BREAKDOWN_HOUR, BREAKDOWN_MINUTE, ROLLUPS, Rollup};
+        let check = |rollups: &[Rollup], grain: u32, pdd: bool| {
+            for r in rollups {
+                let d = super::rollups()
+                    .find(|d| d.table == r.table)
+                    .unwrap_or_else(|| panic!("{} is not derived", r.table));
+                assert_eq!(d.grain(), grain, "{}", r.table);
+                assert!(d.pdd || !pdd, "{} lacks the PDD sums", r.table);
+                // The disconnect rollup answers for both legs' columns with its one code/reason.
+                let mut columns: Vec<&str> = r
+                    .columns
+                    .iter()
+                    .map(|c| c.trim_start_matches("legb_").trim_start_matches("lega_"))
+                    .collect();
+                columns.sort_unstable();
+                columns.dedup();
+                let mut keys = d.keys();
+                keys.sort_unstable();
+                assert_eq!(columns, keys, "{}", r.table);
+            }
+        };
+        check(ROLLUPS, 60, false);
+        check(BREAKDOWN_MINUTE, 60, true);
+        check(BREAKDOWN_HOUR, 3600, true);
+    }
 }
