@@ -180,59 +180,63 @@ async fn rollups_verify_reports_a_corrupted_day_and_rebuild_repairs_it_idempoten
         .await
         .expect("sum");
     assert_eq!(calls, 3);
-    // A price sum off by one millionth, calls and durations intact: verify names the table.
-    let sql = "ALTER TABLE rollup_minute_country UPDATE price_micros = price_micros + 1 \
-               WHERE side = 0 AND minute < '2025-11-28 00:00:00' SETTINGS mutations_sync = 2";
-    app.ch.query(sql).execute().await.expect(sql);
-    let err = rollups::run(&settings, &verify)
-        .await
-        .expect_err("verify compares the statistics sums");
-    assert_eq!(err.to_string(), "1 day(s) differ");
-    rollups::run(&settings, &rebuild)
-        .await
-        .expect("rebuild the price sums");
-    rollups::run(&settings, &verify)
-        .await
-        .expect("rebuilt price sums agree");
+    // Each corruption below leaves every count and duration intact; verify must find the days
+    // it touched and a rebuild must repair them.
+    let corrupt_then_repair = |what: &'static str, sqls: &'static [&'static str], days: usize| {
+        let (app, settings, verify, rebuild) = (&app, &settings, &verify, &rebuild);
+        async move {
+            for sql in sqls {
+                app.ch.query(sql).execute().await.expect(sql);
+            }
+            let err = rollups::run(settings, verify)
+                .await
+                .expect_err(&format!("verify compares {what}"));
+            assert_eq!(err.to_string(), format!("{days} day(s) differ"), "{what}");
+            rollups::run(settings, rebuild)
+                .await
+                .unwrap_or_else(|e| panic!("rebuild {what}: {e:#}"));
+            rollups::run(settings, verify)
+                .await
+                .unwrap_or_else(|e| panic!("rebuilt {what} agree: {e:#}"));
+        }
+    };
+    // A price sum off by one millionth.
+    corrupt_then_repair(
+        "the statistics sums",
+        &[
+            "ALTER TABLE rollup_minute_country UPDATE price_micros = price_micros + 1 \
+           WHERE side = 0 AND minute < '2025-11-28 00:00:00' SETTINGS mutations_sync = 2",
+        ],
+        1,
+    )
+    .await;
     // A PDD sum off by one millisecond in the hourly rollup only (the destination minute rollup
-    // intact): verify compares the breakdowns' PDD sums too, at their grain.
-    let sql = "ALTER TABLE rollup_hour_destination UPDATE pdd_ms_sum = pdd_ms_sum + 1 \
-               WHERE side = 0 AND hour >= '2025-11-28 00:00:00' SETTINGS mutations_sync = 2";
-    app.ch.query(sql).execute().await.expect(sql);
-    let err = rollups::run(&settings, &verify)
-        .await
-        .expect_err("verify compares the PDD sums");
-    assert_eq!(err.to_string(), "1 day(s) differ");
-    rollups::run(&settings, &rebuild)
-        .await
-        .expect("rebuild the PDD sums");
-    rollups::run(&settings, &verify)
-        .await
-        .expect("rebuilt PDD sums agree");
+    // intact): the breakdowns' PDD sums are compared at their grain.
+    corrupt_then_repair(
+        "the PDD sums",
+        &[
+            "ALTER TABLE rollup_hour_destination UPDATE pdd_ms_sum = pdd_ms_sum + 1 \
+           WHERE side = 0 AND hour >= '2025-11-28 00:00:00' SETTINGS mutations_sync = 2",
+        ],
+        1,
+    )
+    .await;
     // Calls moved to another disconnect code on the first day (per-minute rollup) and to
-    // another destination country on the second (hourly rollup), every sum and count intact:
-    // verify compares the keys the calls are under too.
-    for sql in [
-        "INSERT INTO rollup_minute_disconnect (side, account_id, disconnect_code, disconnect_reason, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count) \
-         SELECT side, account_id, disconnect_code + 100000, disconnect_reason, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count \
-         FROM rollup_minute_disconnect WHERE side = 0 AND minute < '2025-11-28 00:00:00'",
-        "ALTER TABLE rollup_minute_disconnect DELETE WHERE side = 0 AND minute < '2025-11-28 00:00:00' AND disconnect_code < 100000 SETTINGS mutations_sync = 2",
-        "INSERT INTO rollup_hour_dst_country SELECT side, account_id, dst_country_id + 100000, hour, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count \
-         FROM rollup_hour_dst_country WHERE side = 0 AND hour >= '2025-11-28 00:00:00'",
-        "ALTER TABLE rollup_hour_dst_country DELETE WHERE side = 0 AND hour >= '2025-11-28 00:00:00' AND dst_country_id < 100000 SETTINGS mutations_sync = 2",
-    ] {
-        app.ch.query(sql).execute().await.expect(sql);
-    }
-    let err = rollups::run(&settings, &verify)
-        .await
-        .expect_err("verify compares the keys");
-    assert_eq!(err.to_string(), "2 day(s) differ");
-    rollups::run(&settings, &rebuild)
-        .await
-        .expect("rebuild the keys");
-    rollups::run(&settings, &verify)
-        .await
-        .expect("rebuilt keys agree");
+    // another destination country on the second (hourly rollup), every sum intact.
+    corrupt_then_repair(
+        "the keys calls are under",
+        &[
+            "INSERT INTO rollup_minute_disconnect (side, account_id, disconnect_code, disconnect_reason, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count) \
+             SELECT side, account_id, disconnect_code + 100000, disconnect_reason, minute, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count \
+             FROM rollup_minute_disconnect WHERE side = 0 AND minute < '2025-11-28 00:00:00'",
+            "ALTER TABLE rollup_minute_disconnect DELETE WHERE side = 0 AND minute < '2025-11-28 00:00:00' AND disconnect_code < 100000 SETTINGS mutations_sync = 2",
+            "INSERT INTO rollup_hour_dst_country SELECT side, account_id, dst_country_id + 100000, hour, total_calls, answered, duration_sum, full_duration_sum, billed_duration_sum, price_micros, pdd_ms_sum, pdd_count \
+             FROM rollup_hour_dst_country WHERE side = 0 AND hour >= '2025-11-28 00:00:00'",
+            "ALTER TABLE rollup_hour_dst_country DELETE WHERE side = 0 AND hour >= '2025-11-28 00:00:00' AND dst_country_id < 100000 SETTINGS mutations_sync = 2",
+        ],
+        2,
+    )
+    .await;
     let leftovers: u64 = app
         .ch
         .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%__rebuild'")
