@@ -25,6 +25,9 @@ pub struct Derived {
     pub(crate) check: [&'static str; 6],
     /// Whether the rows carry the PDD sums (`pdd_ms_sum`, `pdd_count`).
     pub pdd: bool,
+    /// Whether the rows carry the statistics endpoints' sums (`full_duration_sum`,
+    /// `billed_duration_sum`, `price_micros`) besides calls, answered calls and their duration.
+    pub statistics: bool,
 }
 
 const ROLLUP_CHECK: [&str; 6] = [
@@ -46,15 +49,25 @@ const HOUR_CHECK: [&str; 6] = [
     "hour",
 ];
 
-/// The statistics sums every rollup row carries, as the views compute them per CDR.
-macro_rules! statistics_sums {
+/// The quality series' sums every rollup row carries, as the views compute them per CDR.
+macro_rules! quality_sums {
     () => {
         "count() AS total_calls,
        countIf(duration > 0) AS answered,
-       sumIf(toInt64(duration), duration > 0) AS duration_sum,
+       sumIf(toInt64(duration), duration > 0) AS duration_sum"
+    };
+}
+
+/// The statistics sums (the quality ones and more), as the views compute them per CDR.
+macro_rules! statistics_sums {
+    () => {
+        concat!(
+            quality_sums!(),
+            ",
        sum(toInt64(duration)) AS full_duration_sum,
        sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
        sum(toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)) AS price_micros"
+        )
     };
 }
 
@@ -113,6 +126,7 @@ FROM cdrs",
             "toStartOfMinute(time_start)",
         ],
         pdd: false,
+        statistics: true,
     },
     rollup(
         "rollup_minute_country",
@@ -172,6 +186,20 @@ FROM cdrs",
         ),
         "GROUP BY side, account_id, dst_country_id, hour",
     ),
+    Derived {
+        statistics: false,
+        ..rollup(
+            "rollup_minute_dst_country",
+            Some("rollup_minute_destination"),
+            rollup_head!(
+                "dst_country_id,\n       ",
+                "toStartOfMinute(time_start)",
+                "minute",
+                quality_sums!()
+            ),
+            "GROUP BY side, account_id, dst_country_id, minute",
+        )
+    },
     breakdown_rollup(
         "rollup_minute_disconnect",
         None,
@@ -203,6 +231,7 @@ const fn rollup(
         tail,
         check: ROLLUP_CHECK,
         pdd: false,
+        statistics: true,
     }
 }
 

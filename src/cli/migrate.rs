@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("012_live_rollups.sql"),
     migration!("020_breakdown.sql"),
     migration!("021_breakdown_rollups.sql"),
+    migration!("022_minute_dst_country.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -58,6 +59,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("012_live_rollups.sql"),
     cluster_migration!("020_breakdown.sql"),
     cluster_migration!("021_breakdown_rollups.sql"),
+    cluster_migration!("022_minute_dst_country.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];

@@ -638,6 +638,8 @@ const ROLLUP_FAMILY_NO_PDD: [&str; 5] = [
     "0",
     "0",
 ];
+/// A rollup with the quality series' sums only: only its keys are compared here.
+const ROLLUP_FAMILY_NONE: [&str; 5] = ["0", "0", "0", "0", "0"];
 
 /// Per-day, per-side duration, price and PDD sums of the statistics and breakdown endpoints,
 /// and a checksum of the keys (destination, country, disconnect code) the calls are under.
@@ -880,21 +882,25 @@ async fn verify(
     // reads of them: the listed account-sides from their `since` on.
     for derived in DERIVED.iter().filter(|d| d.listed_only()) {
         let time = derived.time_column;
-        let (pdd_columns, sums) = if derived.pdd {
-            (
-                "r.pdd_ms_sum AS pdd_ms_sum, r.pdd_count AS pdd_count, ",
+        let (sum_columns, sums) = match (derived.statistics, derived.pdd) {
+            (true, true) => (
+                "r.full_duration_sum AS full_duration_sum, \
+                 r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
+                 r.pdd_ms_sum AS pdd_ms_sum, r.pdd_count AS pdd_count, ",
                 &ROLLUP_FAMILY,
-            )
-        } else {
-            ("", &ROLLUP_FAMILY_NO_PDD)
+            ),
+            (true, false) => (
+                "r.full_duration_sum AS full_duration_sum, \
+                 r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, ",
+                &ROLLUP_FAMILY_NO_PDD,
+            ),
+            (false, _) => ("", &ROLLUP_FAMILY_NONE),
         };
         let keys = derived.keys();
         let key_columns: String = keys.iter().map(|k| format!("r.{k} AS {k}, ")).collect();
         let source = format!(
             "(SELECT r.side AS side, r.total_calls AS total_calls, \
-             r.full_duration_sum AS full_duration_sum, \
-             r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
-             {pdd_columns}{key_columns}r.{time} AS {time} FROM {} AS r {} \
+             {sum_columns}{key_columns}r.{time} AS {time} FROM {} AS r {} \
              WHERE r.{time} >= l.since)",
             derived.table,
             listed_join(derived.grain())
@@ -932,6 +938,9 @@ async fn verify(
                     .unwrap_or_else(|| zero.clone());
                 if !derived.pdd {
                     (w.s_pdd_ms, w.s_pdd_count) = (0, 0);
+                }
+                if !derived.statistics {
+                    (w.s_full, w.s_billed, w.s_price) = (0, 0, 0);
                 }
                 w.s_keys = vec![w.s_keys.get(position).copied().unwrap_or_default()];
                 let h = have.get(&(id, side)).cloned().unwrap_or(zero);
@@ -1006,7 +1015,8 @@ mod tests {
             include_str!("../../schema/011_family_rollups.sql"),
             include_str!("../../schema/012_live_rollups.sql"),
             include_str!("../../schema/020_breakdown.sql"),
-            include_str!("../../schema/021_breakdown_rollups.sql")
+            include_str!("../../schema/021_breakdown_rollups.sql"),
+            include_str!("../../schema/022_minute_dst_country.sql")
         ));
         for derived in DERIVED {
             if let Some(feeder) = derived.fed_by {

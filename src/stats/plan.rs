@@ -36,19 +36,32 @@ pub struct Rollup {
     /// Ordered by the hour of `minute` before its key columns: its time ranges also bound
     /// `toStartOfHour(minute)`, which is what the primary key can prune on.
     pub hour_first: bool,
+    /// Holds the statistics endpoints' sums (total duration, billed duration, price), not only
+    /// the quality series' calls, answered calls and answered duration.
+    pub statistics: bool,
 }
 
-/// The per-minute rollups of `schema/` with the statistics sums, coarsest first.
+/// The per-minute rollups of `schema/` the series endpoints read, coarsest first.
 pub static ROLLUPS: &[Rollup] = &[
     Rollup {
         table: "rollup_minute",
         columns: &[],
         hour_first: false,
+        statistics: true,
+    },
+    // One row per minute and destination country: a country filter of the quality series
+    // reads no source country's rows (`schema/022_minute_dst_country.sql`).
+    Rollup {
+        table: "rollup_minute_dst_country",
+        columns: &["dst_country_id"],
+        hour_first: false,
+        statistics: false,
     },
     Rollup {
         table: "rollup_minute_country",
         columns: &["src_country_id", "dst_country_id"],
         hour_first: false,
+        statistics: true,
     },
     DESTINATION,
 ];
@@ -59,6 +72,7 @@ const DESTINATION: Rollup = Rollup {
     table: "rollup_minute_destination",
     columns: &["dst_prefix_routing", "dst_country_id", "dst_network_id"],
     hour_first: true,
+    statistics: true,
 };
 
 /// The rollups with the PDD sums too, which the breakdowns read, coarsest first per grain: the
@@ -75,6 +89,7 @@ pub static BREAKDOWN_MINUTE: &[Rollup] = &[
             "lega_disconnect_reason",
         ],
         hour_first: false,
+        statistics: true,
     },
 ];
 pub static BREAKDOWN_HOUR: &[Rollup] = &[
@@ -82,11 +97,13 @@ pub static BREAKDOWN_HOUR: &[Rollup] = &[
         table: "rollup_hour_dst_country",
         columns: &["dst_country_id"],
         hour_first: false,
+        statistics: true,
     },
     Rollup {
         table: "rollup_hour_destination",
         columns: DESTINATION.columns,
         hour_first: false,
+        statistics: true,
     },
 ];
 
@@ -97,11 +114,15 @@ pub fn rollup_holding(rollups: &'static [Rollup], needed: &[&str]) -> Option<&'s
         .find(|r| needed.iter().all(|c| r.columns.contains(c)))
 }
 
-/// The coarsest rollup holding every filtered column, if any.
-pub fn choose_rollup(filters: &[(&'static Filter, Value)]) -> Option<&'static Rollup> {
-    ROLLUPS
-        .iter()
-        .find(|r| filters.iter().all(|(f, _)| r.columns.contains(&f.column)))
+/// The coarsest rollup holding every filtered column (and the statistics endpoints' sums when
+/// `statistics`), if any.
+pub fn choose_rollup(
+    filters: &[(&'static Filter, Value)],
+    statistics: bool,
+) -> Option<&'static Rollup> {
+    ROLLUPS.iter().find(|r| {
+        (r.statistics || !statistics) && filters.iter().all(|(f, _)| r.columns.contains(&f.column))
+    })
 }
 
 /// A typed value for a server-side parameter.
@@ -169,7 +190,9 @@ pub struct Scope<'a> {
 /// Plans the bucket query for `windows` (disjoint, ascending), using a rollup where one
 /// serves the filters. `allow_rollup = false` forces raw CDRs (for equivalence tests).
 pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
-    let rollup = allow_rollup.then(|| choose_rollup(scope.filters)).flatten();
+    let rollup = allow_rollup
+        .then(|| choose_rollup(scope.filters, false))
+        .flatten();
     let mut binds = vec![("account".to_owned(), Bind::UInt32(scope.account))];
     let bucket = bucket_expression(scope.grid, &mut binds);
     let conditions = filter_conditions(scope.filters, &mut binds);
@@ -596,10 +619,23 @@ mod tests {
     #[test]
     fn the_coarsest_sufficient_rollup_is_chosen() {
         let table = |extra: &str| {
-            choose_rollup(&request(Endpoint::TerminationQuality, extra).filters).map(|r| r.table)
+            choose_rollup(&request(Endpoint::TerminationQuality, extra).filters, false)
+                .map(|r| r.table)
         };
         assert_eq!(table(""), Some("rollup_minute"));
-        assert_eq!(table("&dst-country-id=44"), Some("rollup_minute_country"));
+        assert_eq!(
+            table("&dst-country-id=44"),
+            Some("rollup_minute_dst_country")
+        );
+        // The statistics endpoints need sums the per-minute country rows do not carry.
+        assert_eq!(
+            choose_rollup(
+                &request(Endpoint::TerminationQuality, "&dst-country-id=44").filters,
+                true
+            )
+            .map(|r| r.table),
+            Some("rollup_minute_country")
+        );
         assert_eq!(
             table("&dst-country-id=44&src-country-id=1"),
             Some("rollup_minute_country")

@@ -272,7 +272,7 @@ pub fn plan(
     allow_rollup: bool,
 ) -> Plan {
     let rollup = allow_rollup
-        .then(|| plan::choose_rollup(&request.filters))
+        .then(|| plan::choose_rollup(&request.filters, true))
         .flatten();
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
     let bucket = bucket_expression(request, &mut binds);

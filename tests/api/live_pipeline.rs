@@ -588,6 +588,7 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
         .collect();
     for (i, r) in old.iter_mut().enumerate() {
         r.dst_prefix_routing = ["4420", "4479", "49"][i % 3].into();
+        r.dst_country_id = [44, 44, 49][i % 3];
     }
     app.insert_cdrs(&old).await;
     // The account averages a few CDRs a minute over the data: keep it listed.
@@ -601,8 +602,11 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
     tokio::time::sleep(Duration::from_secs(1)).await;
     let applied = cdrstats::cli::migrate::run(&settings)
         .await
-        .expect("migrate to 021 under the stream");
-    assert_eq!(applied, ["021_breakdown_rollups.sql"]);
+        .expect("migrate to 021 and 022 under the stream");
+    assert_eq!(
+        applied,
+        ["021_breakdown_rollups.sql", "022_minute_dst_country.sql"]
+    );
     let states = |app: &TestApp| {
         let ch = app.ch.clone();
         async move {
@@ -667,6 +671,44 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
         })
         .collect();
     assert_eq!(got, raw);
+    // The quality series with a destination-country filter, from the per-minute country rollup
+    // 022 added (filled by the backfill through the destination rollup's view).
+    let (body, source) = fresh(
+        &app,
+        TERMINATION,
+        &window_query(before_upgrade, end, "minute", "&dst-country-id=44"),
+    )
+    .await;
+    assert_eq!(source, "rollup");
+    let count = |sql: &'static str| {
+        let ch = app.ch.clone();
+        async move {
+            ch.query(sql)
+                .param("a", ACCOUNT)
+                .param("f", before_upgrade)
+                .param("t", end)
+                .fetch_one::<u64>()
+                .await
+                .expect(sql)
+        }
+    };
+    let raw_44 = count(
+        "SELECT count() FROM cdrs WHERE vendor_acc_id = {a:UInt32} AND dst_country_id = 44 \
+         AND time_start >= {f:UInt32} AND time_start <= {t:UInt32}",
+    )
+    .await;
+    assert!(raw_44 >= 200, "{raw_44}");
+    assert_eq!(body["totals"]["total_calls"], raw_44);
+    let rolled_up = count(
+        "SELECT sum(total_calls) FROM rollup_minute_dst_country WHERE side = 0 \
+         AND account_id = {a:UInt32} AND dst_country_id = 44 \
+         AND minute >= toStartOfMinute(toDateTime({f:UInt32})) AND minute <= {t:UInt32}",
+    )
+    .await;
+    assert!(
+        rolled_up >= 200,
+        "the per-minute country rollup was backfilled: {rolled_up}"
+    );
     verify(&settings, before_upgrade, end)
         .await
         .expect("verify agrees after the upgrade and the maintain round");
