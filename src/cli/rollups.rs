@@ -623,23 +623,19 @@ const RAW_FAMILY: [&str; 5] = [
     "toUInt64(pdd > 0)",
 ];
 
-/// The same sums of a rollup with the PDD sums, and of one without them (its PDD sums 0).
-const ROLLUP_FAMILY: [&str; 5] = [
-    "full_duration_sum",
-    "billed_duration_sum",
-    "price_micros",
-    "pdd_ms_sum",
-    "pdd_count",
-];
-const ROLLUP_FAMILY_NO_PDD: [&str; 5] = [
-    "full_duration_sum",
-    "billed_duration_sum",
-    "price_micros",
-    "0",
-    "0",
-];
-/// A rollup with the quality series' sums only: only its keys are compared here.
-const ROLLUP_FAMILY_NONE: [&str; 5] = ["0", "0", "0", "0", "0"];
+/// The same sums of `derived`'s rows, in [`RAW_FAMILY`]'s order: `0` for the sums it does not
+/// carry (the statistics sums of a quality-only rollup, the PDD sums of a statistics one).
+fn rollup_family(derived: &Derived) -> [&'static str; 5] {
+    let statistics = |column| if derived.statistics { column } else { "0" };
+    let pdd = |column| if derived.pdd { column } else { "0" };
+    [
+        statistics("full_duration_sum"),
+        statistics("billed_duration_sum"),
+        statistics("price_micros"),
+        pdd("pdd_ms_sum"),
+        pdd("pdd_count"),
+    ]
+}
 
 /// Per-day, per-side duration, price and PDD sums of the statistics and breakdown endpoints,
 /// and a checksum of the keys (destination, country, disconnect code) the calls are under.
@@ -882,25 +878,18 @@ async fn verify(
     // reads of them: the listed account-sides from their `since` on.
     for derived in DERIVED.iter().filter(|d| d.listed_only()) {
         let time = derived.time_column;
-        let (sum_columns, sums) = match (derived.statistics, derived.pdd) {
-            (true, true) => (
-                "r.full_duration_sum AS full_duration_sum, \
-                 r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, \
-                 r.pdd_ms_sum AS pdd_ms_sum, r.pdd_count AS pdd_count, ",
-                &ROLLUP_FAMILY,
-            ),
-            (true, false) => (
-                "r.full_duration_sum AS full_duration_sum, \
-                 r.billed_duration_sum AS billed_duration_sum, r.price_micros AS price_micros, ",
-                &ROLLUP_FAMILY_NO_PDD,
-            ),
-            (false, _) => ("", &ROLLUP_FAMILY_NONE),
-        };
+        let sums = rollup_family(derived);
         let keys = derived.keys();
-        let key_columns: String = keys.iter().map(|k| format!("r.{k} AS {k}, ")).collect();
+        // The columns the sums and the key checksum read (a `0` reads none).
+        let columns: String = sums
+            .iter()
+            .chain(&keys)
+            .filter(|c| **c != "0")
+            .map(|c| format!("r.{c} AS {c}, "))
+            .collect();
         let source = format!(
             "(SELECT r.side AS side, r.total_calls AS total_calls, \
-             {sum_columns}{key_columns}r.{time} AS {time} FROM {} AS r {} \
+             {columns}r.{time} AS {time} FROM {} AS r {} \
              WHERE r.{time} >= l.since)",
             derived.table,
             listed_join(derived.grain())
@@ -910,7 +899,7 @@ async fn verify(
             &family_query(
                 &source,
                 time,
-                sums,
+                &sums,
                 &format!("[{}]", key_checksum(&keys, "total_calls")),
             ),
             range,
