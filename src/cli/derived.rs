@@ -81,10 +81,34 @@ macro_rules! pdd_sums {
     };
 }
 
+/// The disconnect code and reason a CDR gives its side (termination, side 0: leg B, the vendor's
+/// answer; origination: leg A).
+macro_rules! disconnect_code {
+    () => {
+        "if(side = 0, legb_disconnect_code, lega_disconnect_code)"
+    };
+}
+macro_rules! disconnect_reason {
+    () => {
+        "CAST(if(side = 0, legb_disconnect_reason, lega_disconnect_reason) AS String)"
+    };
+}
+
+/// Every column a rollup is keyed by (besides side, account and time), as its view computes
+/// it from a CDR of `side`: `rollups verify` checksums a raw CDR's keys with these.
+pub(crate) const KEY_COLUMNS: [(&str, &str); 6] = [
+    ("dst_prefix_routing", "dst_prefix_routing"),
+    ("dst_country_id", "dst_country_id"),
+    ("src_country_id", "src_country_id"),
+    ("dst_network_id", "dst_network_id"),
+    ("disconnect_code", disconnect_code!()),
+    ("disconnect_reason", disconnect_reason!()),
+];
+
 /// `SELECT side, account_id, <keys><time> AS <name>, <sums> FROM cdrs ARRAY JOIN [0, 1] AS side`:
 /// a rollup view's SELECT before its JOIN to the listing.
 macro_rules! rollup_head {
-    ($keys:literal, $time:literal, $name:literal, $($sums:expr),+) => {
+    ($keys:expr, $time:literal, $name:literal, $($sums:expr),+) => {
         concat!(
             "SELECT side,
        if(side = 0, vendor_acc_id, customer_acc_id) AS account_id,
@@ -204,7 +228,12 @@ FROM cdrs",
         "rollup_minute_disconnect",
         None,
         rollup_head!(
-            "if(side = 0, legb_disconnect_code, lega_disconnect_code) AS disconnect_code,\n       CAST(if(side = 0, legb_disconnect_reason, lega_disconnect_reason) AS String) AS disconnect_reason,\n       ",
+            concat!(
+                disconnect_code!(),
+                " AS disconnect_code,\n       ",
+                disconnect_reason!(),
+                " AS disconnect_reason,\n       "
+            ),
             "toStartOfMinute(time_start)",
             "minute",
             statistics_sums!(),
@@ -425,6 +454,19 @@ mod tests {
             keys("rollup_minute_disconnect"),
             ["disconnect_code", "disconnect_reason"]
         );
+    }
+
+    #[test]
+    fn every_rollup_key_has_its_cdr_expression_for_verify() {
+        for rollup in rollups() {
+            for key in rollup.keys() {
+                assert!(
+                    KEY_COLUMNS.iter().any(|(name, _)| *name == key),
+                    "{}: {key}",
+                    rollup.table
+                );
+            }
+        }
     }
 
     /// The planner's lists of rollups (which CDR columns each answers for) name tables derived

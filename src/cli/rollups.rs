@@ -24,7 +24,7 @@
 //! cluster runs in this project's tests); `dense` and `rebuild` refuse, see
 //! [`refuse_rebuild_on_cluster`] and docs/rollups.md.
 
-use crate::cli::derived::{DERIVED, Derived, listed_join, raw_check};
+use crate::cli::derived::{DERIVED, Derived, KEY_COLUMNS, listed_join, raw_check, rollups};
 use crate::cli::listing::{self, backfill_start, day_start, first_kept_day, today};
 use crate::cli::maintain;
 use crate::config::Settings;
@@ -664,23 +664,6 @@ fn family_query(source: &str, time: &str, e: &[&str; 5], keys: &str) -> String {
     )
 }
 
-/// The columns rollups are keyed by, as each rollup's view computes them from a CDR of `side`.
-/// A raw CDR and a rollup row then checksum their keys with the same expression.
-const KEY_COLUMNS: [(&str, &str); 6] = [
-    ("dst_prefix_routing", "dst_prefix_routing"),
-    ("dst_country_id", "dst_country_id"),
-    ("src_country_id", "src_country_id"),
-    ("dst_network_id", "dst_network_id"),
-    (
-        "disconnect_code",
-        "if(side = 0, legb_disconnect_code, lega_disconnect_code)",
-    ),
-    (
-        "disconnect_reason",
-        "CAST(if(side = 0, legb_disconnect_reason, lega_disconnect_reason) AS String)",
-    ),
-];
-
 /// The sum over rows of a hash of the row's keys times `calls` (`1` for a CDR, `total_calls`
 /// for a rollup row): calls moved to another key (a prefix, country or code), all sums intact,
 /// change it. The hash is taken modulo a prime so that a day's sum fits in 64 bits.
@@ -696,9 +679,7 @@ fn key_checksum(keys: &[&str], calls: &str) -> String {
 
 /// The rollups of one grain, in DERIVED order.
 fn of_grain(grain: u32) -> impl Iterator<Item = &'static Derived> {
-    DERIVED
-        .iter()
-        .filter(move |d| d.listed_only() && d.grain() == grain)
+    rollups().filter(move |d| d.grain() == grain)
 }
 
 async fn verify(
