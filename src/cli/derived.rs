@@ -224,6 +224,20 @@ FROM cdrs",
             "GROUP BY side, account_id, dst_country_id, minute",
         )
     },
+    Derived {
+        statistics: false,
+        ..rollup(
+            "rollup_minute_prefix",
+            Some("rollup_minute_destination"),
+            rollup_head!(
+                "dst_prefix_routing,\n       ",
+                "toStartOfMinute(time_start)",
+                "minute",
+                quality_sums!()
+            ),
+            "GROUP BY side, account_id, dst_prefix_routing, minute",
+        )
+    },
     breakdown_rollup(
         "rollup_minute_disconnect",
         None,
@@ -450,6 +464,7 @@ mod tests {
             ["dst_prefix_routing", "dst_country_id", "dst_network_id"]
         );
         assert_eq!(keys("rollup_hour_dst_country"), ["dst_country_id"]);
+        assert_eq!(keys("rollup_minute_prefix"), ["dst_prefix_routing"]);
         assert_eq!(
             keys("rollup_minute_disconnect"),
             ["disconnect_code", "disconnect_reason"]

@@ -46,6 +46,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("020_breakdown.sql"),
     migration!("021_breakdown_rollups.sql"),
     migration!("022_minute_dst_country.sql"),
+    migration!("023_zstd_strings.sql"),
+    migration!("024_minute_prefix.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -60,6 +62,8 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("020_breakdown.sql"),
     cluster_migration!("021_breakdown_rollups.sql"),
     cluster_migration!("022_minute_dst_country.sql"),
+    cluster_migration!("023_zstd_strings.sql"),
+    cluster_migration!("024_minute_prefix.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];

@@ -986,7 +986,8 @@ mod tests {
             include_str!("../../schema/012_live_rollups.sql"),
             include_str!("../../schema/020_breakdown.sql"),
             include_str!("../../schema/021_breakdown_rollups.sql"),
-            include_str!("../../schema/022_minute_dst_country.sql")
+            include_str!("../../schema/022_minute_dst_country.sql"),
+            include_str!("../../schema/024_minute_prefix.sql")
         ));
         for derived in DERIVED {
             if let Some(feeder) = derived.fed_by {

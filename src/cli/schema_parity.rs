@@ -93,6 +93,12 @@ enum Change {
     AddColumn { table: String, column: String },
     /// `ALTER TABLE view MODIFY QUERY select`.
     ModifyQuery { view: String, select: String },
+    /// `ALTER TABLE name MODIFY COLUMN column CODEC(...)`: the column's codec, nothing else.
+    ModifyCodec {
+        table: String,
+        column: String,
+        codec: String,
+    },
     /// `DROP TABLE|VIEW IF EXISTS name`: a later file removed the object.
     Drop { name: String },
 }
@@ -112,6 +118,14 @@ fn parse_change(statement: &str) -> Option<Change> {
         return Some(Change::AddColumn {
             table: name.to_owned(),
             column: column.trim_end_matches(';').trim().to_owned(),
+        });
+    }
+    if let Some(change) = rest.strip_prefix("MODIFY COLUMN ") {
+        let (column, codec) = ddl::first_word(change);
+        return codec.starts_with("CODEC(").then(|| Change::ModifyCodec {
+            table: name.to_owned(),
+            column: column.to_owned(),
+            codec: codec.trim_end_matches(';').trim().to_owned(),
         });
     }
     let select = rest.strip_prefix("MODIFY QUERY ")?;
@@ -143,6 +157,23 @@ fn objects(files: &[(&str, &str)]) -> Vec<Object> {
                     }
                 }
             }
+            Some(Change::ModifyCodec {
+                table,
+                column,
+                codec,
+            }) => {
+                for o in &mut all {
+                    if let Object::Table { name, columns, .. } = o
+                        && *name == table
+                    {
+                        for definition in columns.iter_mut() {
+                            if ddl::first_word(definition).0 == column {
+                                *definition = with_codec(definition, &codec);
+                            }
+                        }
+                    }
+                }
+            }
             Some(Change::ModifyQuery { view, select: new }) => {
                 for o in &mut all {
                     if let Object::View { name, select, .. } = o
@@ -157,6 +188,14 @@ fn objects(files: &[(&str, &str)]) -> Vec<Object> {
         }
     }
     all
+}
+
+/// A column definition with its codec replaced by `codec` (`CODEC(...)`, last in a definition).
+fn with_codec(definition: &str, codec: &str) -> String {
+    let kept = definition
+        .find(" CODEC(")
+        .map_or(definition, |at| &definition[..at]);
+    format!("{kept} {codec}")
 }
 
 /// Every difference between the single-server schema and the cluster schema, as sentences;
@@ -453,6 +492,13 @@ mod tests {
             assert!(copy.iter().any(|c| c.starts_with("lega_disconnect_code ")));
             assert!(!copy.iter().any(|c| c.starts_with("legb_")), "{copy:?}");
             assert!(view_of(files).contains("lega_disconnect_reason, pdd FROM"));
+            // A later codec change replaces the column's codec, keeping its type and default.
+            assert!(
+                cdrs.iter().any(|c| c
+                    == "legb_disconnect_reason LowCardinality(String) DEFAULT '' CODEC(ZSTD(1))"),
+                "{cdrs:?}"
+            );
+            assert!(cdrs.iter().any(|c| c == "is_last_cdr Bool CODEC(ZSTD(1))"));
         }
         let altered = "CREATE TABLE IF NOT EXISTS t (a UInt32) ENGINE = MergeTree ORDER BY a;\
              ALTER TABLE t ADD COLUMN IF NOT EXISTS b UInt32 DEFAULT 0;";
@@ -460,6 +506,13 @@ mod tests {
             drift(&[("a.sql", altered)], &[("a.sql", SINGLE_T_ON_CLUSTER)]).len(),
             1,
             "a column added on one side only is drift"
+        );
+        let recoded = "CREATE TABLE IF NOT EXISTS t (a UInt32) ENGINE = MergeTree ORDER BY a;\
+             ALTER TABLE t MODIFY COLUMN a CODEC(ZSTD(1));";
+        assert_eq!(
+            drift(&[("a.sql", recoded)], &[("a.sql", SINGLE_T_ON_CLUSTER)]).len(),
+            1,
+            "a codec changed on one side only is drift"
         );
     }
 

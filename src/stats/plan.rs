@@ -63,6 +63,14 @@ pub static ROLLUPS: &[Rollup] = &[
         hour_first: false,
         statistics: true,
     },
+    // Ordered by prefix first: a prefix filter of the quality series reads one range, not one
+    // per hour of the destination rollup (`schema/024_minute_prefix.sql`).
+    Rollup {
+        table: "rollup_minute_prefix",
+        columns: &["dst_prefix_routing"],
+        hour_first: false,
+        statistics: false,
+    },
     DESTINATION,
 ];
 
@@ -642,6 +650,18 @@ mod tests {
         );
         assert_eq!(
             table("&dst-prefix-routing-starts-with=44"),
+            Some("rollup_minute_prefix")
+        );
+        assert_eq!(
+            choose_rollup(
+                &request(
+                    Endpoint::TerminationQuality,
+                    "&dst-prefix-routing-starts-with=44"
+                )
+                .filters,
+                true
+            )
+            .map(|r| r.table),
             Some("rollup_minute_destination")
         );
         assert_eq!(
@@ -651,7 +671,10 @@ mod tests {
         assert_eq!(table("&duration-gt=0"), None);
         // The destination rollup is ordered by hour first: its ranges bound the hour too.
         let p = plan_of(
-            &request(Endpoint::TerminationQuality, "&dst-prefix-routing-eq=44"),
+            &request(
+                Endpoint::TerminationQuality,
+                "&dst-prefix-routing-eq=44&dst-country-id=44",
+            ),
             &[DAY],
         );
         assert!(

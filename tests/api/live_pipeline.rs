@@ -575,7 +575,8 @@ async fn upgrading_a_live_database_to_insertion_ranges_loses_no_cdr() {
     assert_late_cdrs_match_raw(&app, &settings).await;
 }
 
-/// Migration 021 (the breakdown rollups) under a live insert stream: the listed account-sides
+/// Migrations 021-024 (the breakdown rollups, the per-minute country and prefix rollups, the
+/// string codecs) under a live insert stream: the listed account-sides
 /// are answered from raw CDRs until `rollups maintain` lists them again, which it does while the
 /// stream goes on; then the endpoints read the new rollups and agree with raw CDRs to the CDR,
 /// and `rollups verify` agrees (PDD sums included).
@@ -598,15 +599,32 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
         ("ROLLUP_UNLIST_PER_MINUTE", "0.5"),
     ]);
     let settings = settings_of(&app, &extra).await;
+    let mutations = |app: &TestApp| {
+        let ch = app.ch.clone();
+        async move {
+            ch.query("SELECT command FROM system.mutations WHERE database = currentDatabase()")
+                .fetch_all::<String>()
+                .await
+                .expect("mutations")
+        }
+    };
+    let mutations_before = mutations(&app).await;
     let stream = start_stream(&app);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let applied = cdrstats::cli::migrate::run(&settings)
         .await
-        .expect("migrate to 021 and 022 under the stream");
+        .expect("migrate to 021..024 under the stream");
     assert_eq!(
         applied,
-        ["021_breakdown_rollups.sql", "022_minute_dst_country.sql"]
+        [
+            "021_breakdown_rollups.sql",
+            "022_minute_dst_country.sql",
+            "023_zstd_strings.sql",
+            "024_minute_prefix.sql"
+        ]
     );
+    // 023 changes codecs only: metadata, no mutation rewriting the parts under the stream.
+    assert_eq!(mutations(&app).await, mutations_before);
     let states = |app: &TestApp| {
         let ch = app.ch.clone();
         async move {
@@ -708,6 +726,37 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
     assert!(
         rolled_up >= 200,
         "the per-minute country rollup was backfilled: {rolled_up}"
+    );
+    // The quality series with a prefix filter, from the prefix-first rollup 024 added.
+    let (body, source) = fresh(
+        &app,
+        TERMINATION,
+        &window_query(
+            before_upgrade,
+            end,
+            "minute",
+            "&dst-prefix-routing-starts-with=44",
+        ),
+    )
+    .await;
+    assert_eq!(source, "rollup");
+    let raw_44 = count(
+        "SELECT count() FROM cdrs WHERE vendor_acc_id = {a:UInt32} \
+         AND startsWith(dst_prefix_routing, '44') \
+         AND time_start >= {f:UInt32} AND time_start <= {t:UInt32}",
+    )
+    .await;
+    assert!(raw_44 >= 200, "{raw_44}");
+    assert_eq!(body["totals"]["total_calls"], raw_44);
+    let rolled_up = count(
+        "SELECT sum(total_calls) FROM rollup_minute_prefix WHERE side = 0 \
+         AND account_id = {a:UInt32} AND startsWith(dst_prefix_routing, '44') \
+         AND minute >= toStartOfMinute(toDateTime({f:UInt32})) AND minute <= {t:UInt32}",
+    )
+    .await;
+    assert!(
+        rolled_up >= 200,
+        "the prefix-first rollup was backfilled: {rolled_up}"
     );
     verify(&settings, before_upgrade, end)
         .await
