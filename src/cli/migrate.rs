@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("022_minute_dst_country.sql"),
     migration!("023_zstd_strings.sql"),
     migration!("024_minute_prefix.sql"),
+    migration!("025_price_micros.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -64,6 +65,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("022_minute_dst_country.sql"),
     cluster_migration!("023_zstd_strings.sql"),
     cluster_migration!("024_minute_prefix.sql"),
+    cluster_migration!("025_price_micros.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];

@@ -740,3 +740,40 @@ async fn of_two_maintain_processes_one_works_and_an_interrupted_listing_is_compl
     let (_, body) = total_calls(&app, TERMINATION, &window_query(T0, T0 + 599, "minute", "")).await;
     assert_eq!(body["totals"]["total_calls"], 120, "{body}");
 }
+
+/// The rollup views' price in millionths (rounded in floating point away from ties) equals the
+/// definition, the price's shortest decimal form rounded half away from zero to 6 places, on the
+/// engine over millions of prices: cents and sub-micro prices, both signs, large ones, doubles
+/// with 17 significant digits, and exact ties (x.xxxxxx5), where the two roundings part if the tie test is wrong.
+#[tokio::test]
+async fn the_views_price_in_millionths_equals_the_decimal_rounding_of_every_price() {
+    let app = spawn_app("price_micros").await;
+    let definition = "toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)";
+    let sql = format!(
+        "SELECT countIf(({fast}) != ({definition})), count(), \
+                countIf(abs(p * 1000000 - floor(p * 1000000) - 0.5) <= 0.001) \
+         FROM (SELECT p, number % 2 AS side, if(side = 0, p, nan) AS vendor_price, \
+                      if(side = 1, p, nan) AS customer_price \
+               FROM (SELECT number, arrayJoin([ \
+                   toFloat64(rand64(1) % 100000000) / 1000000, \
+                   toFloat64(rand64(2) % 10000000000) / 10000000000, \
+                   (toFloat64(rand64(3) % 2000000000) - 1000000000) / 10000000, \
+                   toFloat64(rand64(4) % 1000000) / 1000000 + 0.0000005, \
+                   -(toFloat64(rand64(5) % 1000000) / 1000000 + 0.0000005), \
+                   toFloat64(rand64(6) % 100000000) / 1000000 + 0.0000015, \
+                   toFloat64(rand64(7) % 100000000000000) / 100000, \
+                   randNormal(0, 10), (toFloat64(rand64(8)) / 18446744073709551615 - 0.5) * 2e12, \
+                   toFloat64(rand64(9) % 1000) / 200000000]) AS p \
+                     FROM numbers(300000)))",
+        fast = cdrstats::cli::derived::PRICE_MICROS
+    );
+    let (differ, total, ties): (u64, u64, u64) = app
+        .ch
+        .query(&sql)
+        .fetch_one()
+        .await
+        .expect("compare the price forms");
+    assert_eq!(total, 3_000_000);
+    assert!(ties > 500_000, "exact ties are compared: {ties}");
+    assert_eq!(differ, 0, "of {total} prices");
+}
