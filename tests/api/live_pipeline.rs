@@ -690,75 +690,54 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
         })
         .collect();
     assert_eq!(got, raw);
-    // The quality series with a destination-country filter, from the per-minute country rollup
-    // 022 added (filled by the backfill through the destination rollup's view).
-    let (body, source) = fresh(
-        &app,
-        TERMINATION,
-        &window_query(before_upgrade, end, "minute", "&dst-country-id=44"),
-    )
-    .await;
-    assert_eq!(source, "rollup");
-    let count = |sql: &'static str| {
-        let ch = app.ch.clone();
-        async move {
-            ch.query(sql)
-                .param("a", ACCOUNT)
-                .param("f", before_upgrade)
-                .param("t", end)
-                .fetch_one::<u64>()
-                .await
-                .expect(sql)
-        }
-    };
-    let raw_44 = count(
-        "SELECT count() FROM cdrs WHERE vendor_acc_id = {a:UInt32} AND dst_country_id = 44 \
-         AND time_start >= {f:UInt32} AND time_start <= {t:UInt32}",
-    )
-    .await;
-    assert!(raw_44 >= 200, "{raw_44}");
-    assert_eq!(body["totals"]["total_calls"], raw_44);
-    let rolled_up = count(
-        "SELECT sum(total_calls) FROM rollup_minute_dst_country WHERE side = 0 \
-         AND account_id = {a:UInt32} AND dst_country_id = 44 \
-         AND minute >= toStartOfMinute(toDateTime({f:UInt32})) AND minute <= {t:UInt32}",
-    )
-    .await;
-    assert!(
-        rolled_up >= 200,
-        "the per-minute country rollup was backfilled: {rolled_up}"
-    );
-    // The quality series with a prefix filter, from the prefix-first rollup 024 added.
-    let (body, source) = fresh(
-        &app,
-        TERMINATION,
-        &window_query(
-            before_upgrade,
-            end,
-            "minute",
-            "&dst-prefix-routing-starts-with=44",
+    // The quality series with a destination-country filter and with a prefix filter, from the
+    // rollups 022 and 024 added (filled by the backfill through the destination rollup's view).
+    for (filter, condition, table) in [
+        (
+            "&dst-country-id=44",
+            "dst_country_id = 44",
+            "rollup_minute_dst_country",
         ),
-    )
-    .await;
-    assert_eq!(source, "rollup");
-    let raw_44 = count(
-        "SELECT count() FROM cdrs WHERE vendor_acc_id = {a:UInt32} \
-         AND startsWith(dst_prefix_routing, '44') \
-         AND time_start >= {f:UInt32} AND time_start <= {t:UInt32}",
-    )
-    .await;
-    assert!(raw_44 >= 200, "{raw_44}");
-    assert_eq!(body["totals"]["total_calls"], raw_44);
-    let rolled_up = count(
-        "SELECT sum(total_calls) FROM rollup_minute_prefix WHERE side = 0 \
-         AND account_id = {a:UInt32} AND startsWith(dst_prefix_routing, '44') \
-         AND minute >= toStartOfMinute(toDateTime({f:UInt32})) AND minute <= {t:UInt32}",
-    )
-    .await;
-    assert!(
-        rolled_up >= 200,
-        "the prefix-first rollup was backfilled: {rolled_up}"
-    );
+        (
+            "&dst-prefix-routing-starts-with=44",
+            "startsWith(dst_prefix_routing, '44')",
+            "rollup_minute_prefix",
+        ),
+    ] {
+        let (body, source) = fresh(
+            &app,
+            TERMINATION,
+            &window_query(before_upgrade, end, "minute", filter),
+        )
+        .await;
+        assert_eq!(source, "rollup", "{filter}");
+        let count = |sql: String| {
+            let ch = app.ch.clone();
+            async move {
+                ch.query(&sql)
+                    .param("a", ACCOUNT)
+                    .param("f", before_upgrade)
+                    .param("t", end)
+                    .fetch_one::<u64>()
+                    .await
+                    .expect("count")
+            }
+        };
+        let raw = count(format!(
+            "SELECT count() FROM cdrs WHERE vendor_acc_id = {{a:UInt32}} AND {condition} \
+             AND time_start >= {{f:UInt32}} AND time_start <= {{t:UInt32}}"
+        ))
+        .await;
+        assert!(raw >= 200, "{filter}: {raw}");
+        assert_eq!(body["totals"]["total_calls"], raw, "{filter}");
+        let rolled_up = count(format!(
+            "SELECT sum(total_calls) FROM {table} WHERE side = 0 \
+             AND account_id = {{a:UInt32}} AND {condition} \
+             AND minute >= toStartOfMinute(toDateTime({{f:UInt32}})) AND minute <= {{t:UInt32}}"
+        ))
+        .await;
+        assert!(rolled_up >= 200, "{table} was backfilled: {rolled_up}");
+    }
     verify(&settings, before_upgrade, end)
         .await
         .expect("verify agrees after the upgrade and the maintain round");
