@@ -11,13 +11,15 @@
 -- 1.000002); digits past scale 12 are truncated by toDecimal128, which cannot move a 6-place
 -- half-way point. The text round trip is costly, so the inner query first counts the CDRs of
 -- each distinct price per bucket and the conversion runs once per (bucket, price): exact, and
--- as cheap as the price list is short (rate tables are).
+-- as cheap as the price list is short (rate tables are). A price that is not a finite number
+-- below 10^9 in magnitude (NaN, infinities) counts 0, as in the rollups: its text form is not a
+-- Decimal, and the query would fail.
 SELECT t,
        sum(n) AS c,
        sum(n_answered) AS s,
        sum(n_ad) AS ad,
        sum(n_td) AS td,
-       sum(toInt64(round(toDecimal128(toString(price), 12), 6) * 1000000) * toInt64(n)) AS p
+       sum(if(abs(price) < 1000000000, toInt64(round(toDecimal128(toString(price), 12), 6) * 1000000), 0) * toInt64(n)) AS p
 FROM
 (
     SELECT toUInt32(%BUCKET%) AS t,

@@ -12,6 +12,11 @@
 -- product's own rounding error, so away from a tie they round alike (an integration test
 -- compares both forms on the engine over millions of prices, exact ties included).
 --
+-- A price that is not a finite number below 10^9 in magnitude now counts 0 instead of failing:
+-- its text form ('nan', 'inf', '1e+30') cannot be read as a Decimal, and the view's error failed
+-- the pipeline's whole insert (the CDRs reached cdrs, the rollups missed them, every retry
+-- failed again). The raw queries of the statistics and breakdown endpoints count it 0 too.
+--
 -- Live-safe: ALTER TABLE ... MODIFY QUERY replaces a view's SELECT in place, without
 -- interrupting the inserts (https://clickhouse.com/docs/sql-reference/statements/alter/view);
 -- nothing is dropped, and rows already rolled up hold the same sums.
@@ -26,7 +31,7 @@ SELECT side,
        sumIf(toInt64(duration), duration > 0) AS duration_sum,
        sum(toInt64(duration)) AS full_duration_sum,
        sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000))) AS price_micros
+       sum(if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), if(abs(if(side = 0, vendor_price, customer_price)) < 1000000000, toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000), 0))) AS price_micros
 FROM cdrs_local
 ARRAY JOIN [0, 1] AS side
 INNER JOIN (SELECT side AS listed_side, account_id AS listed_account, writes_from, writes_until FROM rollup_accounts FINAL WHERE writes_from < writes_until) AS l ON l.listed_side = side AND l.listed_account = account_id
@@ -45,7 +50,7 @@ SELECT side,
        sumIf(toInt64(duration), duration > 0) AS duration_sum,
        sum(toInt64(duration)) AS full_duration_sum,
        sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000))) AS price_micros,
+       sum(if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), if(abs(if(side = 0, vendor_price, customer_price)) < 1000000000, toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000), 0))) AS price_micros,
        sumIf(toInt64(floor(toFloat64(pdd) * 1000 + 0.5)), pdd > 0) AS pdd_ms_sum,
        countIf(pdd > 0) AS pdd_count
 FROM cdrs_local
@@ -65,7 +70,7 @@ SELECT side,
        sumIf(toInt64(duration), duration > 0) AS duration_sum,
        sum(toInt64(duration)) AS full_duration_sum,
        sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
-       sum(if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000))) AS price_micros,
+       sum(if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), if(abs(if(side = 0, vendor_price, customer_price)) < 1000000000, toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000), 0))) AS price_micros,
        sumIf(toInt64(floor(toFloat64(pdd) * 1000 + 0.5)), pdd > 0) AS pdd_ms_sum,
        countIf(pdd > 0) AS pdd_count
 FROM cdrs_local

@@ -65,9 +65,14 @@ macro_rules! quality_sums {
 /// or not finite). There the text form decides; elsewhere both agree: below 10^6 a Float64 and
 /// its shortest decimal differ by at most 1.2e-10, so scaled by 10^6 by less than 0.001 with the
 /// product's own rounding error, and both round to the same integer.
+///
+/// A price that is not a finite number below 10^9 in magnitude (NaN, infinities, garbage from
+/// the switch) counts 0: its text form cannot be read as a Decimal, and a view that fails
+/// fails the pipeline's whole insert. The CDR itself still counts everywhere else; the raw
+/// queries (`sql/totals_raw.sql`, `sql/breakdown_raw.sql`) apply the same rule.
 macro_rules! price_micros {
     () => {
-        "if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000))"
+        "if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), if(abs(if(side = 0, vendor_price, customer_price)) < 1000000000, toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000), 0))"
     };
 }
 

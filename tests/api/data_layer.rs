@@ -743,12 +743,14 @@ async fn of_two_maintain_processes_one_works_and_an_interrupted_listing_is_compl
 
 /// The rollup views' price in millionths (rounded in floating point away from ties) equals the
 /// definition, the price's shortest decimal form rounded half away from zero to 6 places, on the
-/// engine over millions of prices: cents and sub-micro prices, both signs, large ones, doubles
-/// with 17 significant digits, and exact ties (x.xxxxxx5), where the two roundings part if the tie test is wrong.
+/// engine over millions of prices: cents and sub-micro prices, both signs, large ones (beyond
+/// 10^9, which count 0), doubles with 17 significant digits, and exact ties (x.xxxxxx5), where the two roundings part if the tie test is wrong.
 #[tokio::test]
 async fn the_views_price_in_millionths_equals_the_decimal_rounding_of_every_price() {
     let app = spawn_app("price_micros").await;
-    let definition = "toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000)";
+    // Prices of 10^9 or more in magnitude count 0 by rule (below).
+    let definition = "if(abs(p) < 1000000000, \
+         toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000), 0)";
     let sql = format!(
         "SELECT countIf(({fast}) != ({definition})), count(), \
                 countIf(abs(p * 1000000 - floor(p * 1000000) - 0.5) <= 0.001) \
@@ -776,4 +778,89 @@ async fn the_views_price_in_millionths_equals_the_decimal_rounding_of_every_pric
     assert_eq!(total, 3_000_000);
     assert!(ties > 500_000, "exact ties are compared: {ties}");
     assert_eq!(differ, 0, "of {total} prices");
+    // What a Decimal cannot hold counts 0 instead of failing the insert; large prices stay exact.
+    let odd: Vec<i64> = app
+        .ch
+        .query(&format!(
+            "SELECT {} FROM (SELECT toUInt8(0) AS side, arrayJoin([nan, inf, -inf, 1e30, -2e9, \
+             999999999.5, -123456.0000005]) AS vendor_price, 0.0 AS customer_price)",
+            cdrstats::cli::derived::PRICE_MICROS
+        ))
+        .fetch_all()
+        .await
+        .expect("odd prices");
+    assert_eq!(odd, [0, 0, 0, 0, 0, 999_999_999_500_000, -123_456_000_001]);
+}
+
+/// A CDR whose price is NaN, infinite or absurd (a switch bug) must not fail the pipeline's
+/// insert: the rollup views used to read every price back from its text, which such values do
+/// not parse as, so the insert failed after the CDRs reached `cdrs` and every retry failed
+/// again. Now the insert succeeds, the CDRs count, their prices count 0, and the rollup path,
+/// the raw path and `verify` agree.
+#[tokio::test]
+async fn cdrs_with_prices_that_are_not_numbers_are_inserted_and_counted_with_price_zero() {
+    let app = spawn_app("odd_prices").await;
+    let day = 1_764_201_600; // 2025-11-27 00:00 UTC
+    let prices = [
+        0.25,
+        f64::NAN,
+        1.5,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e30,
+        -2e12,
+        0.25,
+    ];
+    let rows: Vec<Cdr> = (0..120)
+        .map(|minute| {
+            let mut r = cdr(day + minute * 60 + 5, 30);
+            r.vendor_price = prices[minute as usize % prices.len()];
+            r
+        })
+        .collect();
+    app.insert_cdrs(&rows).await;
+    let expected: f64 = rows
+        .iter()
+        .map(|r| r.vendor_price)
+        .filter(|p| p.is_finite() && p.abs() < 1e9)
+        .sum();
+    let path = "/api/rest/customer/v1/termination-statistics";
+    let mut seen = Vec::new();
+    for extra in ["", "&duration-gt=-1"] {
+        let query = window_query(day, day + 7_199, "hour", extra);
+        let resp = app
+            .http
+            .get(format!("{}{path}?{query}", app.address))
+            .bearer_auth(token(Mint::Access(ACCESS_ALL)))
+            .header("Cache-Control", "no-cache")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "{extra}");
+        let source = resp.headers()["x-cdrstats-source"]
+            .to_str()
+            .expect("source")
+            .to_owned();
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["totals"]["total_calls"], 120, "{extra}");
+        let price: f64 = body["totals"]["total_price"]
+            .as_str()
+            .expect("price")
+            .parse()
+            .expect("decimal");
+        assert!(
+            (price - expected).abs() < 1e-9,
+            "{extra}: {price} vs {expected}"
+        );
+        seen.push(source);
+    }
+    assert_eq!(seen, ["rollup", "raw"]);
+    let settings = settings_of(&app, &[]).await;
+    let range = Range {
+        from: "2025-11-27".parse().expect("date"),
+        to: "2025-11-27".parse().expect("date"),
+    };
+    rollups::run(&settings, &RollupsCommand::Verify(range))
+        .await
+        .expect("the rollups agree with raw CDRs");
 }
