@@ -15,6 +15,19 @@ async fn total_calls(app: &TestApp, path: &str, query: &str) -> (u16, serde_json
     (status, body)
 }
 
+/// `cdrstats rollups verify` of one day of the test's database: every derived table against
+/// raw CDRs; panics with `why` when they disagree.
+async fn verify_day(app: &TestApp, day: &str, why: &str) {
+    let settings = settings_of(app, &[]).await;
+    let range = Range {
+        from: day.parse().expect("date"),
+        to: day.parse().expect("date"),
+    };
+    rollups::run(&settings, &RollupsCommand::Verify(range))
+        .await
+        .expect(why);
+}
+
 /// Settings naming the test's own database, for the operator commands.
 async fn settings_of(app: &TestApp, extra: &[(&str, &str)]) -> Settings {
     let database: String = app
@@ -375,22 +388,7 @@ async fn a_rebuild_run_again_at_once_or_after_an_interruption_is_exact() {
 /// Termination totals of `account` for the two hours from `day`, fresh (no cache).
 async fn two_hours(app: &TestApp, uuid: &str, day: i64, extra: &str) -> (u64, String) {
     let query = window_query(day, day + 7_199, "hour", extra).replace(ACCOUNT_UUID, uuid);
-    let resp = app
-        .http
-        .get(format!("{}{TERMINATION}?{query}", app.address))
-        .bearer_auth(token(Mint::Access(ACCESS_ALL)))
-        .header("Cache-Control", "no-cache")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status(), 200);
-    let source = resp
-        .headers()
-        .get("x-cdrstats-source")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body: serde_json::Value = resp.json().await.expect("json");
+    let (body, source) = fresh(app, TERMINATION, &query).await;
     let calls = body["totals"]["total_calls"].as_u64().expect("total_calls");
     (calls, source)
 }
@@ -580,14 +578,7 @@ async fn cdrs_inserted_with_the_pipeline_settings_answer_the_same_from_every_rol
         );
     }
     // The same sums as the raw CDRs, through `verify` (every rollup, every sum, per day).
-    let settings = settings_of(&app, &[]).await;
-    let range = Range {
-        from: "2025-11-27".parse().expect("date"),
-        to: "2025-11-27".parse().expect("date"),
-    };
-    rollups::run(&settings, &RollupsCommand::Verify(range))
-        .await
-        .expect("the rollups agree with raw CDRs");
+    verify_day(&app, "2025-11-27", "the rollups agree with raw CDRs").await;
 }
 
 /// A pipeline INSERT retried after a timeout (same rows, same `insert_deduplication_token`)
@@ -648,14 +639,12 @@ async fn a_retried_pipeline_insert_counts_once_in_raw_and_every_derived_table() 
     // The same rows in a new batch are new CDRs.
     insert("batch-2").await;
     assert_eq!(count("SELECT count() FROM cdrs").await, 60);
-    let range = Range {
-        from: "2025-11-27".parse().expect("date"),
-        to: "2025-11-27".parse().expect("date"),
-    };
-    let settings = settings_of(&app, &[]).await;
-    rollups::run(&settings, &RollupsCommand::Verify(range))
-        .await
-        .expect("every derived table agrees with raw CDRs");
+    verify_day(
+        &app,
+        "2025-11-27",
+        "every derived table agrees with raw CDRs",
+    )
+    .await;
 }
 
 /// Active-call snapshots live 7 days (the TTL of `active_calls`): an older window is a 400,
@@ -827,21 +816,8 @@ async fn cdrs_with_prices_that_are_not_numbers_are_inserted_and_counted_with_pri
     let path = "/api/rest/customer/v1/termination-statistics";
     let mut seen = Vec::new();
     for extra in ["", "&duration-gt=-1"] {
-        let query = window_query(day, day + 7_199, "hour", extra);
-        let resp = app
-            .http
-            .get(format!("{}{path}?{query}", app.address))
-            .bearer_auth(token(Mint::Access(ACCESS_ALL)))
-            .header("Cache-Control", "no-cache")
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(resp.status(), 200, "{extra}");
-        let source = resp.headers()["x-cdrstats-source"]
-            .to_str()
-            .expect("source")
-            .to_owned();
-        let body: serde_json::Value = resp.json().await.expect("json");
+        let (body, source) =
+            fresh(&app, path, &window_query(day, day + 7_199, "hour", extra)).await;
         assert_eq!(body["totals"]["total_calls"], 120, "{extra}");
         let price: f64 = body["totals"]["total_price"]
             .as_str()
@@ -855,12 +831,5 @@ async fn cdrs_with_prices_that_are_not_numbers_are_inserted_and_counted_with_pri
         seen.push(source);
     }
     assert_eq!(seen, ["rollup", "raw"]);
-    let settings = settings_of(&app, &[]).await;
-    let range = Range {
-        from: "2025-11-27".parse().expect("date"),
-        to: "2025-11-27".parse().expect("date"),
-    };
-    rollups::run(&settings, &RollupsCommand::Verify(range))
-        .await
-        .expect("the rollups agree with raw CDRs");
+    verify_day(&app, "2025-11-27", "the rollups agree with raw CDRs").await;
 }

@@ -447,3 +447,24 @@ pub fn price6(p: f64) -> Decimal {
         .expect("decimal")
         .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
 }
+
+/// GET `path?query` with a full-access token, bypassing caches (`no-cache`): the body of the
+/// 200 answer and its `x-cdrstats-source`.
+pub async fn fresh(app: &TestApp, path: &str, query: &str) -> (serde_json::Value, String) {
+    let resp = app
+        .http
+        .get(format!("{}{path}?{query}", app.address))
+        .bearer_auth(token(Mint::Access(ACCESS_ALL)))
+        .header("Cache-Control", "no-cache")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let source = resp
+        .headers()
+        .get("x-cdrstats-source")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (resp.json().await.expect("json"), source)
+}

@@ -5,7 +5,6 @@
 //! the raw CDRs.
 
 use crate::helpers::*;
-use cdrstats::auth::token::Mint;
 use cdrstats::cli::rollups::{self, Range, RollupsCommand};
 use cdrstats::config::Settings;
 use clickhouse::Row;
@@ -130,25 +129,6 @@ async fn raw_minutes(app: &TestApp, side: u8, from: i64, to: i64) -> Vec<Minute>
         .fetch_all()
         .await
         .expect("raw minutes")
-}
-
-async fn fresh(app: &TestApp, path: &str, query: &str) -> (serde_json::Value, String) {
-    let resp = app
-        .http
-        .get(format!("{}{path}?{query}", app.address))
-        .bearer_auth(token(Mint::Access(ACCESS_ALL)))
-        .header("Cache-Control", "no-cache")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status(), 200);
-    let source = resp
-        .headers()
-        .get("x-cdrstats-source")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (resp.json().await.expect("json"), source)
 }
 
 /// Compares the quality and statistics endpoints of both sides over `[from, to]` at minute
