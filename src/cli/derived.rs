@@ -509,7 +509,7 @@ mod tests {
 
     /// The planner's lists of rollups (which CDR columns each answers for) name tables derived
     /// here with exactly those keys, at the grain the planner reads them, with the PDD sums the
-    /// breakdowns need.
+    /// breakdowns need and the statistics sums the planner says they carry.
     #[test]
     fn the_planners_rollups_are_derived_here_with_their_keys_and_grain() {
         use crate::stats::plan::{BREAKDOWN_HOUR, BREAKDOWN_MINUTE, ROLLUPS, Rollup};
@@ -520,6 +520,7 @@ mod tests {
                     .unwrap_or_else(|| panic!("{} is not derived", r.table));
                 assert_eq!(d.grain(), grain, "{}", r.table);
                 assert!(d.pdd || !pdd, "{} lacks the PDD sums", r.table);
+                assert_eq!(d.statistics, r.statistics, "{}: statistics sums", r.table);
                 // The disconnect rollup answers for both legs' columns with its one code/reason.
                 let mut columns: Vec<&str> = r
                     .columns
