@@ -1,4 +1,5 @@
--- Raw CDRs of one account for sql/breakdown.sql, over some time ranges. k1n … k2s are the key
+-- Raw CDRs of one account for sql/breakdown.sql, over some time ranges. period is the row's
+-- window (0, or 1 before the asked window's start when comparing); k1n … k2s are the key
 -- expressions of the asked dimensions (a number or a text per dimension, the other one
 -- constant) and reason the side's disconnect reason (or ''), all from the gateway's fixed
 -- dimension table; every value is a typed server-side parameter.
@@ -13,7 +14,7 @@
 -- floor of a positive value is rounding half away from zero. Not toDecimal64(pdd, 9): on the
 -- local engine (ClickHouse 26.9) toDecimal64(toFloat32(2.3455), 9) is 2.345499904 while the
 -- stored value is 2.34549999237…, so that conversion is not exact.
-SELECT k1n, k1s, k2n, k2s, reason,
+SELECT period, k1n, k1s, k2n, k2s, reason,
        sum(n) AS c,
        sum(n_s) AS s,
        sum(n_ad) AS ad,
@@ -23,7 +24,8 @@ SELECT k1n, k1s, k2n, k2s, reason,
        sum(n_pc) AS pc
 FROM
 (
-    SELECT %K1N% AS k1n,
+    SELECT %PERIOD% AS period,
+           %K1N% AS k1n,
            %K1S% AS k1s,
            %K2N% AS k2n,
            %K2S% AS k2s,
@@ -39,6 +41,6 @@ FROM
     WHERE %ACCOUNT_COLUMN% = {account:UInt32}
       AND (%RANGES%)
       %CONDITIONS%
-    GROUP BY k1n, k1s, k2n, k2s, reason, price
+    GROUP BY period, k1n, k1s, k2n, k2s, reason, price
 )
-GROUP BY k1n, k1s, k2n, k2s, reason
+GROUP BY period, k1n, k1s, k2n, k2s, reason

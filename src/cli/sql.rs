@@ -31,8 +31,8 @@ pub struct SqlArgs {
     pub since: Option<i64>,
 }
 
-/// The plan as JSON: `{"path": "...", "sql": "...", "params": {"name": "value"}}`; for a
-/// breakdown with `compare=previous-period`, the previous window's query as `"previous"`.
+/// The plan as JSON: `{"path": "...", "sql": "...", "params": {"name": "value"}}` (a breakdown
+/// with `compare=previous-period` reads both windows in this one query).
 pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::Result<String> {
     let endpoint = Endpoint::ALL
         .into_iter()
@@ -47,33 +47,13 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
         })?;
     let now = args.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
     if endpoint.shape() == Shape::Breakdown {
-        use crate::stats::breakdown::request::{BreakdownRequest, previous};
-        use crate::stats::breakdown::{Period, plan as breakdown_plan};
+        use crate::stats::breakdown::plan as breakdown_plan;
+        use crate::stats::breakdown::request::BreakdownRequest;
         let req =
             BreakdownRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
         let column = settings.duration_column(endpoint.side());
-        let window = req.window(now);
-        let current = breakdown_plan(
-            &req,
-            args.account,
-            window,
-            Period::Current,
-            column,
-            !args.raw,
-        );
-        let mut json = bound(settings, args, current).await?;
-        if req.compare {
-            let before = previous(window);
-            let p = breakdown_plan(
-                &req,
-                args.account,
-                before,
-                Period::Previous,
-                column,
-                !args.raw,
-            );
-            json["previous"] = bound(settings, args, p).await?;
-        }
+        let p = breakdown_plan(&req, args.account, req.window(now), column, !args.raw);
+        let json = bound(settings, args, p).await?;
         return Ok(json.to_string());
     }
     let req = StatsRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -153,10 +133,10 @@ mod tests {
         }
     }
 
-    /// A breakdown prints its plan, and with compare the previous window's as a second query,
-    /// `since` bound from `--since` (no lookup).
+    /// A breakdown prints its plan, with compare one query over both windows, `since` bound
+    /// from `--since` (no lookup).
     #[tokio::test]
-    async fn a_breakdown_prints_both_windows_queries() {
+    async fn a_breakdown_prints_one_query_over_both_windows() {
         let settings = crate::config::Settings::from_vars(
             [("JWT_SECRET", "cdrstats-test-secret-0123456789abcdef")]
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -169,15 +149,16 @@ mod tests {
             .expect("plan");
         let json: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(json["path"], "rollup");
-        assert_eq!(json["params"]["period"], "0");
+        assert_eq!(json["params"]["current_from"], "2026-04-15 09:59:30");
         assert_eq!(json["params"]["rollup_since"], "2026-04-15 00:00:00");
         assert!(
             json["sql"]
                 .as_str()
                 .is_some_and(|s| s.contains("rollup_hour_dst_country"))
         );
-        assert_eq!(json["previous"]["params"]["period"], "1");
-        assert_eq!(json["previous"]["params"]["r0_from"], "2026-04-15 07:58:30");
+        // The previous window's first partial minute is read raw, its time tells its period.
+        assert_eq!(json["params"]["r0_from"], "2026-04-15 07:58:30");
+        assert!(json.get("previous").is_none());
         let err = run(&settings, &args("termination-statistics", q)).await;
         assert!(err.is_err_and(|e| e.to_string().contains("--endpoint must be")));
     }

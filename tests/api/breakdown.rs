@@ -988,39 +988,30 @@ async fn planned_breakdown(
     query: &str,
     allow_rollup: bool,
 ) -> (Value, Vec<&'static str>) {
-    use cdrstats::stats::breakdown::request::{BreakdownRequest, previous};
-    use cdrstats::stats::breakdown::{BreakdownRow, Period, build, plan};
+    use cdrstats::stats::breakdown::request::BreakdownRequest;
+    use cdrstats::stats::breakdown::{BreakdownRow, build, plan};
     let endpoint = match side {
         Side::Termination => cdrstats::domain::Endpoint::TerminationBreakdown,
         Side::Origination => cdrstats::domain::Endpoint::OriginationBreakdown,
     };
     let r = BreakdownRequest::parse(endpoint, query).expect("valid case");
     let window = r.window(i64::MAX / 2);
-    let mut windows = vec![(Period::Current, window)];
-    if r.compare {
-        windows.push((Period::Previous, previous(window)));
-    }
     let (mut rows, mut tables) = (Vec::new(), Vec::new());
-    for (period, w) in windows {
-        if w.from > w.to {
-            continue;
-        }
-        let p = plan(&r, ACCOUNT, w, period, "duration", allow_rollup);
+    if window.from <= window.to {
+        let p = plan(&r, ACCOUNT, window, "duration", allow_rollup);
         for t in [
             "rollup_minute_destination",
             "rollup_hour_destination",
             "rollup_hour_dst_country",
             "rollup_minute_disconnect",
         ] {
-            if p.sql.contains(&format!("FROM {t}\n")) && !tables.contains(&t) {
+            if p.sql.contains(&format!("FROM {t}\n")) {
                 tables.push(t);
             }
         }
-        rows.extend(
-            cdrstats::stats::query::fetch_rows::<BreakdownRow>(&app.ch, &p)
-                .await
-                .expect("query"),
-        );
+        rows = cdrstats::stats::query::fetch_rows::<BreakdownRow>(&app.ch, &p)
+            .await
+            .expect("query");
     }
     let doc = serde_json::to_value(build(&r, rows)).expect("json");
     (doc, tables)

@@ -6,7 +6,7 @@
 //!
 //! Planned like the series endpoints: whole minutes of a listed account-side from the rollup
 //! holding the dimensions and filters (whole hours from the hourly one), the rest from raw
-//! CDRs; one query per window, the previous window's beside the current one's. Ordering, the
+//! CDRs; one query, reading the previous window too when comparing. Ordering, the
 //! cut and `other` are computed here from exact integer sums.
 
 pub mod document;
@@ -17,6 +17,7 @@ use self::request::{BreakdownRequest, Dimension, previous};
 use super::plan::{self, Bind, Plan, Window};
 use super::query::Executor;
 use super::retention::Retention;
+use super::time::clickhouse_datetime;
 use crate::answer::{Ask, Computed, Family, RequestKey, Source};
 use crate::config::Settings;
 use crate::domain::{Endpoint, Side};
@@ -87,29 +88,19 @@ impl Family for Breakdown {
             Side::Origination => self.origination_duration,
         };
         let window = r.window(ask.now);
-        let mut plans = Vec::new();
-        // Empty when the window is shorter than a second (both times inside one second).
+        let (mut rows, mut source) = (Vec::new(), Source::Raw);
+        // Nothing to read when the window is shorter than a second (both times inside one
+        // second). One query reads the window and, when comparing, the previous one.
         if window.from <= window.to {
-            plans.push(plan(r, ask.account, window, Period::Current, column, true));
-            if r.compare {
-                let before = previous(window);
-                plans.push(plan(r, ask.account, before, Period::Previous, column, true));
+            let p = plan(r, ask.account, window, column, true);
+            self.retention.check(exec, &p, ask.now).await?;
+            rows = exec.rows::<BreakdownRow>(&p).await?;
+            if p.path == plan::Path::Rollup {
+                source = Source::Rollup;
             }
         }
-        for p in &plans {
-            self.retention.check(exec, p, ask.now).await?;
-        }
-        // The windows' queries run at once: comparing costs little more time than not.
-        let answers =
-            futures_util::future::try_join_all(plans.iter().map(|p| exec.rows::<BreakdownRow>(p)))
-                .await?;
-        let source = if plans.iter().any(|p| p.path == plan::Path::Rollup) {
-            Source::Rollup
-        } else {
-            Source::Raw
-        };
         Ok(Computed {
-            doc: build(r, answers.into_iter().flatten().collect()),
+            doc: build(r, rows),
             source,
             settled: window.to < ask.now - self.settle_lag,
         })
@@ -141,13 +132,6 @@ fn key_expressions(dimension: Option<Dimension>, side: Side) -> (String, String)
     }
 }
 
-/// Which window a query reads: the asked one, or the one before it (`compare`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Period {
-    Current = 0,
-    Previous = 1,
-}
-
 /// The CDR columns a source must hold to answer `request`: its dimensions (with the reason
 /// beside the disconnect code) and its filters.
 fn needed_columns(request: &BreakdownRequest, side: Side) -> Vec<&'static str> {
@@ -159,24 +143,42 @@ fn needed_columns(request: &BreakdownRequest, side: Side) -> Vec<&'static str> {
     needed
 }
 
-/// The SQL for `request` over `window` for `account`, `duration_column` summed into
-/// `total_duration`: whole minutes (and hours) from the rollups holding every needed column
-/// from the account-side's `since` on (unless `allow_rollup` is false, for equivalence tests),
-/// the rest from raw CDRs. Column names come only from the fixed dimension, filter and rollup
-/// tables.
+/// The SQL for `request` over `window` (and the previous window when comparing) for
+/// `account`, `duration_column` summed into `total_duration`: whole minutes (and hours) from
+/// the rollups holding every needed column from the account-side's `since` on (unless
+/// `allow_rollup` is false, for equivalence tests), the rest from raw CDRs. Column names come
+/// only from the fixed dimension, filter and rollup tables.
+///
+/// Both windows are one query: its planning, which costs more than reading the rollups' few
+/// rows, is done once, and the windows are split apart, so every row a part reads lies in one
+/// of them and its time tells which (`period` 1 before `window.from`).
 pub fn plan(
     request: &BreakdownRequest,
     account: u32,
     window: Window,
-    period: Period,
     duration_column: &'static str,
     allow_rollup: bool,
 ) -> Plan {
     let side = request.endpoint.side();
-    let mut binds = vec![
-        ("account".to_owned(), Bind::UInt32(account)),
-        ("period".to_owned(), Bind::UInt8(period as u8)),
-    ];
+    let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
+    let windows = if request.compare {
+        vec![previous(window), window]
+    } else {
+        vec![window]
+    };
+    let period = |time: &str| {
+        if request.compare {
+            format!("if({time} >= {{current_from:DateTime('UTC')}}, 0, 1)")
+        } else {
+            "toUInt8(0)".to_owned()
+        }
+    };
+    if request.compare {
+        binds.push((
+            "current_from".to_owned(),
+            Bind::Text(clickhouse_datetime(window.from)),
+        ));
+    }
     let filters = plan::filter_conditions(&request.filters, &mut binds);
     let needed = needed_columns(request, side);
     let minute = allow_rollup
@@ -184,7 +186,7 @@ pub fn plan(
         .flatten();
     let hour = minute.and_then(|_| plan::rollup_holding(plan::BREAKDOWN_HOUR, &needed));
     let split = plan::Split::graded(
-        &[window],
+        &windows,
         minute,
         hour.is_some(),
         plan::side(request.endpoint),
@@ -230,6 +232,7 @@ pub fn plan(
                 .replace("%DURATION_COLUMN%", duration_column)
                 .replace("%PRICE_COLUMN%", price)
                 .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
+                .replace("%PERIOD%", &period("time_start"))
                 .replace("%RANGES%", ranges),
         );
     }
@@ -238,11 +241,16 @@ pub fn plan(
     } else {
         "billed_duration_sum"
     };
-    for (rollup, ranges) in [(minute, &split.rollup_ranges), (hour, &split.hour_ranges)] {
+    let rolled = [
+        (minute, &split.rollup_ranges, "minute"),
+        (hour, &split.hour_ranges, "hour"),
+    ];
+    for (rollup, ranges, time) in rolled {
         if let (Some(rollup), Some(ranges)) = (rollup, ranges) {
             parts.push(
                 keys(PART_ROLLUP)
                     .replace("%ROLLUP%", rollup.table)
+                    .replace("%PERIOD%", &period(time))
                     .replace("%DURATION_SUM%", duration_sum)
                     .replace("%RANGES%", ranges),
             );
@@ -358,17 +366,27 @@ mod tests {
     }
 
     #[test]
-    fn the_previous_window_is_its_own_query_with_every_value_bound() {
+    fn the_previous_window_is_read_by_the_same_query_with_every_value_bound() {
         let r = request(
             Endpoint::TerminationBreakdown,
             "&by=disconnect-code,dst-prefix&compare=previous-period&dst-prefix-routing-starts-with=%27%29%20OR%201%3D1&disconnect-code=486",
         );
         let window = r.window(1_900_000_000);
-        let p = plan(&r, 7, previous(window), Period::Previous, "duration", true);
+        let p = plan(&r, 7, window, "duration", true);
         // No rollup holds both a prefix and a disconnect code.
         assert_eq!(p.path, plan::Path::Raw);
         assert_eq!(p.raw_from, Some(window.from - 3600));
-        assert!(p.binds.contains(&("period".into(), Bind::UInt8(1))));
+        // A row's period is told by its time: 1 before the asked window's first second.
+        assert!(p.binds.contains(&(
+            "current_from".into(),
+            Bind::Text("2026-04-15 10:00:30".into())
+        )));
+        assert!(
+            p.sql
+                .contains("if(time_start >= {current_from:DateTime('UTC')}, 0, 1) AS period"),
+            "{}",
+            p.sql
+        );
         assert!(
             p.sql.contains("toInt64(legb_disconnect_code) AS k1n"),
             "{}",
@@ -396,6 +414,18 @@ mod tests {
             p.binds
                 .contains(&("r0_to".into(), Bind::Text("2026-04-15 10:00:29".into())))
         );
+        assert!(
+            p.binds
+                .contains(&("r1_to".into(), Bind::Text("2026-04-15 11:00:29".into())))
+        );
+        let alone = request(Endpoint::TerminationBreakdown, "&by=disconnect-code");
+        let p = plan(&alone, 7, window, "duration", true);
+        assert_eq!(
+            p.raw_from,
+            Some(window.from),
+            "no previous window without compare"
+        );
+        assert!(p.sql.contains("toUInt8(0) AS period") && !p.sql.contains("current_from"));
     }
 
     #[test]
@@ -429,8 +459,8 @@ mod tests {
         };
         let window = r.window(1_900_000_000);
         let (p, same) = (
-            plan(&r, 7, window, Period::Current, "duration", true),
-            plan(&neutral, 7, window, Period::Current, "duration", true),
+            plan(&r, 7, window, "duration", true),
+            plan(&neutral, 7, window, "duration", true),
         );
         assert_eq!(p.sql, same.sql);
         assert!(!p.sql.contains('%') && !p.sql.contains("OR 1=1"));
@@ -444,7 +474,7 @@ mod tests {
     fn origination_reads_last_cdrs_with_the_a_leg_code() {
         let r = request(Endpoint::OriginationBreakdown, "&by=disconnect-code");
         let window = r.window(1_900_000_000);
-        let p = plan(&r, 7, window, Period::Current, "duration", false);
+        let p = plan(&r, 7, window, "duration", false);
         assert!(p.sql.contains("FROM cdrs_by_customer\n"), "{}", p.sql);
         assert!(p.sql.contains("toInt64(lega_disconnect_code) AS k1n"));
         assert!(p.sql.contains("customer_price AS price"));
@@ -453,7 +483,7 @@ mod tests {
             Some(window.from),
             "no previous window without compare"
         );
-        let p = plan(&r, 7, window, Period::Current, "customer_duration", false);
+        let p = plan(&r, 7, window, "customer_duration", false);
         assert!(p.sql.contains("FROM cdrs\n") && p.sql.contains("AND is_last_cdr"));
     }
 
@@ -466,14 +496,7 @@ mod tests {
                 "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time={from}&to-time={to}{extra}"
             );
             let r = BreakdownRequest::parse(Endpoint::TerminationBreakdown, &q).expect("valid");
-            let p = plan(
-                &r,
-                7,
-                r.window(1_900_000_000),
-                Period::Current,
-                "duration",
-                true,
-            );
+            let p = plan(&r, 7, r.window(1_900_000_000), "duration", true);
             assert!(!p.sql.contains('%'), "{}", p.sql);
             [
                 "cdrs\n",
