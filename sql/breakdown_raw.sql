@@ -4,9 +4,8 @@
 -- constant) and reason the side's disconnect reason (or ''), all from the gateway's fixed
 -- dimension table; every value is a typed server-side parameter.
 --
--- Prices: exactly as sql/totals_raw.sql (each price read back from its shortest decimal text,
--- rounded half away from zero to 6 places as a Decimal, in millionths; once per distinct
--- price of a group; 0 for a price that is not a finite number below 10^9 in magnitude).
+-- Prices: exactly as sql/totals_raw.sql (in millionths by the gateway's one price rule, once
+-- per distinct price of a group).
 --
 -- PDD: each CDR's Float32 value exactly, rounded half away from zero to milliseconds, summed
 -- in integer milliseconds. Float32 → Float64 is exact; times 1000 (a 24-bit significand times
@@ -19,7 +18,7 @@ SELECT period, k1n, k1s, k2n, k2s, reason,
        sum(n_s) AS s,
        sum(n_ad) AS ad,
        sum(n_td) AS td,
-       sum(if(abs(price) < 1000000000, toInt64(round(toDecimal128(toString(price), 12), 6) * 1000000), 0) * toInt64(n)) AS p,
+       sum(%PRICE_MICROS% * toInt64(n)) AS p,
        sum(n_pm) AS pm,
        sum(n_pc) AS pc
 FROM

@@ -2,6 +2,8 @@
 //! from CDRs — its view's SELECT as in `schema/`, a day of it for a rebuild, and the backfill
 //! of what the views did not roll up for the listed account-sides.
 
+use crate::stats::price_sql::price_micros;
+
 /// A table derived from `cdrs`: how to compute it for a set of CDRs. The materialized view in
 /// `schema/` computes the same (a unit test compares the text); a table `fed_by` another is
 /// computed by a view of that table there (it aggregates or copies the aggregated block), and from raw CDRs
@@ -58,26 +60,15 @@ macro_rules! quality_sums {
     };
 }
 
-/// A CDR's price for its side in millionths: the decimal the switch wrote (the Float64's
-/// shortest decimal form) rounded half away from zero to 6 places. Formatting every price as
-/// text costs inserts about 0.1 s per 2M CDRs in each of three views, so the price scaled in
-/// floating point is rounded directly unless it lies within 0.001 of a tie (or is 10^6 or more,
-/// or not finite). There the text form decides; elsewhere both agree: below 10^6 a Float64 and
-/// its shortest decimal differ by at most 1.2e-10, so scaled by 10^6 by less than 0.001 with the
-/// product's own rounding error, and both round to the same integer.
-///
-/// A price that is not a finite number below 10^9 in magnitude (NaN, infinities, garbage from
-/// the switch) counts 0: its text form cannot be read as a Decimal, and a view that fails
-/// fails the pipeline's whole insert. The CDR itself still counts everywhere else; the raw
-/// queries (`sql/totals_raw.sql`, `sql/breakdown_raw.sql`) apply the same rule.
-macro_rules! price_micros {
+/// A CDR's price for its side in millionths, for the views and `rollups verify`'s raw sums.
+macro_rules! side_price_micros {
     () => {
-        "if(abs(if(side = 0, vendor_price, customer_price)) < 1000000 AND abs(if(side = 0, vendor_price, customer_price) * 1000000 - floor(if(side = 0, vendor_price, customer_price) * 1000000) - 0.5) > 0.001, toInt64(round(if(side = 0, vendor_price, customer_price) * 1000000)), if(abs(if(side = 0, vendor_price, customer_price)) < 1000000000, toInt64(round(toDecimal128(toString(if(side = 0, vendor_price, customer_price)), 12), 6) * 1000000), 0))"
+        price_micros!("if(side = 0, vendor_price, customer_price)")
     };
 }
 
-/// [`price_micros!`] for `rollups verify`'s raw sums.
-pub const PRICE_MICROS: &str = price_micros!();
+/// [`side_price_micros!`] for `rollups verify`'s raw sums.
+pub const PRICE_MICROS: &str = side_price_micros!();
 
 /// The statistics sums (the quality ones and more), as the views compute them per CDR.
 macro_rules! statistics_sums {
@@ -88,7 +79,7 @@ macro_rules! statistics_sums {
        sum(toInt64(duration)) AS full_duration_sum,
        sum(toInt64(if(side = 0, vendor_duration, customer_duration))) AS billed_duration_sum,
        sum(",
-            price_micros!(),
+            side_price_micros!(),
             ") AS price_micros"
         )
     };

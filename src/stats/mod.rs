@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod outgoing;
 pub mod params;
 pub mod plan;
+pub mod price_sql;
 pub mod quality;
 pub mod query;
 pub mod retention;

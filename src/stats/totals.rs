@@ -9,6 +9,7 @@ use super::filters::Filter;
 use super::metrics::{format, ratio};
 use super::params::{RawParams, Value};
 use super::plan::{self, Bind, Plan, Window};
+use super::price_sql;
 use super::query::Executor;
 use super::retention::Retention;
 use super::table::{Cell, Tabular};
@@ -292,16 +293,13 @@ pub fn plan(
             conditions.push_str("AND is_last_cdr ");
         }
         conditions.push_str(&filters);
-        let price = match request.endpoint.side() {
-            Side::Termination => "vendor_price",
-            Side::Origination => "customer_price",
-        };
         parts.push(
             TOTALS_RAW
                 .replace("%BUCKET%", &bucket.replace("%TIME%", "time_start"))
                 .replace("%RAW_TABLE%", table)
                 .replace("%DURATION_COLUMN%", duration_column)
-                .replace("%PRICE_COLUMN%", price)
+                .replace("%PRICE_COLUMN%", price_sql::column(request.endpoint.side()))
+                .replace("%PRICE_MICROS%", price_sql::OF_PRICE_COLUMN)
                 .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
                 .replace("%RANGES%", ranges)
                 .replace("%CONDITIONS%", conditions.trim_end()),
@@ -569,6 +567,11 @@ mod tests {
         );
         assert!(p.sql.contains("sum(toInt64(vendor_duration))"));
         assert!(p.sql.contains("vendor_price AS price"));
+        // The one price rule, as the views apply it.
+        assert!(
+            p.sql
+                .contains(&format!("sum({} * toInt64(n))", price_sql::OF_PRICE_COLUMN))
+        );
         assert!(p.binds.contains(&("week_mode".into(), Bind::UInt8(1))));
         assert!(
             p.binds

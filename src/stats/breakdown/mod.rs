@@ -15,6 +15,7 @@ pub mod request;
 use self::document::{BreakdownDocument, Group, KeyValue, MatchKey, Sums};
 use self::request::{BreakdownRequest, Dimension, previous};
 use super::plan::{self, Bind, Plan, Window};
+use super::price_sql;
 use super::query::Executor;
 use super::retention::Retention;
 use super::time::clickhouse_datetime;
@@ -222,15 +223,12 @@ pub fn plan(
         } else {
             ""
         };
-        let price = match side {
-            Side::Termination => "vendor_price",
-            Side::Origination => "customer_price",
-        };
         parts.push(
             keys(&PART_RAW.replace("%CONDITIONS%", &format!("{last_cdrs}%CONDITIONS%")))
                 .replace("%RAW_TABLE%", table)
                 .replace("%DURATION_COLUMN%", duration_column)
-                .replace("%PRICE_COLUMN%", price)
+                .replace("%PRICE_COLUMN%", price_sql::column(side))
+                .replace("%PRICE_MICROS%", price_sql::OF_PRICE_COLUMN)
                 .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
                 .replace("%PERIOD%", &period("time_start"))
                 .replace("%RANGES%", ranges),
@@ -478,6 +476,10 @@ mod tests {
         assert!(p.sql.contains("FROM cdrs_by_customer\n"), "{}", p.sql);
         assert!(p.sql.contains("toInt64(lega_disconnect_code) AS k1n"));
         assert!(p.sql.contains("customer_price AS price"));
+        assert!(
+            p.sql
+                .contains(&format!("sum({} * toInt64(n))", price_sql::OF_PRICE_COLUMN))
+        );
         assert_eq!(
             p.raw_from,
             Some(window.from),
