@@ -31,6 +31,7 @@ use crate::cli::listing::{self, backfill_start, day_start, first_kept_day, today
 use crate::cli::maintain;
 use crate::config::Settings;
 use crate::db;
+use crate::stats::price_sql::priced;
 use anyhow::{Context, bail};
 use chrono::{Datelike, NaiveDate};
 use clickhouse::Row;
@@ -625,6 +626,31 @@ const RAW_FAMILY: [&str; 5] = [
     "toUInt64(pdd > 0)",
 ];
 
+/// CDRs per day and side whose price for the side has no value in millionths (not a finite
+/// number below 10^9 in magnitude): every path counts them with price 0, so the sums agree
+/// whatever the switch sent, and this count is how an operator sees it sent such prices.
+const UNPRICED: &str = concat!(
+    "SELECT toYYYYMMDD(time_start) AS day, toUInt8(side) AS side, countIf(NOT (",
+    priced!("if(side = 0, vendor_price, customer_price)"),
+    ")) AS cdrs FROM cdrs ARRAY JOIN [0, 1] AS side \
+     WHERE time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')} \
+     AND (side = 0 OR is_last_cdr) GROUP BY day, side HAVING cdrs > 0 ORDER BY day, side"
+);
+
+/// A row of [`UNPRICED`].
+#[derive(Clone, Debug, Row, Deserialize)]
+struct Unpriced {
+    day: u32,
+    side: u8,
+    cdrs: u64,
+}
+
+impl PerDaySide for Unpriced {
+    fn key(&self) -> (u32, u8) {
+        (self.day, self.side)
+    }
+}
+
 /// The same sums of `derived`'s rows, in [`RAW_FAMILY`]'s order: `0` for the sums it does not
 /// carry (the statistics sums of a quality-only rollup, the PDD sums of a statistics one).
 fn rollup_family(derived: &Derived) -> [&'static str; 5] {
@@ -945,6 +971,27 @@ async fn verify(
             }
         }
     }
+    let unpriced = per_day_side::<Unpriced>(client, UNPRICED, range, &until)
+        .await
+        .context("counting CDRs without a usable price")?;
+    let notes: String = unpriced
+        .values()
+        .map(|u| {
+            format!(
+                "\n{}-{:02}-{:02} {}: {} CDR(s) with a price that is not a finite number \
+                 below 10^9, counted with price 0",
+                u.day / 10_000,
+                u.day / 100 % 100,
+                u.day % 100,
+                if u.side == 0 {
+                    "termination"
+                } else {
+                    "origination"
+                },
+                u.cdrs
+            )
+        })
+        .collect();
     let text = if differing.is_empty() {
         format!(
             "verified {} day(s) ({} .. {}, CDRs started before {until} UTC): raw CDRs and {} \
@@ -954,10 +1001,10 @@ async fn verify(
             range.to,
             DERIVED.len(),
             started.elapsed().as_secs_f64()
-        )
+        ) + &notes
     } else {
         format!(
-            "{} of {} day(s) differ; run `cdrstats rollups rebuild` for them:\n{}",
+            "{} of {} day(s) differ; run `cdrstats rollups rebuild` for them:\n{}{notes}",
             differing.len(),
             days.len(),
             lines.join("\n")

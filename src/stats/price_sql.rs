@@ -32,15 +32,24 @@ macro_rules! price_micros {
             $price,
             " * 1000000) - 0.5) > 0.001, toInt64(round(",
             $price,
-            " * 1000000)), if(abs(",
-            $price,
-            ") < 1000000000, toInt64(round(toDecimal128(toString(",
+            " * 1000000)), if(",
+            $crate::stats::price_sql::priced!($price),
+            ", toInt64(round(toDecimal128(toString(",
             $price,
             "), 12), 6) * 1000000), 0))"
         )
     };
 }
 pub(crate) use price_micros;
+
+/// Whether `$price` (SQL text) has a value in millionths: a finite number below 10^9 in
+/// magnitude (false for NaN, as every comparison with NaN is, and the infinities).
+macro_rules! priced {
+    ($price:literal) => {
+        concat!("abs(", $price, ") < 1000000000")
+    };
+}
+pub(crate) use priced;
 
 /// [`price_micros!`] of a query's `price` column: the raw templates' price marker.
 pub const OF_PRICE_COLUMN: &str = price_micros!("price");

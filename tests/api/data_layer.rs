@@ -17,7 +17,7 @@ async fn total_calls(app: &TestApp, path: &str, query: &str) -> (u16, serde_json
 
 /// `cdrstats rollups verify` of one day of the test's database: every derived table against
 /// raw CDRs; panics with `why` when they disagree.
-async fn verify_day(app: &TestApp, day: &str, why: &str) {
+async fn verify_day(app: &TestApp, day: &str, why: &str) -> String {
     let settings = settings_of(app, &[]).await;
     let range = Range {
         from: day.parse().expect("date"),
@@ -25,7 +25,7 @@ async fn verify_day(app: &TestApp, day: &str, why: &str) {
     };
     rollups::run(&settings, &RollupsCommand::Verify(range))
         .await
-        .expect(why);
+        .expect(why)
 }
 
 /// Settings naming the test's own database, for the operator commands.
@@ -831,5 +831,21 @@ async fn cdrs_with_prices_that_are_not_numbers_are_inserted_and_counted_with_pri
         seen.push(source);
     }
     assert_eq!(seen, ["rollup", "raw"]);
-    verify_day(&app, "2025-11-27", "the rollups agree with raw CDRs").await;
+    let report = verify_day(&app, "2025-11-27", "the rollups agree with raw CDRs").await;
+    // The operator is told how many prices were unusable, per day and side.
+    let unusable = rows
+        .iter()
+        .filter(|r| r.vendor_price.is_nan() || r.vendor_price.abs() >= 1e9)
+        .count();
+    assert_eq!(unusable, 75);
+    // Under the line saying the rollups agree; the origination side's prices are all usable.
+    let notes: Vec<&str> = report.lines().skip(1).collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "2025-11-27 termination: {unusable} CDR(s) with a price that is not a finite \
+             number below 10^9, counted with price 0"
+        )],
+        "{report}"
+    );
 }
