@@ -596,6 +596,20 @@ async fn per_day_side<R: PerDaySide>(
     range: &Range,
     until: &str,
 ) -> anyhow::Result<BTreeMap<(u32, u8), R>> {
+    Ok(per_day::<R>(client, sql, range, until)
+        .await?
+        .into_iter()
+        .map(|s| (s.key(), s))
+        .collect())
+}
+
+/// Runs a query over `range` (whole UTC days) up to `until`, bound as `from` and `to`.
+async fn per_day<R: clickhouse::RowOwned + clickhouse::RowRead>(
+    client: &clickhouse::Client,
+    sql: &str,
+    range: &Range,
+    until: &str,
+) -> anyhow::Result<Vec<R>> {
     let (from, _) = day_bounds(range.from);
     let (_, end) = day_bounds(range.to);
     // Both texts are `YYYY-MM-DD hh:mm:ss`: ordered as text as in time.
@@ -609,10 +623,7 @@ async fn per_day_side<R: PerDaySide>(
         .param("from", &from)
         .param("to", &to)
         .fetch_all::<R>()
-        .await?
-        .into_iter()
-        .map(|s| (s.key(), s))
-        .collect())
+        .await?)
 }
 
 /// The statistics sums of raw CDRs (each CDR's `duration`, billed duration, price in millionths
@@ -626,29 +637,27 @@ const RAW_FAMILY: [&str; 5] = [
     "toUInt64(pdd > 0)",
 ];
 
-/// CDRs per day and side whose price for the side has no value in millionths (not a finite
-/// number below 10^9 in magnitude): every path counts them with price 0, so the sums agree
-/// whatever the switch sent, and this count is how an operator sees it sent such prices.
+/// CDRs per day whose price for a side has no value in millionths (not a finite number below
+/// 10^9 in magnitude), termination (every CDR's vendor price) and origination (last CDRs'
+/// customer price): every path counts them with price 0, so the sums agree whatever the switch
+/// sent, and this count is how an operator sees it sent such prices. One pass, no ARRAY JOIN
+/// of the sides: half the time (1.7 s against 3.6 s for 100M CDRs on the local engine).
 const UNPRICED: &str = concat!(
-    "SELECT toYYYYMMDD(time_start) AS day, toUInt8(side) AS side, countIf(NOT (",
-    priced!("if(side = 0, vendor_price, customer_price)"),
-    ")) AS cdrs FROM cdrs ARRAY JOIN [0, 1] AS side \
+    "SELECT toYYYYMMDD(time_start) AS day, countIf(NOT (",
+    priced!("vendor_price"),
+    ")) AS termination, countIf(is_last_cdr AND NOT (",
+    priced!("customer_price"),
+    ")) AS origination FROM cdrs \
      WHERE time_start >= {from:DateTime('UTC')} AND time_start < {to:DateTime('UTC')} \
-     AND (side = 0 OR is_last_cdr) GROUP BY day, side HAVING cdrs > 0 ORDER BY day, side"
+     GROUP BY day HAVING termination + origination > 0 ORDER BY day"
 );
 
 /// A row of [`UNPRICED`].
 #[derive(Clone, Debug, Row, Deserialize)]
 struct Unpriced {
     day: u32,
-    side: u8,
-    cdrs: u64,
-}
-
-impl PerDaySide for Unpriced {
-    fn key(&self) -> (u32, u8) {
-        (self.day, self.side)
-    }
+    termination: u64,
+    origination: u64,
 }
 
 /// The same sums of `derived`'s rows, in [`RAW_FAMILY`]'s order: `0` for the sums it does not
@@ -971,24 +980,25 @@ async fn verify(
             }
         }
     }
-    let unpriced = per_day_side::<Unpriced>(client, UNPRICED, range, &until)
+    let unpriced = per_day::<Unpriced>(client, UNPRICED, range, &until)
         .await
         .context("counting CDRs without a usable price")?;
     let notes: String = unpriced
-        .values()
-        .map(|u| {
+        .iter()
+        .flat_map(|u| {
+            [
+                (u, "termination", u.termination),
+                (u, "origination", u.origination),
+            ]
+        })
+        .filter(|(_, _, cdrs)| *cdrs > 0)
+        .map(|(u, side, cdrs)| {
             format!(
-                "\n{}-{:02}-{:02} {}: {} CDR(s) with a price that is not a finite number \
-                 below 10^9, counted with price 0",
+                "\n{}-{:02}-{:02} {side}: {cdrs} CDR(s) with a price that is not a finite \
+                 number below 10^9, counted with price 0",
                 u.day / 10_000,
                 u.day / 100 % 100,
                 u.day % 100,
-                if u.side == 0 {
-                    "termination"
-                } else {
-                    "origination"
-                },
-                u.cdrs
             )
         })
         .collect();

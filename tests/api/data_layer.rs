@@ -804,6 +804,10 @@ async fn cdrs_with_prices_that_are_not_numbers_are_inserted_and_counted_with_pri
         .map(|minute| {
             let mut r = cdr(day + minute * 60 + 5, 30);
             r.vendor_price = prices[minute as usize % prices.len()];
+            // Origination (every CDR here is a last CDR) gets a few of its own.
+            if minute % 10 == 0 {
+                r.customer_price = f64::NAN;
+            }
             r
         })
         .collect();
@@ -837,15 +841,22 @@ async fn cdrs_with_prices_that_are_not_numbers_are_inserted_and_counted_with_pri
         .iter()
         .filter(|r| r.vendor_price.is_nan() || r.vendor_price.abs() >= 1e9)
         .count();
-    assert_eq!(unusable, 75);
-    // Under the line saying the rollups agree; the origination side's prices are all usable.
+    let unusable_origination = rows.iter().filter(|r| r.customer_price.is_nan()).count();
+    assert_eq!((unusable, unusable_origination), (75, 12));
+    // Under the line saying the rollups agree.
     let notes: Vec<&str> = report.lines().skip(1).collect();
     assert_eq!(
         notes,
-        [format!(
-            "2025-11-27 termination: {unusable} CDR(s) with a price that is not a finite \
-             number below 10^9, counted with price 0"
-        )],
+        [
+            format!(
+                "2025-11-27 termination: {unusable} CDR(s) with a price that is not a finite \
+                 number below 10^9, counted with price 0"
+            ),
+            format!(
+                "2025-11-27 origination: {unusable_origination} CDR(s) with a price that is not \
+                 a finite number below 10^9, counted with price 0"
+            )
+        ],
         "{report}"
     );
 }
