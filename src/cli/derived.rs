@@ -345,12 +345,24 @@ pub fn backfill_count() -> String {
 }
 
 /// The backfill SELECT of a rollup table (`None` for a table the backfill does not write).
+///
+/// A table whose views feed others gets its rows ordered by account-side and time: the views
+/// see the insert one block (about a million rows) at a time, and a GROUP BY's output comes in
+/// hash order, so every block would hold rows of every hour and each block would add its own
+/// row for nearly every key of an hourly rollup (measured at 100M CDRs after the merges had
+/// settled: 4.2 rows per key of the hot account's hourly destination rows). In order, a block
+/// spans a few hours, and a key has a second row only where a block ends.
 pub fn backfill_select(table: &str) -> Option<String> {
     let derived = DERIVED
         .iter()
         .find(|d| d.table == table && d.listed_only())?;
+    let order = if DERIVED.iter().any(|d| d.fed_by == Some(table)) {
+        format!("\nORDER BY side, account_id, {}", derived.time_column)
+    } else {
+        String::new()
+    };
     Some(format!(
-        "{}\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}\n{}",
+        "{}\n{BACKFILL_JOIN}\nWHERE {BACKFILL_CONDITION}\n{}{order}",
         derived.head, derived.tail
     ))
 }

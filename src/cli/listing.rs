@@ -391,6 +391,8 @@ async fn backfill(
                 .param("month_to", next)
                 .with_setting("insert_deduplicate", "0")
                 .with_setting("max_bytes_before_external_group_by", GROUP_BY_SPILL_BYTES)
+                // The ordered backfills sort a month of rollup rows.
+                .with_setting("max_bytes_before_external_sort", GROUP_BY_SPILL_BYTES)
                 .execute()
                 .await
                 .with_context(|| format!("backfilling {table}"))?;

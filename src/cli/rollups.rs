@@ -1106,7 +1106,16 @@ mod tests {
             country
                 .contains("state = 'backfilling' AND writes_from = toDateTime({w:UInt32}, 'UTC')")
         );
-        assert!(country.ends_with(DERIVED[1].tail), "{country}");
+        // It feeds `rollup_minute`: in order, so each block of the insert spans few minutes.
+        assert!(
+            country.ends_with(&format!(
+                "{}\nORDER BY side, account_id, minute",
+                DERIVED[1].tail
+            )),
+            "{country}"
+        );
+        let codes = backfill_select("rollup_minute_disconnect").expect("backfilled");
+        assert!(!codes.contains("ORDER BY"), "feeds nothing: {codes}");
         assert!(backfill_select("rollup_minute").is_some());
         assert!(backfill_select("cdrs_by_customer").is_none());
         assert!(!country.contains('?') && !backfill_count().contains('?'));
