@@ -980,25 +980,26 @@ async fn verify(
             }
         }
     }
-    let unpriced = per_day::<Unpriced>(client, UNPRICED, range, &until)
+    let unpriced: BTreeMap<u32, Unpriced> = per_day::<Unpriced>(client, UNPRICED, range, &until)
         .await
-        .context("counting CDRs without a usable price")?;
-    let notes: String = unpriced
+        .context("counting CDRs without a usable price")?
+        .into_iter()
+        .map(|u| (u.day, u))
+        .collect();
+    let notes: String = days
         .iter()
-        .flat_map(|u| {
+        .filter_map(|day| Some((day, unpriced.get(&day_id(*day))?)))
+        .flat_map(|(day, u)| {
             [
-                (u, "termination", u.termination),
-                (u, "origination", u.origination),
+                (day, "termination", u.termination),
+                (day, "origination", u.origination),
             ]
         })
         .filter(|(_, _, cdrs)| *cdrs > 0)
-        .map(|(u, side, cdrs)| {
+        .map(|(day, side, cdrs)| {
             format!(
-                "\n{}-{:02}-{:02} {side}: {cdrs} CDR(s) with a price that is not a finite \
-                 number below 10^9, counted with price 0",
-                u.day / 10_000,
-                u.day / 100 % 100,
-                u.day % 100,
+                "\n{day} {side}: {cdrs} CDR(s) with a price that is not a finite number below \
+                 10^9, counted with price 0"
             )
         })
         .collect();

@@ -163,6 +163,10 @@ pub fn plan(
     let side = request.endpoint.side();
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
     let windows = if request.compare {
+        binds.push((
+            "current_from".to_owned(),
+            Bind::Text(clickhouse_datetime(window.from)),
+        ));
         vec![previous(window), window]
     } else {
         vec![window]
@@ -174,12 +178,6 @@ pub fn plan(
             "toUInt8(0)".to_owned()
         }
     };
-    if request.compare {
-        binds.push((
-            "current_from".to_owned(),
-            Bind::Text(clickhouse_datetime(window.from)),
-        ));
-    }
     let filters = plan::filter_conditions(&request.filters, &mut binds);
     let needed = needed_columns(request, side);
     let minute = allow_rollup
