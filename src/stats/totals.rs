@@ -10,7 +10,7 @@ use super::metrics::{format, ratio};
 use super::params::{RawParams, Value};
 use super::plan::{self, Bind, Plan, Window};
 use super::price_sql;
-use super::query::Executor;
+use super::query::{Executor, per_bucket};
 use super::retention::Retention;
 use super::table::{Cell, Tabular};
 use super::table::{csv_header, to_csv, to_rows_json};
@@ -356,18 +356,33 @@ fn bucket_expression(request: &TotalsRequest, binds: &mut Vec<(String, Bind)>) -
     }
 }
 
-/// One bucket's sums as ClickHouse returns them.
+/// One bucket's sums from one part of the query (sql/totals_raw.sql, sql/totals_rollup.sql).
 #[derive(Clone, Debug, Row, Deserialize)]
 pub struct TotalsRow {
     pub t: u32,
+    #[serde(rename = "c")]
     pub total_calls: u64,
+    #[serde(rename = "s")]
     pub successful_calls: u64,
     /// Seconds of answered calls (`duration`), for `acd`.
+    #[serde(rename = "ad")]
     pub answered_duration: i64,
     /// Seconds of the configured duration column, for `total_duration`.
+    #[serde(rename = "td")]
     pub total_duration: i64,
     /// The price sum in millionths (each price rounded to 6 places first): exact.
+    #[serde(rename = "p")]
     pub total_price_micros: i64,
+}
+
+impl TotalsRow {
+    fn add(&mut self, other: &TotalsRow) {
+        self.total_calls += other.total_calls;
+        self.successful_calls += other.successful_calls;
+        self.answered_duration += other.answered_duration;
+        self.total_duration += other.total_duration;
+        self.total_price_micros += other.total_price_micros;
+    }
 }
 
 /// The response body of a statistics endpoint.
@@ -432,13 +447,15 @@ impl Sums {
     }
 }
 
-/// Builds the document from the rows of [`plan`] (sorted by bucket, only non-empty buckets).
+/// Builds the document from the rows of [`plan`] (only non-empty buckets; a bucket may have a
+/// row from each part of the query).
 pub fn build(rows: &[TotalsRow], tz: Option<Tz>) -> TotalsDocument {
+    let rows = per_bucket(rows.to_vec(), |r| r.t, TotalsRow::add);
     let prices: Vec<Decimal> = rows
         .iter()
         .map(|row| Decimal::new(row.total_price_micros, 6))
         .collect();
-    assemble(rows, &prices, tz)
+    assemble(&rows, &prices, tz)
 }
 
 /// The document of an empty window.
@@ -661,5 +678,11 @@ mod tests {
         assert_eq!(doc.totals.total_duration, "2.03");
         assert_eq!(doc.totals.failed_calls, 2);
         assert_eq!(build(&[row(0, -5_000)], None).totals.total_price, "-0.01");
+        // A bucket with a row from each part of the query (raw edge, rollup), out of order.
+        let doc = build(&[row(60, 2_500_000), row(0, 1), row(60, 2_500_000)], None);
+        assert_eq!(doc.data.t, vec![0, 60]);
+        assert_eq!(doc.data.total_calls, vec![2, 4]);
+        assert_eq!(doc.data.total_price, vec!["0.0", "5.0"]);
+        assert_eq!(doc.data.acd, vec![Some("61.0".to_owned()); 2]);
     }
 }
