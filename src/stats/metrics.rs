@@ -57,6 +57,31 @@ pub fn ratio(num: i128, den: i128) -> Decimal {
 /// Formats as the contract says: trailing zeros trimmed, at least one fractional digit
 /// (`5.0`, `4.8`, `4.87`, `0.0`).
 pub fn format(d: Decimal) -> String {
+    // Every published figure has at most two places: written from its hundredths in integers,
+    // a few times faster than the decimal's own text (a minute series formats thousands).
+    let scale = d.scale();
+    if scale <= 2
+        && let Some(hundredths) = i64::try_from(d.mantissa())
+            .ok()
+            .and_then(|m| m.checked_mul(10_i64.pow(2 - scale)))
+    {
+        return format_hundredths(hundredths);
+    }
+    format_any(d)
+}
+
+fn format_hundredths(h: i64) -> String {
+    let sign = if h < 0 { "-" } else { "" };
+    let (whole, cents) = (h.unsigned_abs() / 100, h.unsigned_abs() % 100);
+    match cents {
+        0 => format!("{sign}{whole}.0"),
+        c if c % 10 == 0 => format!("{sign}{whole}.{}", c / 10),
+        c => format!("{sign}{whole}.{c:02}"),
+    }
+}
+
+/// [`format`] of any decimal, through its own text.
+fn format_any(d: Decimal) -> String {
     let mut text = d.normalize().to_string();
     if !text.contains('.') {
         text.push_str(".0");
@@ -114,6 +139,22 @@ mod tests {
         assert_eq!(format(ratio(-1, 8)), "-0.13");
         // acd of 2 answered calls lasting 1 and 2.... 2.5 exactly stays 2.5
         assert_eq!(shown(s(4, 2, 5).metrics(60)).0.as_deref(), Some("2.5"));
+    }
+
+    #[test]
+    fn hundredths_are_written_as_the_decimals_own_text() {
+        let mut cases: Vec<i128> = (-20_000..20_000).collect();
+        cases.extend([
+            i128::from(i64::MAX),
+            i128::from(i64::MIN) + 1,
+            10_i128.pow(20),
+        ]);
+        for mantissa in cases {
+            for scale in 0..=3 {
+                let d = Decimal::from_i128_with_scale(mantissa, scale);
+                assert_eq!(format(d), format_any(d), "{mantissa} scale {scale}");
+            }
+        }
     }
 
     #[test]
