@@ -1,11 +1,11 @@
 //! `cdrstats sql`: prints the SQL and parameters the gateway would send for a request, as JSON,
 //! so the same query can be timed directly against ClickHouse (gateway overhead) or read by a
 //! human: the quality endpoints and the breakdowns. Runs one query at most: the account-side's
-//! rollup `since` (`rollup_accounts`), when the plan may read a rollup and `--since` is not given.
+//! rollup `since` (`rollup_accounts`), unless `--since` or `--raw` is given.
 
 use crate::domain::{Endpoint, Shape};
 use crate::stats::params::StatsRequest;
-use crate::stats::plan::{Bind, Plan, Scope, Window, plan};
+use crate::stats::plan::{Bind, NOT_ROLLED_UP, Plan, Scope, Window, plan, side};
 
 /// Command-line options.
 #[derive(Debug, clap::Args)]
@@ -46,15 +46,15 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
             )
         })?;
     let now = args.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let since = rollup_since(settings, args, side(endpoint)).await?;
     if endpoint.shape() == Shape::Breakdown {
         use crate::stats::breakdown::plan as breakdown_plan;
         use crate::stats::breakdown::request::BreakdownRequest;
         let req =
             BreakdownRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
         let column = settings.duration_column(endpoint.side());
-        let p = breakdown_plan(&req, args.account, req.window(now), column, !args.raw);
-        let json = bound(settings, args, p).await?;
-        return Ok(json.to_string());
+        let p = breakdown_plan(&req, args.account, req.window(now), column, since);
+        return Ok(to_json(p).to_string());
     }
     let req = StatsRequest::parse(endpoint, &args.query).map_err(|e| anyhow::anyhow!("{e}"))?;
     let end = req.to.map_or(now, |t| t.floor().min(now));
@@ -70,33 +70,35 @@ pub async fn run(settings: &crate::config::Settings, args: &SqlArgs) -> anyhow::
             from: req.from.ceil(),
             to: end,
         }],
-        !args.raw,
+        since,
     );
-    Ok(bound(settings, args, p).await?.to_string())
+    Ok(to_json(p).to_string())
 }
 
-/// `p` with the account-side's `since` bound (given, or looked up), as JSON.
-async fn bound(
+/// The account-side's rollup `since`: not rolled up with `--raw`, else `--since`, else looked up.
+async fn rollup_since(
     settings: &crate::config::Settings,
     args: &SqlArgs,
-    mut p: Plan,
-) -> anyhow::Result<serde_json::Value> {
-    if let Some((side, account)) = p.unbound_listing() {
-        let since = match args.since {
-            Some(since) => since,
-            None => {
-                let url = settings
-                    .clickhouse_urls
-                    .clone()
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
-                let client = crate::db::client(settings, &url, Some(&settings.clickhouse_database));
-                crate::stats::query::look_up_since(&client, side, account).await?
-            }
-        };
-        p = p.with_rollup_since(since);
+    side: u8,
+) -> anyhow::Result<i64> {
+    if args.raw {
+        return Ok(NOT_ROLLED_UP);
     }
+    if let Some(since) = args.since {
+        return Ok(since);
+    }
+    let url = settings
+        .clickhouse_urls
+        .clone()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let client = crate::db::client(settings, &url, Some(&settings.clickhouse_database));
+    Ok(crate::stats::query::look_up_since(&client, side, args.account).await?)
+}
+
+/// `p` as JSON.
+fn to_json(p: Plan) -> serde_json::Value {
     let params: serde_json::Map<String, serde_json::Value> = p
         .binds
         .iter()
@@ -115,7 +117,7 @@ async fn bound(
         crate::stats::plan::Path::Rollup => "rollup",
         crate::stats::plan::Path::Raw => "raw",
     };
-    Ok(serde_json::json!({ "path": path, "sql": p.sql, "params": params }))
+    serde_json::json!({ "path": path, "sql": p.sql, "params": params })
 }
 
 #[cfg(test)]
@@ -133,8 +135,8 @@ mod tests {
         }
     }
 
-    /// A breakdown prints its plan, with compare one query over both windows, `since` bound
-    /// from `--since` (no lookup).
+    /// A breakdown prints its plan, with compare one query over both windows, split at
+    /// `--since` (no lookup).
     #[tokio::test]
     async fn a_breakdown_prints_one_query_over_both_windows() {
         let settings = crate::config::Settings::from_vars(
@@ -150,7 +152,8 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(json["path"], "rollup");
         assert_eq!(json["params"]["current_from"], "2026-04-15 09:59:30");
-        assert_eq!(json["params"]["rollup_since"], "2026-04-15 00:00:00");
+        // Rolled up since 2026-04-15 00:00 (`--since`): the previous window's whole hour too.
+        assert_eq!(json["params"]["h0_from"], "2026-04-15 08:00:00");
         assert!(
             json["sql"]
                 .as_str()

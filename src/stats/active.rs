@@ -176,7 +176,7 @@ pub fn plan(request: &ActiveRequest, account: u32, window: Window) -> Plan {
         .replacen("%RANGES%", &snapshots, 1)
         .replace("%ACCOUNT_COLUMN%", request.endpoint.account_column())
         .replace("%CONDITIONS%", conditions.trim_end());
-    Plan::raw_only(sql, binds, plan::side(request.endpoint), account)
+    Plan::raw_only(sql, binds)
 }
 
 /// Calls of one minute as ClickHouse returns them.

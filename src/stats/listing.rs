@@ -1,7 +1,7 @@
 //! Which account-sides are rolled up, and from when: `since` of `rollup_accounts`
 //! (schema/005_rollup_accounts.sql), looked up once per account-side and reused for
-//! `ROLLUP_LISTING_TTL_SECS` (default 5 s; 0 looks it up for every query). Every query of a
-//! request splits raw CDRs and rollup rows at this one value (`plan::ROLLUP_SINCE`).
+//! `ROLLUP_LISTING_TTL_SECS` (default 5 s; 0 looks it up for every request). A request is
+//! planned with this one value: its query reads raw CDRs before it and rollup rows from it on.
 //!
 //! Why a reused value keeps answers exact. A rollup is complete for an account-side from its
 //! `since` on, and the listing changes in two directions:

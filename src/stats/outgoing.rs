@@ -118,8 +118,6 @@ pub fn plan(request: &OutgoingRequest, customer: u32, account: u32, cap: u32) ->
     Plan::raw_only(
         OUTGOING.replace("%CONDITIONS%", conditions.trim_end()),
         binds,
-        1,
-        account,
     )
 }
 

@@ -10,23 +10,18 @@ use crate::domain::{Endpoint, Side};
 const BUCKETS: &str = include_str!("../../sql/buckets.sql");
 const PART_RAW: &str = include_str!("../../sql/part_raw.sql");
 const PART_ROLLUP: &str = include_str!("../../sql/part_rollup.sql");
-/// The minute from which the account-side's rollups are complete, one value for the raw and
-/// the rollup part of a query: bound by the executor from the listing (`stats::listing`).
-pub const ROLLUP_SINCE: &str = "{rollup_since:DateTime('UTC')}";
-/// The listing's answer: `since` of `rollup_accounts` rounded up to a minute, or 2106 for an
-/// account-side that is not rolled up.
+/// The listing's answer: `since` of `rollup_accounts` rounded up to a minute, or
+/// [`NOT_ROLLED_UP`] for an account-side that is not rolled up.
 pub const ROLLUP_SINCE_LOOKUP: &str = "SELECT toInt64(toUnixTimestamp(ifNull(minOrNull(\
      toDateTime(intDiv(toUInt32(since) + 59, 60) * 60, 'UTC')), toDateTime(4294967295, 'UTC')))) \
      FROM rollup_accounts FINAL WHERE side = {side:UInt8} AND account_id = {account:UInt32}";
-/// The name `ROLLUP_SINCE` is bound under.
-pub const ROLLUP_SINCE_PARAM: &str = "rollup_since";
+/// The `since` of an account-side that is not rolled up (2106-02-07): every minute is read raw.
+pub const NOT_ROLLED_UP: i64 = 4_294_967_295;
 
 /// Rollups cover whole minutes: a range is split where its edges are not minute-aligned.
 const ROLLUP_GRAIN: i64 = 60;
 /// The hourly rollup covers whole hours.
 const HOUR: i64 = 3600;
-/// The first whole hour a rollup serves: `ROLLUP_SINCE` (a minute) rounded up to an hour.
-const ROLLUP_SINCE_HOUR: &str = "toStartOfHour(addSeconds({rollup_since:DateTime('UTC')}, 3599))";
 
 /// A per-minute rollup table and the CDR columns it keeps (under the same names).
 #[derive(Debug, PartialEq)]
@@ -166,14 +161,7 @@ pub struct Plan {
     pub path: Path,
     /// The earliest second read from raw CDRs and from a rollup (for the retention check).
     pub raw_from: Option<i64>,
-    /// The earliest whole minute a rollup may serve. The minutes from here before the
-    /// account-side's `since` are read from raw CDRs instead (all of them when it is not
-    /// rolled up): only the listing knows (`ROLLUP_SINCE`, [`Plan::rollup_listing`]).
     pub rollup_from: Option<i64>,
-    /// The rollup side code of the plan's endpoint.
-    pub side: u8,
-    /// The account the plan reads.
-    pub account: u32,
 }
 
 /// The raw table of an endpoint: termination counts every CDR (`cdrs`, ordered by vendor);
@@ -195,16 +183,16 @@ pub struct Scope<'a> {
     pub filters: &'a [(&'static Filter, Value)],
 }
 
-/// Plans the bucket query for `windows` (disjoint, ascending), using a rollup where one
-/// serves the filters. `allow_rollup = false` forces raw CDRs (for equivalence tests).
-pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
-    let rollup = allow_rollup
-        .then(|| choose_rollup(scope.filters, false))
-        .flatten();
+/// Plans the bucket query for `windows` (disjoint, ascending): whole minutes from the
+/// account-side's rollup `since` on (the listing's value, `stats::listing`) from a rollup where
+/// one serves the filters, the rest from raw CDRs. `since` = [`NOT_ROLLED_UP`] reads raw CDRs
+/// only.
+pub fn plan(scope: Scope<'_>, windows: &[Window], since: i64) -> Plan {
+    let rollup = choose_rollup(scope.filters, false);
     let mut binds = vec![("account".to_owned(), Bind::UInt32(scope.account))];
     let bucket = bucket_expression(scope.grid, &mut binds);
     let conditions = filter_conditions(scope.filters, &mut binds);
-    let split = Split::new(windows, rollup, side(scope.endpoint), &mut binds);
+    let split = Split::new(windows, rollup, since, side(scope.endpoint), &mut binds);
     let mut parts = Vec::new();
     if let Some(raw_ranges) = &split.raw_ranges {
         parts.push(
@@ -228,40 +216,25 @@ pub fn plan(scope: Scope<'_>, windows: &[Window], allow_rollup: bool) -> Plan {
     split.into_plan(
         BUCKETS.replace("%PARTS%", &parts.join("UNION ALL\n")),
         binds,
-        side(scope.endpoint),
-        scope.account,
     )
 }
 
 impl Plan {
     /// A plan of raw rows only, with no CDR retention to check (the `active_calls` queries:
     /// that table has its own fixed TTL, schema/010_family.sql).
-    pub(crate) fn raw_only(
-        sql: String,
-        binds: Vec<(String, Bind)>,
-        side: u8,
-        account: u32,
-    ) -> Plan {
+    pub(crate) fn raw_only(sql: String, binds: Vec<(String, Bind)>) -> Plan {
         Plan {
             sql,
             binds,
             path: Path::Raw,
             raw_from: None,
             rollup_from: None,
-            side,
-            account,
         }
-    }
-
-    /// The account-side whose `since` the SQL needs (`ROLLUP_SINCE`): a plan reading whole
-    /// minutes that a rollup may serve.
-    pub fn rollup_listing(&self) -> Option<(u8, u32)> {
-        self.rollup_from.map(|_| (self.side, self.account))
     }
 }
 
 /// Where some windows are read: conditions selecting raw CDRs (on `time_start`) and rollup
-/// rows (on `minute`), their window bounds bound as parameters.
+/// rows (on `minute`, and `hour` for an hourly rollup), their bounds bound as parameters.
 #[derive(Debug)]
 pub(crate) struct Split {
     /// Partial minutes at the window edges, and whole minutes before the account-side's
@@ -269,51 +242,62 @@ pub(crate) struct Split {
     pub raw_ranges: Option<String>,
     /// Whole minutes from `since` on (on `minute`).
     pub rollup_ranges: Option<String>,
-    /// Whole hours from `since` rounded up to an hour (on `hour`), when an hourly rollup serves.
+    /// Whole hours from `since` on (on `hour`), when an hourly rollup serves.
     pub hour_ranges: Option<String>,
-    /// The earliest second read raw whatever the listing (for the retention check).
+    /// The earliest second read raw (for the retention check).
     pub raw_from: Option<i64>,
-    /// The earliest whole minute that may be read from a rollup.
+    /// The earliest whole minute read from a rollup.
     pub rollup_from: Option<i64>,
 }
 
 impl Split {
-    /// Splits `windows` (disjoint, ascending) for a query of the account-side `side`:
-    /// whole minutes go to the rollup (when `rollup`) from the account-side's `since` on, and
-    /// to raw CDRs before it (all of them for an unlisted account), split in the query at the
-    /// bound `since` (`ROLLUP_SINCE`, `stats::listing`); partial minutes to raw CDRs.
+    /// Splits `windows` (disjoint, ascending) for a query of the account-side `side` whose
+    /// rollups are complete from `since` (a minute) on: whole minutes from `since` on go to
+    /// the rollup (when `rollup`), everything else to raw CDRs.
     pub(crate) fn new(
         windows: &[Window],
         rollup: Option<&Rollup>,
+        since: i64,
         side: u8,
         binds: &mut Vec<(String, Bind)>,
     ) -> Self {
-        Self::graded(windows, rollup, false, side, binds)
+        Self::graded(windows, rollup, false, since, side, binds)
     }
 
-    /// As [`Split::new`], and with `hours` the whole hours inside the rolled-up minutes go to an
-    /// hourly rollup from `since` rounded up to an hour on; their minutes between `since` and
-    /// that hour to the minute rollup.
+    /// As [`Split::new`], and with `hours` the whole hours of the rolled-up minutes go to an
+    /// hourly rollup; the minutes around them to the minute rollup.
     pub(crate) fn graded(
         windows: &[Window],
         minutes_from: Option<&Rollup>,
         hours: bool,
+        since: i64,
         side: u8,
         binds: &mut Vec<(String, Bind)>,
     ) -> Self {
         let (mut raw, mut minutes, mut whole_hours) = (Vec::new(), Vec::new(), Vec::new());
-        let on_minute = |names: &[(String, String)]| match minutes_from {
-            Some(r) if r.hour_first => hour_keyed_ranges(names),
-            _ => ranges("minute", names),
-        };
         for w in windows {
-            if minutes_from.is_none() {
+            if minutes_from.is_none() || w.to < since {
                 raw.push(*w);
                 continue;
             }
             let mut rolled = Vec::new();
             split_for_rollup(*w, &mut raw, &mut rolled);
             for m in rolled {
+                // Whole minutes before `since` are not in the rollup (yet): raw.
+                let m = match m.from < since {
+                    true if m.to < since => {
+                        raw.push(m);
+                        continue;
+                    }
+                    true => {
+                        raw.push(Window {
+                            from: m.from,
+                            to: since - 1,
+                        });
+                        Window { from: since, ..m }
+                    }
+                    false => m,
+                };
                 if hours {
                     split_whole_hours(m, &mut minutes, &mut whole_hours);
                 } else {
@@ -321,76 +305,40 @@ impl Split {
                 }
             }
         }
+        raw.sort_unstable_by_key(|w| w.from);
         let raw_names = bind_windows("r", &raw, binds);
         let minute_names = bind_windows("m", &minutes, binds);
         let hour_names = bind_windows("h", &whole_hours, binds);
-        let mut raw_ranges = Vec::new();
-        if !raw_names.is_empty() {
-            raw_ranges.push(ranges("time_start", &raw_names));
-        }
-        let (mut rollup_ranges, mut hour_ranges) = (Vec::new(), None);
         if !minute_names.is_empty() || !hour_names.is_empty() {
             binds.push(("side".to_owned(), Bind::UInt8(side)));
         }
-        for names in [&minute_names, &hour_names] {
-            if !names.is_empty() {
-                raw_ranges.push(format!(
-                    "(({}) AND time_start < {ROLLUP_SINCE})",
-                    ranges("time_start", names)
-                ));
-            }
-        }
-        if !minute_names.is_empty() {
-            rollup_ranges.push(format!(
-                "({}) AND minute >= {ROLLUP_SINCE}",
-                on_minute(&minute_names)
-            ));
-        }
-        if !hour_names.is_empty() {
-            rollup_ranges.push(format!(
-                "({}) AND minute >= {ROLLUP_SINCE} AND minute < {ROLLUP_SINCE_HOUR}",
-                on_minute(&hour_names)
-            ));
-            hour_ranges = Some(format!(
-                "({}) AND hour >= {ROLLUP_SINCE_HOUR}",
-                ranges("hour", &hour_names)
-            ));
-        }
+        let on_minute = match minutes_from {
+            Some(r) if r.hour_first => hour_keyed_ranges(&minute_names),
+            _ => ranges("minute", &minute_names),
+        };
         Self {
-            raw_ranges: (!raw_ranges.is_empty()).then(|| raw_ranges.join(" OR ")),
-            rollup_ranges: match rollup_ranges.len() {
-                0 => None,
-                1 => rollup_ranges.pop(),
-                _ => Some(format!("({})", rollup_ranges.join(") OR ("))),
-            },
-            hour_ranges,
-            raw_from: raw.iter().map(|w| w.from).min(),
+            raw_ranges: (!raw_names.is_empty()).then(|| ranges("time_start", &raw_names)),
+            rollup_ranges: (!minute_names.is_empty()).then_some(on_minute),
+            hour_ranges: (!hour_names.is_empty()).then(|| ranges("hour", &hour_names)),
+            raw_from: raw.first().map(|w| w.from),
             rollup_from: minutes.iter().chain(&whole_hours).map(|w| w.from).min(),
         }
     }
 
-    /// The plan running `sql` over this split for `account`'s `side`.
-    pub(crate) fn into_plan(
-        self,
-        sql: String,
-        binds: Vec<(String, Bind)>,
-        side: u8,
-        account: u32,
-    ) -> Plan {
+    /// The plan running `sql` over this split.
+    pub(crate) fn into_plan(self, sql: String, binds: Vec<(String, Bind)>) -> Plan {
         Plan {
             sql,
             binds,
             path: self.path(),
             raw_from: self.raw_from,
             rollup_from: self.rollup_from,
-            side,
-            account,
         }
     }
 
-    /// `Rollup` when some minutes may be read from a rollup.
+    /// `Rollup` when some minutes are read from a rollup.
     pub(crate) fn path(&self) -> Path {
-        if self.rollup_ranges.is_some() {
+        if self.rollup_ranges.is_some() || self.hour_ranges.is_some() {
             Path::Rollup
         } else {
             Path::Raw
@@ -591,7 +539,15 @@ mod tests {
             grid: req.grid(),
             filters: &req.filters,
         };
-        plan(scope, windows, true)
+        plan(scope, windows, 0)
+    }
+
+    fn bound(p: &Plan, name: &str) -> Bind {
+        p.binds
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone())
+            .expect(name)
     }
 
     const DAY: Window = Window {
@@ -706,13 +662,7 @@ mod tests {
         assert!(p.sql.contains("WHERE customer_acc_id = {account:UInt32}"));
         assert_eq!(p.raw_from, Some(DAY.from + 30));
         assert_eq!(p.rollup_from, Some(DAY.from + 60));
-        let text = |name: &str| {
-            p.binds
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, b)| b.clone())
-                .expect(name)
-        };
+        let text = |name: &str| bound(&p, name);
         assert_eq!(text("m0_from"), Bind::Text("2026-04-15 00:01:00".into()));
         assert_eq!(text("m0_to"), Bind::Text("2026-04-15 00:02:59".into()));
         assert_eq!(text("r0_from"), Bind::Text("2026-04-15 00:00:30".into()));
@@ -723,24 +673,53 @@ mod tests {
     }
 
     #[test]
-    fn whole_minutes_split_at_the_accounts_since_inside_the_query() {
-        let p = plan_of(&request(Endpoint::TerminationQuality, ""), &[DAY]);
-        assert_eq!(p.rollup_from, Some(DAY.from));
+    fn whole_minutes_before_the_accounts_since_are_read_raw() {
+        let req = request(Endpoint::TerminationQuality, "");
+        let scope = Scope {
+            endpoint: req.endpoint,
+            account: 7,
+            grid: req.grid(),
+            filters: &req.filters,
+        };
+        let window = Window {
+            from: DAY.from + 30,
+            to: DAY.to,
+        };
+        let since = DAY.from + 90 * 60;
+        let p = plan(scope, &[window], since);
+        assert_eq!(p.path, Path::Rollup);
+        assert_eq!(
+            (p.raw_from, p.rollup_from),
+            (Some(DAY.from + 30), Some(since))
+        );
+        let text = |v: &str| Bind::Text(v.into());
+        assert_eq!(bound(&p, "r0_from"), text("2026-04-15 00:00:30"));
+        assert_eq!(bound(&p, "r0_to"), text("2026-04-15 00:00:59"));
+        assert_eq!(bound(&p, "r1_from"), text("2026-04-15 00:01:00"));
+        assert_eq!(bound(&p, "r1_to"), text("2026-04-15 01:29:59"));
+        assert_eq!(bound(&p, "m0_from"), text("2026-04-15 01:30:00"));
+        assert_eq!(bound(&p, "m0_to"), text("2026-04-15 23:59:59"));
         assert!(
-            p.sql.contains(&format!(
-                "(((time_start >= {{m0_from:DateTime('UTC')}} AND time_start <= {{m0_to:DateTime('UTC')}})) AND time_start < {ROLLUP_SINCE})"
-            )),
+            p.sql.contains(
+                "AND ((minute >= {m0_from:DateTime('UTC')} AND minute <= {m0_to:DateTime('UTC')}))"
+            ),
             "{}",
             p.sql
         );
-        assert!(p.sql.contains(&format!(
-            "AND (((minute >= {{m0_from:DateTime('UTC')}} AND minute <= {{m0_to:DateTime('UTC')}})) AND minute >= {ROLLUP_SINCE})"
-        )));
+        // Not rolled up (or rolled up only after the window): raw CDRs, the window unsplit.
+        for since in [NOT_ROLLED_UP, DAY.to + 60] {
+            let p = plan(scope, &[DAY], since);
+            assert_eq!((p.path, p.rollup_from), (Path::Raw, None));
+            assert!(!p.sql.contains("rollup_"), "{}", p.sql);
+            assert_eq!(bound(&p, "r0_from"), text("2026-04-15 00:00:00"));
+            assert_eq!(bound(&p, "r0_to"), text("2026-04-15 23:59:59"));
+            assert!(!p.binds.iter().any(|(n, _)| n == "r1_from" || n == "side"));
+        }
         let raw_only = plan_of(
             &request(Endpoint::TerminationQuality, "&duration-gt=3"),
             &[DAY],
         );
-        assert!(!raw_only.sql.contains("rollup_accounts"));
+        assert!(!raw_only.sql.contains("rollup_"));
         assert_eq!(raw_only.rollup_from, None);
     }
 

@@ -241,8 +241,11 @@ impl Quality {
                 grid,
                 filters: &req.filters,
             };
-            let plan = plan::plan(scope, &windows, true);
-            self.retention.check(exec, &plan, ask.now).await?;
+            let since = exec
+                .rollup_since(plan::side(req.endpoint), ask.account)
+                .await?;
+            let plan = plan::plan(scope, &windows, since);
+            self.retention.check(&plan, ask.now)?;
             path = plan.path;
             rows.extend(exec.run(&plan).await?);
             rows.sort_unstable_by_key(|(t, _)| *t);

@@ -2,8 +2,7 @@
 
 use super::listing::Listing;
 use super::metrics::Sums;
-use super::plan::{Bind, Path, Plan, ROLLUP_SINCE_LOOKUP, ROLLUP_SINCE_PARAM};
-use super::time::clickhouse_datetime;
+use super::plan::{Bind, Path, Plan, ROLLUP_SINCE_LOOKUP};
 use crate::db::{Failure, Replicas};
 use crate::error::ApiError;
 use crate::limits::{Class, Limits};
@@ -12,7 +11,6 @@ use crate::watermark::Watermark;
 use clickhouse::Row;
 use clickhouse::{RowOwned, RowRead};
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,8 +78,7 @@ pub fn per_bucket<R, K: Ord + Copy>(
     out
 }
 
-/// Executes `plan` with `client` and reads its rows as `R` (any typed result shape). A plan
-/// that needs its account-side's rollup `since` and was not given one looks it up first.
+/// Executes `plan` with `client` and reads its rows as `R` (any typed result shape).
 pub async fn fetch_rows<R>(
     client: &clickhouse::Client,
     plan: &Plan,
@@ -89,12 +86,6 @@ pub async fn fetch_rows<R>(
 where
     R: RowOwned + RowRead,
 {
-    let plan = match plan.unbound_listing() {
-        Some((side, account)) => {
-            Cow::Owned(plan.with_rollup_since(look_up_since(client, side, account).await?))
-        }
-        None => Cow::Borrowed(plan),
-    };
     let mut query = client.query(&plan.sql);
     for (name, value) in &plan.binds {
         query = match value {
@@ -192,9 +183,6 @@ impl Executor<'_> {
     where
         R: RowOwned + RowRead,
     {
-        // Before taking a slot: the lookup takes one of its own.
-        let plan = self.bound(plan).await?;
-        let plan = plan.as_ref();
         let _slot = self.limits.query_slot(self.class).await?;
         let path = match plan.path {
             Path::Rollup => "rollup",
@@ -246,38 +234,7 @@ pub async fn look_up_since(
         .await
 }
 
-impl Plan {
-    /// The account-side whose rollup `since` the SQL needs and is not bound yet.
-    pub fn unbound_listing(&self) -> Option<(u8, u32)> {
-        let bound = self
-            .binds
-            .iter()
-            .any(|(name, _)| name == ROLLUP_SINCE_PARAM);
-        self.rollup_listing().filter(|_| !bound)
-    }
-
-    /// The plan with `ROLLUP_SINCE` bound to `since` (unix seconds).
-    pub fn with_rollup_since(&self, since: i64) -> Plan {
-        let mut plan = self.clone();
-        plan.binds.push((
-            ROLLUP_SINCE_PARAM.to_owned(),
-            Bind::Text(clickhouse_datetime(since)),
-        ));
-        plan
-    }
-}
-
 impl Executor<'_> {
-    /// `plan` with its account-side's rollup `since` bound from the listing, when it needs one.
-    async fn bound<'p>(&self, plan: &'p Plan) -> Result<Cow<'p, Plan>, ApiError> {
-        Ok(match plan.unbound_listing() {
-            Some((side, account)) => {
-                Cow::Owned(plan.with_rollup_since(self.rollup_since(side, account).await?))
-            }
-            None => Cow::Borrowed(plan),
-        })
-    }
-
     /// The unix second from which `account`'s rollups of `side` are complete (2106 when the
     /// account-side is not rolled up), from the listing (`stats::listing`).
     pub async fn rollup_since(&self, side: u8, account: u32) -> Result<i64, ApiError> {

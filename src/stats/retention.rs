@@ -3,7 +3,6 @@
 //! refused with a clear 400 instead.
 
 use super::plan::Plan;
-use super::query::Executor;
 use crate::config::Settings;
 use crate::error::ApiError;
 
@@ -23,24 +22,9 @@ impl Retention {
     }
 
     /// Refuses `plan` at `now` when it reads what retention has deleted. Whole minutes older
-    /// than raw retention are read from raw CDRs when the account-side's rollups start later
-    /// (or not at all): its listing is looked up only then (old windows are rare).
-    pub async fn check(&self, exec: &Executor<'_>, plan: &Plan, now: i64) -> Result<(), ApiError> {
-        self.check_plan(plan, now)?;
-        let Some(from) = plan.rollup_from else {
-            return Ok(());
-        };
-        if self.raw == 0 || from >= now - self.raw {
-            return Ok(());
-        }
-        if exec.rollup_since(plan.side, plan.account).await? > from {
-            return Err(self.raw_expired());
-        }
-        Ok(())
-    }
-
-    /// The part of [`Retention::check`] that needs no lookup.
-    fn check_plan(&self, plan: &Plan, now: i64) -> Result<(), ApiError> {
+    /// than raw retention are served only by a rollup: the plan reads them raw when the
+    /// account-side's rollups start later (or not at all), and is refused then.
+    pub fn check(&self, plan: &Plan, now: i64) -> Result<(), ApiError> {
         let expired =
             |from: Option<i64>, keep: i64| keep > 0 && from.is_some_and(|f| f < now - keep);
         if expired(plan.raw_from, self.raw) {

@@ -86,8 +86,11 @@ impl Family for Statistics {
             Side::Origination => self.origination_duration,
         };
         let window = r.window(ask.now);
-        let plan = plan(r, ask.account, window, column, true);
-        self.retention.check(exec, &plan, ask.now).await?;
+        let since = exec
+            .rollup_since(plan::side(r.endpoint), ask.account)
+            .await?;
+        let plan = plan(r, ask.account, window, column, since);
+        self.retention.check(&plan, ask.now)?;
         let rows = exec.rows::<TotalsRow>(&plan).await?;
         Ok(Computed {
             doc: build(&rows, r.time_zone),
@@ -264,22 +267,21 @@ impl TotalsRequest {
 /// The SQL for `request` over `window` for `account`, `duration_column` summed into
 /// `total_duration`: whole minutes from a rollup when one holds every filtered column (the
 /// quality planner's rule and split, [`plan::choose_rollup`], [`plan::Split`]), raw CDRs for
-/// the rest. `allow_rollup = false` forces raw CDRs (for equivalence tests).
+/// the rest. `since` is the account-side's rollup `since` ([`plan::NOT_ROLLED_UP`]: raw CDRs
+/// only, as the equivalence tests force).
 pub fn plan(
     request: &TotalsRequest,
     account: u32,
     window: Window,
     duration_column: &'static str,
-    allow_rollup: bool,
+    since: i64,
 ) -> Plan {
-    let rollup = allow_rollup
-        .then(|| plan::choose_rollup(&request.filters, true))
-        .flatten();
+    let rollup = plan::choose_rollup(&request.filters, true);
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
     let bucket = bucket_expression(request, &mut binds);
     let filters = plan::filter_conditions(&request.filters, &mut binds);
     let side = plan::side(request.endpoint);
-    let split = plan::Split::new(&[window], rollup, side, &mut binds);
+    let split = plan::Split::new(&[window], rollup, since, side, &mut binds);
     let mut parts = Vec::new();
     if let Some(ranges) = &split.raw_ranges {
         // Origination counts last CDRs: `cdrs_by_customer` holds exactly those, ordered by
@@ -321,12 +323,7 @@ pub fn plan(
                 .replace("%CONDITIONS%", filters.trim_end()),
         );
     }
-    split.into_plan(
-        TOTALS.replace("%PARTS%", &parts.join("UNION ALL\n")),
-        binds,
-        side,
-        account,
-    )
+    split.into_plan(TOTALS.replace("%PARTS%", &parts.join("UNION ALL\n")), binds)
 }
 
 /// The bucket start of a time column (`%TIME%`): the quality endpoints' grid, or the local
@@ -577,7 +574,7 @@ mod tests {
         let req = request(
             "&from-time=2024-10-01&sampling=week&week-start=monday&time-zone=Europe%2FBerlin&vendor-price-gt=0.1",
         );
-        let p = plan(&req, 7, req.window(1_730_000_000), "vendor_duration", true);
+        let p = plan(&req, 7, req.window(1_730_000_000), "vendor_duration", 0);
         assert!(
             p.sql
                 .contains("toStartOfWeek(time_start, {week_mode:UInt8}, {tz:String})")
@@ -600,31 +597,38 @@ mod tests {
             ..request("&from-time=2024-10-01&sampling=month")
         };
         // Counted by `duration`: the last CDRs of `cdrs_by_customer`, no is_last_cdr needed.
-        let p = plan(&o, 7, o.window(1_730_000_000), "duration", true);
+        let p = plan(&o, 7, o.window(1_730_000_000), "duration", 0);
         assert!(p.sql.contains("FROM cdrs_by_customer") && p.sql.contains("customer_acc_id"));
         assert!(!p.sql.contains("is_last_cdr"));
         // Counted by `customer_duration`, which only `cdrs` holds: its last CDRs.
-        let p = plan(&o, 7, o.window(1_730_000_000), "customer_duration", true);
+        let p = plan(&o, 7, o.window(1_730_000_000), "customer_duration", 0);
         assert!(p.sql.contains("FROM cdrs\n") && p.sql.contains("AND is_last_cdr"));
         assert!(p.binds.contains(&("tz".into(), Bind::Text("UTC".into()))));
     }
 
     #[test]
     fn whole_minutes_come_from_the_rollup_that_holds_every_filter_and_the_rest_from_cdrs() {
-        use super::plan::{Path, ROLLUP_SINCE};
+        use super::plan::{NOT_ROLLED_UP, Path};
         let req = request(
             "&from-time=2024-10-01T00:00:30Z&to-time=2024-10-01T02:00:10Z&sampling=week&dst-country-id=44",
         );
         let window = req.window(1_730_000_000);
-        let p = plan(&req, 7, window, "vendor_duration", true);
+        let p = plan(&req, 7, window, "vendor_duration", 0);
         assert_eq!(p.path, Path::Rollup);
-        assert_eq!(p.side, 0);
-        // The planner's split: partial minutes raw, whole minutes raw before `since`.
+        // The planner's split: partial minutes raw, whole minutes from the rollup.
         assert_eq!(p.raw_from, Some(window.from));
         assert_eq!(p.rollup_from, Some(window.from + 30));
         assert!(p.sql.contains("FROM rollup_minute_country\n"), "{}", p.sql);
-        assert!(p.sql.contains(&format!("AND minute >= {ROLLUP_SINCE}")));
-        assert!(p.sql.contains(&format!("AND time_start < {ROLLUP_SINCE})")));
+        // Whole minutes before the account-side's `since` are raw too.
+        let since = window.from + 30 + 59 * 60;
+        let later = plan(&req, 7, window, "vendor_duration", since);
+        assert_eq!(later.rollup_from, Some(since));
+        let bound = |name: &str| later.binds.iter().find(|(n, _)| n == name).map(|(_, b)| b);
+        let text = |v: &str| Bind::Text(v.into());
+        assert_eq!(bound("r1_from"), Some(&text("2024-10-01 00:01:00")));
+        assert_eq!(bound("r1_to"), Some(&text("2024-10-01 00:59:59")));
+        assert_eq!(bound("m0_from"), Some(&text("2024-10-01 01:00:00")));
+        assert_eq!(bound("r2_from"), Some(&text("2024-10-01 02:00:00")));
         assert!(p.sql.contains("sum(billed_duration_sum) AS td"));
         assert!(p.sql.contains("sum(toInt64(vendor_duration)) AS n_td"));
         assert!(
@@ -640,7 +644,7 @@ mod tests {
         );
         assert!(!p.sql.contains('%') && !p.sql.contains('?'));
         // Counted by `duration`: the rollup's sum of every CDR's duration.
-        let p = plan(&req, 7, window, "duration", true);
+        let p = plan(&req, 7, window, "duration", 0);
         assert!(p.sql.contains("sum(full_duration_sum) AS td"));
         // A filter no rollup holds, or rollups not allowed: raw CDRs only.
         for (p, why) in [
@@ -650,11 +654,14 @@ mod tests {
                     7,
                     window,
                     "duration",
-                    true,
+                    0,
                 ),
                 "price filter",
             ),
-            (plan(&req, 7, window, "duration", false), "forced raw"),
+            (
+                plan(&req, 7, window, "duration", NOT_ROLLED_UP),
+                "forced raw",
+            ),
         ] {
             assert_eq!(p.path, Path::Raw, "{why}");
             assert!(!p.sql.contains("rollup_"), "{why}: {}", p.sql);

@@ -203,6 +203,17 @@ pub async fn migrated_database(prefix: &str) -> (cdrstats::config::Settings, cli
     (settings, client)
 }
 
+/// The rollup `since` a planner is given: the account-side's listing as the gateway looks it
+/// up, or "not rolled up" to force raw CDRs.
+pub async fn planned_since(app: &TestApp, side: u8, account: u32, allow_rollup: bool) -> i64 {
+    if !allow_rollup {
+        return cdrstats::stats::plan::NOT_ROLLED_UP;
+    }
+    cdrstats::stats::query::look_up_since(&app.ch, side, account)
+        .await
+        .expect("listing")
+}
+
 /// A CDR of ACCOUNT on both sides at `t` lasting `duration` seconds.
 pub fn cdr(t: i64, duration: i32) -> Cdr {
     Cdr {

@@ -93,8 +93,11 @@ impl Family for Breakdown {
         // Nothing to read when the window is shorter than a second (both times inside one
         // second). One query reads the window and, when comparing, the previous one.
         if window.from <= window.to {
-            let p = plan(r, ask.account, window, column, true);
-            self.retention.check(exec, &p, ask.now).await?;
+            let since = exec
+                .rollup_since(plan::side(r.endpoint), ask.account)
+                .await?;
+            let p = plan(r, ask.account, window, column, since);
+            self.retention.check(&p, ask.now)?;
             rows = exec.rows::<BreakdownRow>(&p).await?;
             if p.path == plan::Path::Rollup {
                 source = Source::Rollup;
@@ -146,8 +149,9 @@ fn needed_columns(request: &BreakdownRequest, side: Side) -> Vec<&'static str> {
 
 /// The SQL for `request` over `window` (and the previous window when comparing) for
 /// `account`, `duration_column` summed into `total_duration`: whole minutes (and hours) from
-/// the rollups holding every needed column from the account-side's `since` on (unless
-/// `allow_rollup` is false, for equivalence tests), the rest from raw CDRs. Column names come
+/// the rollups holding every needed column from the account-side's `since` on
+/// ([`plan::NOT_ROLLED_UP`]: none, as the equivalence tests force), the rest from raw CDRs.
+/// Column names come
 /// only from the fixed dimension, filter and rollup tables.
 ///
 /// Both windows are one query: its planning, which costs more than reading the rollups' few
@@ -158,7 +162,7 @@ pub fn plan(
     account: u32,
     window: Window,
     duration_column: &'static str,
-    allow_rollup: bool,
+    since: i64,
 ) -> Plan {
     let side = request.endpoint.side();
     let mut binds = vec![("account".to_owned(), Bind::UInt32(account))];
@@ -180,14 +184,13 @@ pub fn plan(
     };
     let filters = plan::filter_conditions(&request.filters, &mut binds);
     let needed = needed_columns(request, side);
-    let minute = allow_rollup
-        .then(|| plan::rollup_holding(plan::BREAKDOWN_MINUTE, &needed))
-        .flatten();
+    let minute = plan::rollup_holding(plan::BREAKDOWN_MINUTE, &needed);
     let hour = minute.and_then(|_| plan::rollup_holding(plan::BREAKDOWN_HOUR, &needed));
     let split = plan::Split::graded(
         &windows,
         minute,
         hour.is_some(),
+        since,
         plan::side(request.endpoint),
         &mut binds,
     );
@@ -253,7 +256,7 @@ pub fn plan(
         }
     }
     let sql = BREAKDOWN.replace("%PARTS%", &parts.join("UNION ALL\n"));
-    split.into_plan(sql, binds, plan::side(request.endpoint), account)
+    split.into_plan(sql, binds)
 }
 
 /// One key's sums in one period as ClickHouse returns them.
@@ -368,7 +371,7 @@ mod tests {
             "&by=disconnect-code,dst-prefix&compare=previous-period&dst-prefix-routing-starts-with=%27%29%20OR%201%3D1&disconnect-code=486",
         );
         let window = r.window(1_900_000_000);
-        let p = plan(&r, 7, window, "duration", true);
+        let p = plan(&r, 7, window, "duration", 0);
         // No rollup holds both a prefix and a disconnect code.
         assert_eq!(p.path, plan::Path::Raw);
         assert_eq!(p.raw_from, Some(window.from - 3600));
@@ -415,7 +418,7 @@ mod tests {
                 .contains(&("r1_to".into(), Bind::Text("2026-04-15 11:00:29".into())))
         );
         let alone = request(Endpoint::TerminationBreakdown, "&by=disconnect-code");
-        let p = plan(&alone, 7, window, "duration", true);
+        let p = plan(&alone, 7, window, "duration", 0);
         assert_eq!(
             p.raw_from,
             Some(window.from),
@@ -455,8 +458,8 @@ mod tests {
         };
         let window = r.window(1_900_000_000);
         let (p, same) = (
-            plan(&r, 7, window, "duration", true),
-            plan(&neutral, 7, window, "duration", true),
+            plan(&r, 7, window, "duration", 0),
+            plan(&neutral, 7, window, "duration", 0),
         );
         assert_eq!(p.sql, same.sql);
         assert!(!p.sql.contains('%') && !p.sql.contains("OR 1=1"));
@@ -470,7 +473,7 @@ mod tests {
     fn origination_reads_last_cdrs_with_the_a_leg_code() {
         let r = request(Endpoint::OriginationBreakdown, "&by=disconnect-code");
         let window = r.window(1_900_000_000);
-        let p = plan(&r, 7, window, "duration", false);
+        let p = plan(&r, 7, window, "duration", plan::NOT_ROLLED_UP);
         assert!(p.sql.contains("FROM cdrs_by_customer\n"), "{}", p.sql);
         assert!(p.sql.contains("toInt64(lega_disconnect_code) AS k1n"));
         assert!(p.sql.contains("customer_price AS price"));
@@ -483,7 +486,7 @@ mod tests {
             Some(window.from),
             "no previous window without compare"
         );
-        let p = plan(&r, 7, window, "customer_duration", false);
+        let p = plan(&r, 7, window, "customer_duration", plan::NOT_ROLLED_UP);
         assert!(p.sql.contains("FROM cdrs\n") && p.sql.contains("AND is_last_cdr"));
     }
 
@@ -496,7 +499,7 @@ mod tests {
                 "account-id=7c61877c-39c4-11f1-b6d8-82ad38f4dd55&from-time={from}&to-time={to}{extra}"
             );
             let r = BreakdownRequest::parse(Endpoint::TerminationBreakdown, &q).expect("valid");
-            let p = plan(&r, 7, r.window(1_900_000_000), "duration", true);
+            let p = plan(&r, 7, r.window(1_900_000_000), "duration", 0);
             assert!(!p.sql.contains('%'), "{}", p.sql);
             [
                 "cdrs\n",
@@ -516,20 +519,21 @@ mod tests {
             tables("&by=dst-country", a, b),
             ["cdrs", "rollup_minute_destination"]
         );
+        // Two whole hours and partial minutes at the edges: no minute is read from a rollup.
         assert_eq!(
             tables("&by=dst-country", c, d),
+            ["cdrs", "rollup_hour_dst_country"]
+        );
+        assert_eq!(
+            tables("&by=dst-prefix,dst-network&dst-country-id=44", c, d),
+            ["cdrs", "rollup_hour_destination"]
+        );
+        assert_eq!(
+            tables("&by=dst-country", a, d),
             [
                 "cdrs",
                 "rollup_minute_destination",
                 "rollup_hour_dst_country"
-            ]
-        );
-        assert_eq!(
-            tables("&by=dst-prefix,dst-network&dst-country-id=44", c, d),
-            [
-                "cdrs",
-                "rollup_minute_destination",
-                "rollup_hour_destination"
             ]
         );
         assert_eq!(
