@@ -57,8 +57,9 @@ pub fn ratio(num: i128, den: i128) -> Decimal {
 /// Formats as the contract says: trailing zeros trimmed, at least one fractional digit
 /// (`5.0`, `4.8`, `4.87`, `0.0`).
 pub fn format(d: Decimal) -> String {
-    // Every published figure has at most two places: written from its hundredths in integers,
-    // a few times faster than the decimal's own text (a minute series formats thousands).
+    // Every published figure has at most two places: written from its hundredths digit by
+    // digit, several times faster than the decimal's own text or `format!` (a minute series
+    // formats thousands per response).
     let scale = d.scale();
     if scale <= 2
         && let Some(hundredths) = i64::try_from(d.mantissa())
@@ -71,13 +72,32 @@ pub fn format(d: Decimal) -> String {
 }
 
 fn format_hundredths(h: i64) -> String {
-    let sign = if h < 0 { "-" } else { "" };
-    let (whole, cents) = (h.unsigned_abs() / 100, h.unsigned_abs() % 100);
-    match cents {
-        0 => format!("{sign}{whole}.0"),
-        c if c % 10 == 0 => format!("{sign}{whole}.{}", c / 10),
-        c => format!("{sign}{whole}.{c:02}"),
+    let mut text = String::with_capacity(24);
+    if h < 0 {
+        text.push('-');
     }
+    let (whole, cents) = (h.unsigned_abs() / 100, h.unsigned_abs() % 100);
+    // The whole part's digits, most significant first (u64 has at most 20).
+    let mut digits = [0_u8; 20];
+    let mut n = whole;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[start..]
+        .iter()
+        .for_each(|&d| text.push(char::from(d)));
+    text.push('.');
+    text.push(char::from(b'0' + (cents / 10) as u8));
+    if cents % 10 != 0 {
+        text.push(char::from(b'0' + (cents % 10) as u8));
+    }
+    text
 }
 
 /// [`format`] of any decimal, through its own text.
