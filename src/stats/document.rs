@@ -151,11 +151,7 @@ mod tests {
     };
 
     fn sums(total_calls: u64, answered: u64, duration_sum: i64) -> Sums {
-        Sums {
-            total_calls,
-            answered,
-            duration_sum,
-        }
+        Sums::of(total_calls, answered, duration_sum)
     }
 
     #[test]

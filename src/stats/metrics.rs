@@ -21,6 +21,18 @@ impl std::ops::AddAssign for Sums {
     }
 }
 
+#[cfg(test)]
+impl Sums {
+    /// A bucket's sums, for tests.
+    pub(crate) fn of(total_calls: u64, answered: u64, duration_sum: i64) -> Self {
+        Self {
+            total_calls,
+            answered,
+            duration_sum,
+        }
+    }
+}
+
 /// The published ratios of a bucket (ACD, ASR, CPS), as exact two-place decimals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ratios {
@@ -117,11 +129,7 @@ mod tests {
     use super::*;
 
     fn s(total_calls: u64, answered: u64, duration_sum: i64) -> Sums {
-        Sums {
-            total_calls,
-            answered,
-            duration_sum,
-        }
+        Sums::of(total_calls, answered, duration_sum)
     }
 
     fn shown(m: Ratios) -> (Option<String>, Option<String>, String) {

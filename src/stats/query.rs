@@ -267,11 +267,7 @@ mod tests {
     use super::*;
 
     fn sums(total_calls: u64, answered: u64, duration_sum: i64) -> Sums {
-        Sums {
-            total_calls,
-            answered,
-            duration_sum,
-        }
+        Sums::of(total_calls, answered, duration_sum)
     }
 
     #[test]
