@@ -151,8 +151,7 @@ fn needed_columns(request: &BreakdownRequest, side: Side) -> Vec<&'static str> {
 /// `account`, `duration_column` summed into `total_duration`: whole minutes (and hours) from
 /// the rollups holding every needed column from the account-side's `since` on
 /// ([`plan::NOT_ROLLED_UP`]: none, as the equivalence tests force), the rest from raw CDRs.
-/// Column names come
-/// only from the fixed dimension, filter and rollup tables.
+/// Column names come only from the fixed dimension, filter and rollup tables.
 ///
 /// Both windows are one query: its planning, which costs more than reading the rollups' few
 /// rows, is done once, and the windows are split apart, so every row a part reads lies in one
