@@ -233,6 +233,18 @@ impl Plan {
     }
 }
 
+#[cfg(test)]
+impl Plan {
+    /// The value bound under `name`, for tests.
+    pub(crate) fn bound(&self, name: &str) -> Bind {
+        self.binds
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone())
+            .expect(name)
+    }
+}
+
 /// Where some windows are read: conditions selecting raw CDRs (on `time_start`) and rollup
 /// rows (on `minute`, and `hour` for an hourly rollup), their bounds bound as parameters.
 #[derive(Debug)]
@@ -282,22 +294,19 @@ impl Split {
             }
             let mut rolled = Vec::new();
             split_for_rollup(*w, &mut raw, &mut rolled);
-            for m in rolled {
+            for mut m in rolled {
                 // Whole minutes before `since` are not in the rollup (yet): raw.
-                let m = match m.from < since {
-                    true if m.to < since => {
-                        raw.push(m);
-                        continue;
-                    }
-                    true => {
-                        raw.push(Window {
-                            from: m.from,
-                            to: since - 1,
-                        });
-                        Window { from: since, ..m }
-                    }
-                    false => m,
-                };
+                if m.to < since {
+                    raw.push(m);
+                    continue;
+                }
+                if m.from < since {
+                    raw.push(Window {
+                        from: m.from,
+                        to: since - 1,
+                    });
+                    m.from = since;
+                }
                 if hours {
                     split_whole_hours(m, &mut minutes, &mut whole_hours);
                 } else {
@@ -367,7 +376,7 @@ pub(crate) fn bucket_expression(grid: Grid, binds: &mut Vec<(String, Bind)>) -> 
 }
 
 /// The rollup side code of an endpoint (see `schema/004_rollups.sql`).
-pub(crate) fn side(endpoint: Endpoint) -> u8 {
+pub fn side(endpoint: Endpoint) -> u8 {
     match endpoint.side() {
         Side::Termination => 0,
         Side::Origination => 1,
@@ -542,14 +551,6 @@ mod tests {
         plan(scope, windows, 0)
     }
 
-    fn bound(p: &Plan, name: &str) -> Bind {
-        p.binds
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, b)| b.clone())
-            .expect(name)
-    }
-
     const DAY: Window = Window {
         from: 1_776_211_200,
         to: 1_776_297_599,
@@ -662,7 +663,7 @@ mod tests {
         assert!(p.sql.contains("WHERE customer_acc_id = {account:UInt32}"));
         assert_eq!(p.raw_from, Some(DAY.from + 30));
         assert_eq!(p.rollup_from, Some(DAY.from + 60));
-        let text = |name: &str| bound(&p, name);
+        let text = |name: &str| p.bound(name);
         assert_eq!(text("m0_from"), Bind::Text("2026-04-15 00:01:00".into()));
         assert_eq!(text("m0_to"), Bind::Text("2026-04-15 00:02:59".into()));
         assert_eq!(text("r0_from"), Bind::Text("2026-04-15 00:00:30".into()));
@@ -693,12 +694,12 @@ mod tests {
             (Some(DAY.from + 30), Some(since))
         );
         let text = |v: &str| Bind::Text(v.into());
-        assert_eq!(bound(&p, "r0_from"), text("2026-04-15 00:00:30"));
-        assert_eq!(bound(&p, "r0_to"), text("2026-04-15 00:00:59"));
-        assert_eq!(bound(&p, "r1_from"), text("2026-04-15 00:01:00"));
-        assert_eq!(bound(&p, "r1_to"), text("2026-04-15 01:29:59"));
-        assert_eq!(bound(&p, "m0_from"), text("2026-04-15 01:30:00"));
-        assert_eq!(bound(&p, "m0_to"), text("2026-04-15 23:59:59"));
+        assert_eq!(p.bound("r0_from"), text("2026-04-15 00:00:30"));
+        assert_eq!(p.bound("r0_to"), text("2026-04-15 00:00:59"));
+        assert_eq!(p.bound("r1_from"), text("2026-04-15 00:01:00"));
+        assert_eq!(p.bound("r1_to"), text("2026-04-15 01:29:59"));
+        assert_eq!(p.bound("m0_from"), text("2026-04-15 01:30:00"));
+        assert_eq!(p.bound("m0_to"), text("2026-04-15 23:59:59"));
         assert!(
             p.sql.contains(
                 "AND ((minute >= {m0_from:DateTime('UTC')} AND minute <= {m0_to:DateTime('UTC')}))"
@@ -711,8 +712,8 @@ mod tests {
             let p = plan(scope, &[DAY], since);
             assert_eq!((p.path, p.rollup_from), (Path::Raw, None));
             assert!(!p.sql.contains("rollup_"), "{}", p.sql);
-            assert_eq!(bound(&p, "r0_from"), text("2026-04-15 00:00:00"));
-            assert_eq!(bound(&p, "r0_to"), text("2026-04-15 23:59:59"));
+            assert_eq!(p.bound("r0_from"), text("2026-04-15 00:00:00"));
+            assert_eq!(p.bound("r0_to"), text("2026-04-15 23:59:59"));
             assert!(!p.binds.iter().any(|(n, _)| n == "r1_from" || n == "side"));
         }
         let raw_only = plan_of(

@@ -623,12 +623,11 @@ mod tests {
         let since = window.from + 30 + 59 * 60;
         let later = plan(&req, 7, window, "vendor_duration", since);
         assert_eq!(later.rollup_from, Some(since));
-        let bound = |name: &str| later.binds.iter().find(|(n, _)| n == name).map(|(_, b)| b);
         let text = |v: &str| Bind::Text(v.into());
-        assert_eq!(bound("r1_from"), Some(&text("2024-10-01 00:01:00")));
-        assert_eq!(bound("r1_to"), Some(&text("2024-10-01 00:59:59")));
-        assert_eq!(bound("m0_from"), Some(&text("2024-10-01 01:00:00")));
-        assert_eq!(bound("r2_from"), Some(&text("2024-10-01 02:00:00")));
+        assert_eq!(later.bound("r1_from"), text("2024-10-01 00:01:00"));
+        assert_eq!(later.bound("r1_to"), text("2024-10-01 00:59:59"));
+        assert_eq!(later.bound("m0_from"), text("2024-10-01 01:00:00"));
+        assert_eq!(later.bound("r2_from"), text("2024-10-01 02:00:00"));
         assert!(p.sql.contains("sum(billed_duration_sum) AS td"));
         assert!(p.sql.contains("sum(toInt64(vendor_duration)) AS n_td"));
         assert!(

@@ -998,11 +998,7 @@ async fn planned_breakdown(
     let window = r.window(i64::MAX / 2);
     let (mut rows, mut tables) = (Vec::new(), Vec::new());
     if window.from <= window.to {
-        let side_code = match side {
-            Side::Termination => 0,
-            Side::Origination => 1,
-        };
-        let since = planned_since(app, side_code, ACCOUNT, allow_rollup).await;
+        let since = planned_since(app, endpoint, ACCOUNT, allow_rollup).await;
         let p = plan(&r, ACCOUNT, window, "duration", since);
         for t in [
             "rollup_minute_destination",

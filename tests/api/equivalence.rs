@@ -241,11 +241,7 @@ async fn planned_document(
         to,
     };
     let rows = if window.from <= window.to {
-        let side = match req.endpoint.side() {
-            Side::Termination => 0,
-            Side::Origination => 1,
-        };
-        let since = planned_since(app, side, ACCOUNT, allow_rollup).await;
+        let since = planned_since(app, req.endpoint, ACCOUNT, allow_rollup).await;
         let plan = plan(scope, &[window], since);
         fetch_buckets(&app.ch, &plan).await.expect("query")
     } else {

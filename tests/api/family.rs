@@ -1323,11 +1323,7 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
             let expected = expected_totals(&side_rows, bucket_of, duration, price);
             let mut planned_source = "raw";
             for allow_rollup in [true, false] {
-                let side = match endpoint {
-                    Endpoint::TerminationStatistics => 0,
-                    _ => 1,
-                };
-                let since = planned_since(&app, side, ACCOUNT, allow_rollup).await;
+                let since = planned_since(&app, endpoint, ACCOUNT, allow_rollup).await;
                 let plan = totals::plan(&req, ACCOUNT, req.window(i64::MAX / 4), name, since);
                 if plan.path == Path::Rollup {
                     rolled += 1;

@@ -205,11 +205,17 @@ pub async fn migrated_database(prefix: &str) -> (cdrstats::config::Settings, cli
 
 /// The rollup `since` a planner is given: the account-side's listing as the gateway looks it
 /// up, or "not rolled up" to force raw CDRs.
-pub async fn planned_since(app: &TestApp, side: u8, account: u32, allow_rollup: bool) -> i64 {
+pub async fn planned_since(
+    app: &TestApp,
+    endpoint: cdrstats::domain::Endpoint,
+    account: u32,
+    allow_rollup: bool,
+) -> i64 {
+    use cdrstats::stats::plan;
     if !allow_rollup {
-        return cdrstats::stats::plan::NOT_ROLLED_UP;
+        return plan::NOT_ROLLED_UP;
     }
-    cdrstats::stats::query::look_up_since(&app.ch, side, account)
+    cdrstats::stats::query::look_up_since(&app.ch, plan::side(endpoint), account)
         .await
         .expect("listing")
 }
