@@ -485,12 +485,12 @@ mod tests {
         "003_api_access.sql", "004_rollups.sql", "005_rollup_accounts.sql", "010_family.sql",
         "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql", "021_breakdown_rollups.sql",
         "022_minute_dst_country.sql", "023_zstd_strings.sql", "024_minute_prefix.sql",
-        "025_price_micros.sql");
+        "025_price_micros.sql", "026_copy_inserted_at.sql");
     const CLUSTER: &[(&str, &str)] = schema_files!("cluster/": "001_cdrs.sql",
         "002_directory.sql", "003_rollups.sql", "005_rollup_accounts.sql", "010_family.sql",
         "011_family_rollups.sql", "012_live_rollups.sql", "020_breakdown.sql", "021_breakdown_rollups.sql",
         "022_minute_dst_country.sql", "023_zstd_strings.sql", "024_minute_prefix.sql",
-        "025_price_micros.sql", "900_gateway_user.sql", "901_pipeline_insert_speed.sql");
+        "025_price_micros.sql", "026_copy_inserted_at.sql", "900_gateway_user.sql", "901_pipeline_insert_speed.sql");
 
     #[test]
     fn drops_name_the_object_and_remove_a_view_created_earlier() {

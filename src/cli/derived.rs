@@ -147,10 +147,10 @@ pub static DERIVED: &[Derived] = &[
         table: "cdrs_by_customer",
         time_column: "time_start",
         fed_by: None,
-        // The view's SELECT as schema/020_breakdown.sql left it (MODIFY QUERY).
+        // The view's SELECT as schema/026_copy_inserted_at.sql left it (MODIFY QUERY).
         head: "SELECT time_start, customer_acc_id, duration, src_country_id, dst_country_id,
        src_prefix_routing, dst_prefix_routing, auth_orig_ip, customer_price,
-       dst_network_id, lega_disconnect_code, lega_disconnect_reason, pdd
+       dst_network_id, lega_disconnect_code, lega_disconnect_reason, pdd, inserted_at
 FROM cdrs",
         join: None,
         condition: Some("is_last_cdr"),

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("023_zstd_strings.sql"),
     migration!("024_minute_prefix.sql"),
     migration!("025_price_micros.sql"),
+    migration!("026_copy_inserted_at.sql"),
 ];
 
 /// The cluster variant (`schema/cluster/`), in the order applied.
@@ -66,6 +67,7 @@ pub const CLUSTER_MIGRATIONS: &[(&str, &str)] = &[
     cluster_migration!("023_zstd_strings.sql"),
     cluster_migration!("024_minute_prefix.sql"),
     cluster_migration!("025_price_micros.sql"),
+    cluster_migration!("026_copy_inserted_at.sql"),
     cluster_migration!("900_gateway_user.sql"),
     cluster_migration!("901_pipeline_insert_speed.sql"),
 ];

@@ -7,7 +7,9 @@
 //!   count disjoint sets of CDRs (split by `cdrs.inserted_at`), and no partition the views
 //!   write is ever replaced. A rebuild from before raw retention is refused.
 //! - The origination copy (`cdrs_by_customer`, written by its view for every CDR) is rebuilt
-//!   only for the months of the range where it differs from raw CDRs: built aside one day's
+//!   only for the months of the range where it differs from raw CDRs (compared over the CDRs
+//!   inserted more than `ROLLUP_INSERT_SETTLE_SECS` ago, by the `inserted_at` both tables keep,
+//!   so inserts in flight, late CDRs included, are no difference): built aside one day's
 //!   GROUP BY at a time (spilling to disk past [`GROUP_BY_SPILL_BYTES`]), swapped in with
 //!   `ALTER TABLE ... REPLACE PARTITION` (docs: sql-reference/statements/alter/partition),
 //!   and compared again. A swap drops what the view wrote between the build and the swap, so a
@@ -220,8 +222,10 @@ fn refuse_past_retention(
 }
 
 /// Whether the origination copy of the month holding `first` differs from raw CDRs, over the
-/// CDRs that started before `settle_secs` ago (a live minute would differ for as long as one
-/// query of the pair ran before an insert and the other after it).
+/// CDRs inserted more than `settle_secs` ago: committed to both tables by then (an INSERT
+/// commits within ROLLUP_INSERT_SETTLE_SECS of the server filling `inserted_at`, which the copy
+/// keeps), so CDRs arriving while the two sums are read, late ones included, never show as a
+/// difference.
 async fn copy_differs(
     client: &clickhouse::Client,
     first: NaiveDate,
@@ -233,7 +237,7 @@ async fn copy_differs(
             "(SELECT tuple(count(), sum(toInt64(duration)), sum(toUInt64(customer_acc_id)), \
              sum(toUInt64(toUnixTimestamp(time_start)) % 1000003)) FROM {table} \
              WHERE toYYYYMM(time_start) = toYYYYMM(toDateTime({{from:String}}, 'UTC')) \
-             AND time_start < now() - {{settle:UInt64}}{condition})"
+             AND inserted_at < now() - {{settle:UInt64}}{condition})"
         )
     };
     let same: u8 = client
@@ -348,8 +352,12 @@ async fn rebuild(
             .await
             .with_context(|| format!("rebuilding cdrs_by_customer for {first}"))?;
         // A CDR of the month inserted between the build and the swap would be missing: the
-        // whole month is compared again, live minutes included.
-        if copy_differs(client, first, 0).await? {
+        // month is compared again once every insert begun before the swap has settled.
+        tokio::time::sleep(std::time::Duration::from_secs(
+            settings.rollup_insert_settle_secs,
+        ))
+        .await;
+        if copy_differs(client, first, settings.rollup_insert_settle_secs).await? {
             bail!(
                 "cdrs_by_customer {} differs from raw CDRs after its rebuild: CDRs arrived for \
                  it meanwhile; run the rebuild again",
@@ -473,16 +481,14 @@ async fn rebuild_partition(
     bar: &ProgressBar,
 ) -> anyhow::Result<u64> {
     let aside = derived.aside();
-    // Same columns, engine, partitioning and order: REPLACE PARTITION requires it.
+    // Same columns, engine, partitioning and order: REPLACE PARTITION requires it. Created
+    // afresh: one left by an interrupted run may predate a column the table gained since.
     client
-        .query(&format!(
-            "CREATE TABLE IF NOT EXISTS {aside} AS {}",
-            derived.table
-        ))
+        .query(&format!("DROP TABLE IF EXISTS {aside}"))
         .execute()
         .await?;
     client
-        .query(&format!("TRUNCATE TABLE {aside}"))
+        .query(&format!("CREATE TABLE {aside} AS {}", derived.table))
         .execute()
         .await?;
     for day in month {
@@ -1048,7 +1054,8 @@ mod tests {
             include_str!("../../schema/021_breakdown_rollups.sql"),
             include_str!("../../schema/022_minute_dst_country.sql"),
             include_str!("../../schema/024_minute_prefix.sql"),
-            include_str!("../../schema/025_price_micros.sql")
+            include_str!("../../schema/025_price_micros.sql"),
+            include_str!("../../schema/026_copy_inserted_at.sql")
         ));
         for derived in DERIVED {
             if let Some(feeder) = derived.fed_by {
@@ -1070,7 +1077,7 @@ mod tests {
                 continue;
             }
             // Every view fed by cdrs was last changed in place: the origination copy's by
-            // 020_breakdown.sql, the rollups' by 025_price_micros.sql.
+            // 026_copy_inserted_at.sql, the rollups' by 025_price_micros.sql.
             let view = format!(
                 "ALTER TABLE {}_mv MODIFY QUERY {};",
                 derived.table,

@@ -491,7 +491,11 @@ mod tests {
             let copy = columns_of(files, by_customer);
             assert!(copy.iter().any(|c| c.starts_with("lega_disconnect_code ")));
             assert!(!copy.iter().any(|c| c.starts_with("legb_")), "{copy:?}");
-            assert!(view_of(files).contains("lega_disconnect_reason, pdd FROM"));
+            assert!(
+                copy.iter()
+                    .any(|c| c.starts_with("inserted_at DateTime('UTC') DEFAULT 0"))
+            );
+            assert!(view_of(files).contains("lega_disconnect_reason, pdd, inserted_at FROM"));
             // A later codec change replaces the column's codec, keeping its type and default.
             assert!(
                 cdrs.iter().any(|c| c

@@ -555,8 +555,9 @@ async fn upgrading_a_live_database_to_insertion_ranges_loses_no_cdr() {
     assert_late_cdrs_match_raw(&app, &settings).await;
 }
 
-/// Migrations 021-025 (the breakdown rollups, the per-minute country and prefix rollups, the
-/// string codecs, the views' price rounding) under a live insert stream: the listed account-sides
+/// Migrations 021-026 (the breakdown rollups, the per-minute country and prefix rollups, the
+/// string codecs, the views' price rounding, the copy's insertion time) under a live insert
+/// stream: the listed account-sides
 /// are answered from raw CDRs until `rollups maintain` lists them again, which it does while the
 /// stream goes on; then the endpoints read the new rollups and agree with raw CDRs to the CDR,
 /// and `rollups verify` agrees (PDD sums included).
@@ -593,7 +594,7 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
     tokio::time::sleep(Duration::from_secs(1)).await;
     let applied = cdrstats::cli::migrate::run(&settings)
         .await
-        .expect("migrate to 021..025 under the stream");
+        .expect("migrate to 021..026 under the stream");
     assert_eq!(
         applied,
         [
@@ -601,10 +602,12 @@ async fn upgrading_a_live_database_to_the_breakdown_rollups_and_maintaining_lose
             "022_minute_dst_country.sql",
             "023_zstd_strings.sql",
             "024_minute_prefix.sql",
-            "025_price_micros.sql"
+            "025_price_micros.sql",
+            "026_copy_inserted_at.sql"
         ]
     );
-    // 023 changes codecs only: metadata, no mutation rewriting the parts under the stream.
+    // 023 changes codecs and 026 adds a column with a default: metadata only, no mutation
+    // rewriting the parts under the stream.
     assert_eq!(mutations(&app).await, mutations_before);
     let states = |app: &TestApp| {
         let ch = app.ch.clone();
