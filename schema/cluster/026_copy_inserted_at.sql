@@ -2,7 +2,7 @@
 -- column on the local and the Distributed copy, then the view changed in place on every node,
 -- reading cdrs_local as before. The copy's inserted_at is the value the shard holding the raw
 -- CDR filled in, carried to the customer's shard by the Distributed insert.
-ALTER TABLE cdrs_by_customer_local ON CLUSTER '{cluster}' ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') DEFAULT 0 CODEC(DoubleDelta, ZSTD(1));
+ALTER TABLE cdrs_by_customer_local ON CLUSTER '{cluster}' ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') DEFAULT 0;
 ALTER TABLE cdrs_by_customer ON CLUSTER '{cluster}' ADD COLUMN IF NOT EXISTS inserted_at DateTime('UTC') DEFAULT 0;
 
 ALTER TABLE cdrs_by_customer_mv ON CLUSTER '{cluster}' MODIFY QUERY
