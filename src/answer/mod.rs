@@ -14,6 +14,7 @@ pub mod handler;
 
 use crate::domain::Endpoint;
 use crate::error::ApiError;
+use crate::stats::plan::Path;
 use crate::stats::query::Executor;
 use actix_web::web::Bytes;
 use moka::Expiry;
@@ -46,6 +47,16 @@ impl Source {
             Self::Incremental => "incremental",
             Self::Rollup => "rollup",
             Self::Raw => "raw",
+        }
+    }
+}
+
+/// A computed answer's source: the path its plan read.
+impl From<Path> for Source {
+    fn from(path: Path) -> Self {
+        match path {
+            Path::Rollup => Self::Rollup,
+            Path::Raw => Self::Raw,
         }
     }
 }

@@ -113,11 +113,7 @@ fn to_json(p: Plan) -> serde_json::Value {
             (name.clone(), serde_json::Value::String(text))
         })
         .collect();
-    let path = match p.path {
-        crate::stats::plan::Path::Rollup => "rollup",
-        crate::stats::plan::Path::Raw => "raw",
-    };
-    serde_json::json!({ "path": path, "sql": p.sql, "params": params })
+    serde_json::json!({ "path": p.path.as_str(), "sql": p.sql, "params": params })
 }
 
 #[cfg(test)]

@@ -153,6 +153,16 @@ pub enum Path {
     Raw,
 }
 
+impl Path {
+    /// The name in the `x-cdrstats-source` header and the query metrics' label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rollup => "rollup",
+            Self::Raw => "raw",
+        }
+    }
+}
+
 /// What a query reads and with which parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {

@@ -241,9 +241,7 @@ impl Quality {
                 grid,
                 filters: &req.filters,
             };
-            let since = exec
-                .rollup_since(plan::side(req.endpoint), ask.account)
-                .await?;
+            let since = exec.rollup_since(req.endpoint, ask.account).await?;
             let plan = plan::plan(scope, &windows, since);
             self.retention.check(&plan, ask.now)?;
             path = plan.path;
@@ -257,10 +255,10 @@ impl Quality {
 
         Ok(Computed {
             doc: document::build(&rows, first, last, grid),
-            source: match (segment.is_some(), path) {
-                (true, _) => Source::Incremental,
-                (false, Path::Rollup) => Source::Rollup,
-                (false, Path::Raw) => Source::Raw,
+            source: if segment.is_some() {
+                Source::Incremental
+            } else {
+                path.into()
             },
             settled: end < ask.now - self.settle_lag,
         })

@@ -2,8 +2,9 @@
 
 use super::listing::Listing;
 use super::metrics::Sums;
-use super::plan::{Bind, Path, Plan, ROLLUP_SINCE_LOOKUP};
+use super::plan::{self, Bind, Plan, ROLLUP_SINCE_LOOKUP};
 use crate::db::{Failure, Replicas};
+use crate::domain::Endpoint;
 use crate::error::ApiError;
 use crate::limits::{Class, Limits};
 use crate::metrics::Metrics;
@@ -184,10 +185,7 @@ impl Executor<'_> {
         R: RowOwned + RowRead,
     {
         let _slot = self.limits.query_slot(self.class).await?;
-        let path = match plan.path {
-            Path::Rollup => "rollup",
-            Path::Raw => "raw",
-        };
+        let path = plan.path.as_str();
         self.metrics.queries.with_label_values(&[path]).inc();
         let started = Instant::now();
         let deadline = Duration::from_secs(self.timeout_secs + 1);
@@ -235,9 +233,10 @@ pub async fn look_up_since(
 }
 
 impl Executor<'_> {
-    /// The unix second from which `account`'s rollups of `side` are complete (2106 when the
-    /// account-side is not rolled up), from the listing (`stats::listing`).
-    pub async fn rollup_since(&self, side: u8, account: u32) -> Result<i64, ApiError> {
+    /// The unix second from which `account`'s rollups of `endpoint`'s side are complete (2106
+    /// when the account-side is not rolled up), from the listing (`stats::listing`).
+    pub async fn rollup_since(&self, endpoint: Endpoint, account: u32) -> Result<i64, ApiError> {
+        let side = plan::side(endpoint);
         self.listing
             .since(side, account, self.look_up_since(side, account))
             .await

@@ -15,7 +15,7 @@ use super::retention::Retention;
 use super::table::{Cell, Tabular};
 use super::table::{csv_header, to_csv, to_rows_json};
 use super::time::{Grid, Instant, Sampling};
-use crate::answer::{Ask, Computed, Family, RequestKey, Source, check_bucket_limit};
+use crate::answer::{Ask, Computed, Family, RequestKey, check_bucket_limit};
 use crate::config::Settings;
 use crate::domain::{Endpoint, Side};
 use crate::error::ApiError;
@@ -86,18 +86,13 @@ impl Family for Statistics {
             Side::Origination => self.origination_duration,
         };
         let window = r.window(ask.now);
-        let since = exec
-            .rollup_since(plan::side(r.endpoint), ask.account)
-            .await?;
+        let since = exec.rollup_since(r.endpoint, ask.account).await?;
         let plan = plan(r, ask.account, window, column, since);
         self.retention.check(&plan, ask.now)?;
         let rows = exec.rows::<TotalsRow>(&plan).await?;
         Ok(Computed {
-            doc: build(&rows, r.time_zone),
-            source: match plan.path {
-                plan::Path::Rollup => Source::Rollup,
-                plan::Path::Raw => Source::Raw,
-            },
+            doc: build(rows, r.time_zone),
+            source: plan.path.into(),
             settled: window.to < ask.now - self.settle_lag,
         })
     }
@@ -446,8 +441,8 @@ impl Sums {
 
 /// Builds the document from the rows of [`plan`] (only non-empty buckets; a bucket may have a
 /// row from each part of the query).
-pub fn build(rows: &[TotalsRow], tz: Option<Tz>) -> TotalsDocument {
-    let rows = per_bucket(rows.to_vec(), |r| r.t, TotalsRow::add);
+pub fn build(rows: Vec<TotalsRow>, tz: Option<Tz>) -> TotalsDocument {
+    let rows = per_bucket(rows, |r| r.t, TotalsRow::add);
     let prices: Vec<Decimal> = rows
         .iter()
         .map(|row| Decimal::new(row.total_price_micros, 6))
@@ -678,14 +673,20 @@ mod tests {
             total_duration: 61,
             total_price_micros: micros,
         };
-        let doc = build(&[row(0, 5_000), row(60, 1_004_999)], None);
+        let doc = build(vec![row(0, 5_000), row(60, 1_004_999)], None);
         assert_eq!(doc.data.total_price, vec!["0.01", "1.0"]);
         assert_eq!(doc.totals.total_price, "1.01");
         assert_eq!(doc.totals.total_duration, "2.03");
         assert_eq!(doc.totals.failed_calls, 2);
-        assert_eq!(build(&[row(0, -5_000)], None).totals.total_price, "-0.01");
+        assert_eq!(
+            build(vec![row(0, -5_000)], None).totals.total_price,
+            "-0.01"
+        );
         // A bucket with a row from each part of the query (raw edge, rollup), out of order.
-        let doc = build(&[row(60, 2_500_000), row(0, 1), row(60, 2_500_000)], None);
+        let doc = build(
+            vec![row(60, 2_500_000), row(0, 1), row(60, 2_500_000)],
+            None,
+        );
         assert_eq!(doc.data.t, vec![0, 60]);
         assert_eq!(doc.data.total_calls, vec![2, 4]);
         assert_eq!(doc.data.total_price, vec!["0.0", "5.0"]);

@@ -1330,7 +1330,7 @@ async fn statistics_from_rollups_equal_an_independent_sum_of_raw_cdrs_listed_fro
                     planned_source = "rollup";
                 }
                 let got: Vec<TotalsRow> = fetch_rows(&app.ch, &plan).await.expect("query");
-                let doc = serde_json::to_value(totals::build(&got, req.time_zone)).expect("json");
+                let doc = serde_json::to_value(totals::build(got, req.time_zone)).expect("json");
                 assert_eq!(
                     doc, expected,
                     "{context} {name} rollup allowed: {allow_rollup}"

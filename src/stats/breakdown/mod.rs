@@ -93,15 +93,11 @@ impl Family for Breakdown {
         // Nothing to read when the window is shorter than a second (both times inside one
         // second). One query reads the window and, when comparing, the previous one.
         if window.from <= window.to {
-            let since = exec
-                .rollup_since(plan::side(r.endpoint), ask.account)
-                .await?;
+            let since = exec.rollup_since(r.endpoint, ask.account).await?;
             let p = plan(r, ask.account, window, column, since);
             self.retention.check(&p, ask.now)?;
             rows = exec.rows::<BreakdownRow>(&p).await?;
-            if p.path == plan::Path::Rollup {
-                source = Source::Rollup;
-            }
+            source = p.path.into();
         }
         Ok(Computed {
             doc: build(r, rows),
