@@ -144,7 +144,8 @@ pub struct Settings {
     #[serde(default = "defaults::rollup_listing_ttl_secs")]
     pub rollup_listing_ttl_secs: u64,
     /// Seconds an INSERT may take from the server filling `cdrs.inserted_at` to its commit: a
-    /// listing waits this long before backfilling what the views did not roll up.
+    /// listing waits this long before backfilling what the views did not roll up, and a rebuild
+    /// compares the origination copy over the CDRs inserted longer ago.
     #[serde(default = "defaults::rollup_insert_settle_secs")]
     pub rollup_insert_settle_secs: u64,
     /// Seconds a listing change is given to commit (and, on a cluster, reach every replica)
